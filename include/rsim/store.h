@@ -1,0 +1,156 @@
+/*
+** store.h -- the sensor store: recorded readings, read in time order.
+**
+** One interface over several backends (SQLite today; MCAP and PostgreSQL
+** plug in behind the same vtable in src/store/store_int.h).  An input log is
+** opened read-only and is never modified; a new log is written through
+** rsim_store_create.
+**
+** Order: a cursor yields readings by timestamp; readings with equal
+** timestamps come in sensor-id order (bytewise), and readings of one sensor
+** with equal timestamps in the order they were written.  This order is part
+** of the contract: determinism depends on it.
+**
+** Threads: a handle and its cursors are used by one thread at a time.
+*/
+#ifndef RSIM_STORE_H
+#define RSIM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsim/util.h"
+
+typedef enum rsim_sensor_kind {
+  RSIM_SENSOR_CAMERA = 0,
+  RSIM_SENSOR_RADAR,
+  RSIM_SENSOR_LIDAR,
+  RSIM_SENSOR_ULTRASONIC,
+  RSIM_SENSOR_IMU,
+  RSIM_SENSOR_GPS,
+  RSIM_SENSOR_CAN,
+  RSIM_SENSOR_KIND_COUNT
+} rsim_sensor_kind;
+
+/* "camera", "radar", ... (the WIT enum case names); NULL for a bad kind. */
+const char *rsim_sensor_kind_name(rsim_sensor_kind k);
+/* Parses a kind name; returns RSIM_EINVAL for an unknown one. */
+int rsim_sensor_kind_parse(const char *name, rsim_sensor_kind *out);
+
+/* One key/value pair of reading or sensor metadata (both UTF-8). */
+typedef struct rsim_kv {
+  char *key;
+  char *value;
+} rsim_kv;
+
+typedef struct rsim_sensor_info {
+  char *id;                /* unique, UTF-8 */
+  rsim_sensor_kind kind;
+  double rate_hz;          /* nominal rate; 0 when unknown */
+  rsim_kv *meta;           /* sensor metadata (calibration, frame, format) */
+  size_t n_meta;
+} rsim_sensor_info;
+
+/* A reading.  Returned readings are owned by the caller (free with
+** rsim_reading_clear) unless a function says it lends them. */
+typedef struct rsim_reading {
+  char *sensor_id;
+  rsim_time t;             /* ns since the Unix epoch */
+  rsim_sensor_kind kind;
+  uint8_t *payload;        /* layout per kind: docs/sensors.md */
+  size_t payload_len;
+  rsim_kv *meta;
+  size_t n_meta;
+} rsim_reading;
+
+void rsim_reading_clear(rsim_reading *r);
+void rsim_reading_copy(rsim_reading *dst, const rsim_reading *src);
+void rsim_sensor_info_clear(rsim_sensor_info *s);
+
+typedef struct rsim_store rsim_store;
+typedef struct rsim_cursor rsim_cursor;
+
+/*
+** Opens an existing store read-only.  path is a file (".db"/".sqlite" for
+** SQLite; other backends are picked by content or a "scheme:" prefix).
+** On failure *out is NULL and eb holds a message naming the file.
+** The caller closes the store with rsim_store_close.
+*/
+int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb);
+/*
+** Creates a new, empty SQLite store for writing (the file must not exist
+** unless overwrite is true).  Used by the generator and importers.
+*/
+int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_errbuf *eb);
+/* Closes the store; NULL is a no-op.  Open cursors must be closed first. */
+void rsim_store_close(rsim_store *st);
+/* Message of the last failure on this handle; never NULL. */
+const char *rsim_store_errmsg(const rsim_store *st);
+/* The path the store was opened with (borrowed). */
+const char *rsim_store_path(const rsim_store *st);
+
+/* Sensors, ordered by id.  The array is borrowed until the store closes. */
+int rsim_store_sensors(rsim_store *st, const rsim_sensor_info **out, size_t *out_n);
+/* Looks a sensor up by id; NULL when unknown (borrowed). */
+const rsim_sensor_info *rsim_store_sensor(rsim_store *st, const char *id);
+/* First and last reading time over all sensors; RSIM_ENOTFOUND when empty. */
+int rsim_store_time_range(rsim_store *st, rsim_time *out_first, rsim_time *out_last);
+/* Number of readings of one sensor (or all when sensor_id is NULL). */
+int rsim_store_count(rsim_store *st, const char *sensor_id, int64_t *out_n);
+
+/*
+** Opens a streaming cursor over readings with t0 <= t <= t1 of the given
+** sensors (all when n_sensors is 0), in the store order described above.
+** Memory use does not grow with the length of the range.
+*/
+int rsim_store_cursor_open(rsim_store *st, rsim_time t0, rsim_time t1,
+                           const char *const *sensors, size_t n_sensors,
+                           rsim_cursor **out);
+/*
+** Advances the cursor.  Returns RSIM_OK and lends *out (valid until the next
+** call or rsim_cursor_close), RSIM_EEOF at the end, or an error.
+*/
+int rsim_cursor_next(rsim_cursor *c, const rsim_reading **out);
+/* Peeks at the time of the next reading without advancing; RSIM_EEOF at end. */
+int rsim_cursor_peek_time(rsim_cursor *c, rsim_time *out);
+void rsim_cursor_close(rsim_cursor *c);
+
+/*
+** The latest reading of sensor_id with time <= t (the last one written
+** among equal times).  Returns RSIM_ENOTFOUND when there is none;
+** *out is owned by the caller (rsim_reading_clear).
+*/
+int rsim_store_reading_at(rsim_store *st, const char *sensor_id, rsim_time t,
+                          rsim_reading *out);
+
+/* ---- writing (stores from rsim_store_create) ------------------------------ */
+int rsim_store_add_sensor(rsim_store *st, const rsim_sensor_info *info);
+int rsim_store_put(rsim_store *st, const rsim_reading *r);
+/* Stores a free-form key/value about the whole log (seed, generator, ...). */
+int rsim_store_set_meta(rsim_store *st, const char *key, const char *value);
+/* Reads it back; *out is owned by the caller (free()). RSIM_ENOTFOUND if absent. */
+int rsim_store_get_meta(rsim_store *st, const char *key, char **out);
+
+/* Ground truth: the true state of one object at one time, stored beside the
+** readings by the generator so that outputs can be scored. */
+typedef struct rsim_truth {
+  rsim_time t;
+  uint32_t object_id;
+  char cls[16];            /* "car", "truck", "pedestrian", "cyclist" */
+  double x, y, z;          /* m, ego frame: x forward, y left, z up */
+  double vx, vy;           /* m/s, ego frame, relative to the ego */
+  double length, width, height;
+  double heading;          /* rad, relative to ego heading */
+} rsim_truth;
+
+int rsim_store_put_truth(rsim_store *st, const rsim_truth *g);
+/* Truth rows with t0 <= t <= t1 in (t, object_id) order; *out is malloc'd
+** and owned by the caller.  n is 0 when the store holds none. */
+int rsim_store_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out, size_t *out_n);
+
+/* Groups writes into one transaction (the generator writes millions of rows). */
+int rsim_store_begin(rsim_store *st);
+int rsim_store_commit(rsim_store *st);
+
+#endif /* RSIM_STORE_H */

@@ -1,0 +1,99 @@
+/*
+** util.h -- small shared helpers: growable byte buffers, SHA-256, time and
+** duration parsing and formatting, UTF-8 validation, a monotonic clock.
+**
+** Time everywhere in replaysim is int64 nanoseconds since the Unix epoch
+** (rsim_time); durations are int64 nanoseconds too.
+*/
+#ifndef RSIM_UTIL_H
+#define RSIM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsim/error.h"
+
+typedef int64_t rsim_time;
+
+#define RSIM_NS_PER_US INT64_C(1000)
+#define RSIM_NS_PER_MS INT64_C(1000000)
+#define RSIM_NS_PER_S INT64_C(1000000000)
+
+/* ---- growable byte buffer --------------------------------------------- */
+/* A plain struct, usually on the stack: init with {0}, free with
+** rsim_buf_free.  Allocation failure aborts through rsim_oom (a host
+** program has nothing better to do); sizes from input are checked by the
+** callers before they get here. */
+typedef struct rsim_buf {
+  uint8_t *data;
+  size_t len;
+  size_t cap;
+} rsim_buf;
+
+void rsim_buf_free(rsim_buf *b);
+void rsim_buf_reserve(rsim_buf *b, size_t extra);
+void rsim_buf_append(rsim_buf *b, const void *p, size_t n);
+void rsim_buf_putc(rsim_buf *b, char c);
+void rsim_buf_puts(rsim_buf *b, const char *s);
+void rsim_buf_printf(rsim_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void rsim_buf_put_u32le(rsim_buf *b, uint32_t v);
+void rsim_buf_put_u64le(rsim_buf *b, uint64_t v);
+/* Appends a JSON string literal (quoted, escaped) of s[0..n). */
+void rsim_buf_put_json_str(rsim_buf *b, const char *s, size_t n);
+/* Returns a NUL-terminated copy of the contents that the caller frees with
+** free(); the buffer is left empty. */
+char *rsim_buf_take_str(rsim_buf *b);
+
+/* ---- allocation -------------------------------------------------------- */
+/* Allocation wrappers that abort with a message on exhaustion. */
+void *rsim_xmalloc(size_t n);
+void *rsim_xcalloc(size_t n, size_t size);
+void *rsim_xrealloc(void *p, size_t n);
+char *rsim_xstrdup(const char *s);
+char *rsim_xstrndup(const char *s, size_t n);
+void rsim_oom(size_t n);
+
+/* ---- SHA-256 ------------------------------------------------------------ */
+typedef struct rsim_sha256 {
+  uint32_t h[8];
+  uint64_t nbytes;
+  uint8_t block[64];
+  size_t fill;
+} rsim_sha256;
+
+void rsim_sha256_init(rsim_sha256 *s);
+void rsim_sha256_update(rsim_sha256 *s, const void *p, size_t n);
+void rsim_sha256_final(rsim_sha256 *s, uint8_t out[32]);
+/* Writes 64 lowercase hex digits and a NUL into hex. */
+void rsim_sha256_hex(const uint8_t digest[32], char hex[65]);
+
+/* ---- time ---------------------------------------------------------------- */
+/* Parses a duration: "60s", "1.5ms", "250us", "100ns", "2m", "1h", or a bare
+** number of seconds.  Returns RSIM_EINVAL on anything else. */
+int rsim_parse_duration(const char *s, int64_t *out_ns);
+/* Parses a time: an absolute integer nanosecond timestamp ("1700000000000000000"),
+** or a duration with a leading '+' relative to base ("+12.5s").
+** A plain duration with a unit ("12.5s") is also relative to base. */
+int rsim_parse_time(const char *s, rsim_time base, rsim_time *out);
+/* Formats a duration as seconds with millisecond precision ("12.345s"). */
+void rsim_format_duration(int64_t ns, char *out, size_t n);
+/* Monotonic wall clock in nanoseconds, for measurements and pacing only:
+** it never feeds sim time. */
+int64_t rsim_monotonic_ns(void);
+
+/* ---- text ----------------------------------------------------------------- */
+/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+bool rsim_utf8_valid(const char *s, size_t n);
+/* True when the reading file exists and can be read. */
+bool rsim_file_readable(const char *path);
+/* Reads a whole file into *out (caller frees with free()).  Refuses files
+** larger than max_bytes with RSIM_ETOOBIG. */
+int rsim_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_len,
+                   rsim_errbuf *eb);
+
+#endif /* RSIM_UTIL_H */

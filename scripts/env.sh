@@ -1,0 +1,12 @@
+# Source this file to put replaysim's pinned toolchain on PATH and point the
+# build at the pinned Wasmtime.  Everything heavy lives outside the clone in
+# RSIM_CACHE (default ~/.cache/replaysim), one folder per tool and version,
+# so a second setup is instant.  A user's own Wasmtime: set WASMTIME_DIR first.
+_rsim_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$_rsim_here/versions.sh"
+export RSIM_CACHE="${RSIM_CACHE:-$HOME/.cache/replaysim}"
+export WASMTIME_DIR="${WASMTIME_DIR:-$RSIM_CACHE/wasmtime-$WASMTIME_VERSION}"
+RSIM_TOOLS_BIN="$RSIM_CACHE/wit-bindgen-$WIT_BINDGEN_VERSION/bin:$RSIM_CACHE/wasm-tools-$WASM_TOOLS_VERSION/bin:$RSIM_CACHE/wac-$WAC_VERSION/bin"
+case ":$PATH:" in *":$RSIM_CACHE/wit-bindgen-$WIT_BINDGEN_VERSION/bin:"*) ;; *) export PATH="$RSIM_TOOLS_BIN:$PATH" ;; esac
+export LD_LIBRARY_PATH="$WASMTIME_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+unset _rsim_here

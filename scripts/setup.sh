@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what replaysim needs on a Debian 12 machine, idempotently:
+#   1. Debian packages (compilers, wasi-libc, SQLite, libyaml, ...),
+#   2. the Wasmtime C API at a pinned version: the official libwasmtime.so
+#      from PyPI's "wasmtime" wheel and the matching C headers from the
+#      crates.io "wasmtime-c-api-impl" crate (conf.h rendered by its own
+#      CMake script),
+#   3. wit-bindgen, wasm-tools and wac from crates.io (cargo install --locked).
+# Heavy results are cached in $RSIM_CACHE keyed by version (see env.sh).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$here/env.sh"
+step() { printf '\n==> %s\n' "$*"; }
+
+# ---- 1. Debian packages -------------------------------------------------------
+APT_PACKAGES=(build-essential cmake pkg-config clang-19 lld-19 wasi-libc
+  libclang-rt-19-dev-wasm32 libsqlite3-dev sqlite3 libyaml-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  step "Debian packages present"
+fi
+
+# ---- 2. Wasmtime C API --------------------------------------------------------
+if [ -f "$WASMTIME_DIR/include/wasmtime.h" ] && [ -f "$WASMTIME_DIR/lib/libwasmtime.so" ]; then
+  step "Wasmtime C API present in $WASMTIME_DIR"
+elif [ "$WASMTIME_DIR" != "$RSIM_CACHE/wasmtime-$WASMTIME_VERSION" ]; then
+  echo "WASMTIME_DIR=$WASMTIME_DIR has no include/wasmtime.h and lib/libwasmtime.so" >&2
+  exit 1
+else
+  step "installing Wasmtime $WASMTIME_VERSION C API into $WASMTIME_DIR"
+  work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+  echo "  - library: PyPI wheel wasmtime==$WASMTIME_VERSION"
+  python3 -m pip download -q --no-deps --only-binary=:all: -d "$work/whl" "wasmtime==$WASMTIME_VERSION"
+  python3 - "$work/whl" "$work/lib" <<'PY'
+import sys, zipfile, glob, os
+whl = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+os.makedirs(sys.argv[2], exist_ok=True)
+with zipfile.ZipFile(whl) as z:
+    name = [n for n in z.namelist() if n.endswith("linux-x86_64/_libwasmtime.so")][0]
+    with z.open(name) as src, open(os.path.join(sys.argv[2], "libwasmtime.so"), "wb") as dst:
+        dst.write(src.read())
+PY
+  echo "  - headers: crate wasmtime-c-api-impl $WASMTIME_VERSION (cargo fetch)"
+  mkdir -p "$work/fetch/src"
+  cat >"$work/fetch/Cargo.toml" <<TOML
+[package]
+name = "rsim-wasmtime-headers"
+version = "0.0.0"
+edition = "2021"
+[dependencies]
+wasmtime-c-api-impl = { version = "=$WASMTIME_VERSION", default-features = false }
+TOML
+  : >"$work/fetch/src/lib.rs"
+  (cd "$work/fetch" && cargo fetch -q)
+  crate="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/wasmtime-c-api-impl-"$WASMTIME_VERSION" | head -1)"
+  # No -DWASMTIME_FEATURE_* flags: the script's defaults are the default
+  # feature set, which is what the release library in the wheel is built with.
+  cmake -DWASMTIME_HEADER_DST="$work/include" -P "$crate/cmake/install-headers.cmake" >/dev/null
+  mkdir -p "$WASMTIME_DIR.tmp"
+  rm -rf "$WASMTIME_DIR.tmp"/*
+  mv "$work/include" "$WASMTIME_DIR.tmp/include"
+  mv "$work/lib" "$WASMTIME_DIR.tmp/lib"
+  echo "$WASMTIME_VERSION pypi-wheel+crate-headers" >"$WASMTIME_DIR.tmp/VERSION"
+  rm -rf "$WASMTIME_DIR"; mv "$WASMTIME_DIR.tmp" "$WASMTIME_DIR"
+  grep -q wasmtime_component_linker_new "$WASMTIME_DIR/include/wasmtime/component/linker.h"
+  echo "  done: $(du -sh "$WASMTIME_DIR" | cut -f1)"
+fi
+
+# ---- 3. Bytecode Alliance tools -------------------------------------------------
+install_crate() { # crate version dir binary
+  local crate="$1" ver="$2" dir="$3" bin="$4"
+  if [ -x "$dir/bin/$bin" ]; then
+    step "$crate $ver present"
+    return
+  fi
+  step "building $crate $ver with cargo (first time only; a few minutes on 2 cores)"
+  cargo install --locked --root "$dir.tmp" "$crate@$ver" 2>&1 |
+    grep --line-buffered -E '^\s+(Compiling|Finished|Installed|error)|^error' |
+    awk '/Compiling/ {n++; if (n % 25 == 0) {print "  ... " n " crates compiled"; fflush()} next} {print; fflush()}'
+  [ -x "$dir.tmp/bin/$bin" ] || { echo "cargo install $crate@$ver failed" >&2; exit 1; }
+  rm -rf "$dir"; mv "$dir.tmp" "$dir"
+}
+install_crate wit-bindgen-cli "$WIT_BINDGEN_VERSION" "$RSIM_CACHE/wit-bindgen-$WIT_BINDGEN_VERSION" wit-bindgen
+install_crate wasm-tools "$WASM_TOOLS_VERSION" "$RSIM_CACHE/wasm-tools-$WASM_TOOLS_VERSION" wasm-tools
+install_crate wac-cli "$WAC_VERSION" "$RSIM_CACHE/wac-$WAC_VERSION" wac
+
+step "toolchain ready: $(wit-bindgen --version), $(wasm-tools --version), $(wac --version)"

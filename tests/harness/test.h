@@ -1,0 +1,109 @@
+/*
+** test.h -- the replaysim test harness.
+**
+** A test is a function declared with TEST(name); it registers itself at
+** start-up.  The runner (runner.c) forks one process a test, with a timeout,
+** so that a crash or a hang fails that test alone.  Assertions print both
+** operands and stop the test.
+**
+**   TEST(store_cursor_orders_equal_times) {
+**     ASSERT_OK(rsim_store_open(path, &st, &eb));
+**     ASSERT_EQ(n, 3);
+**   }
+**
+** Helpers give each test a private scratch directory (test_tmpdir) and the
+** paths of built artefacts (test_component_path, test_replaysim_path).
+*/
+#ifndef RSIM_TEST_H
+#define RSIM_TEST_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*test_fn)(void);
+void test_register(const char *name, const char *file, test_fn fn);
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+/* Marks the running test as skipped (a missing optional tool) and ends it. */
+void test_skip(const char *why) __attribute__((noreturn));
+
+#define TEST(name)                                                          \
+  static void test_##name(void);                                            \
+  __attribute__((constructor)) static void test_register_##name(void) {     \
+    test_register(#name, __FILE__, test_##name);                            \
+  }                                                                         \
+  static void test_##name(void)
+
+#define ASSERT(cond)                                                        \
+  do {                                                                      \
+    if (!(cond)) test_fail(__FILE__, __LINE__, "assertion failed: %s", #cond); \
+  } while (0)
+
+#define ASSERT_EQ(a, b)                                                     \
+  do {                                                                      \
+    long long a_ = (long long)(a), b_ = (long long)(b);                     \
+    if (a_ != b_)                                                           \
+      test_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_); \
+  } while (0)
+
+#define ASSERT_NE(a, b)                                                     \
+  do {                                                                      \
+    long long a_ = (long long)(a), b_ = (long long)(b);                     \
+    if (a_ == b_)                                                           \
+      test_fail(__FILE__, __LINE__, "%s != %s: both %lld", #a, #b, a_);     \
+  } while (0)
+
+#define ASSERT_NEAR(a, b, eps)                                              \
+  do {                                                                      \
+    double a_ = (double)(a), b_ = (double)(b);                              \
+    if (!(a_ - b_ <= (eps) && b_ - a_ <= (eps)))                            \
+      test_fail(__FILE__, __LINE__, "%s ~ %s: %.9g vs %.9g (eps %g)", #a, #b, \
+                a_, b_, (double)(eps));                                     \
+  } while (0)
+
+#define ASSERT_STREQ(a, b)                                                  \
+  do {                                                                      \
+    const char *a_ = (a), *b_ = (b);                                        \
+    if (!a_ || !b_ || strcmp(a_, b_) != 0)                                  \
+      test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,   \
+                a_ ? a_ : "(null)", b_ ? b_ : "(null)");                    \
+  } while (0)
+
+/* Substring check: the message must mention needle. */
+#define ASSERT_CONTAINS(hay, needle)                                        \
+  do {                                                                      \
+    const char *h_ = (hay), *n_ = (needle);                                 \
+    if (!h_ || !strstr(h_, n_))                                             \
+      test_fail(__FILE__, __LINE__, "%s does not contain \"%s\": \"%s\"", #hay, \
+                n_, h_ ? h_ : "(null)");                                    \
+  } while (0)
+
+/* rsim calls: 0 is success. */
+#define ASSERT_OK(expr)                                                     \
+  do {                                                                      \
+    int rc_ = (expr);                                                       \
+    if (rc_ != 0) test_fail(__FILE__, __LINE__, "%s returned %d", #expr, rc_); \
+  } while (0)
+
+/* A private scratch directory for the running test (created on first use,
+** removed after the test unless RSIM_TEST_KEEP is set). */
+const char *test_tmpdir(void);
+/* test_tmpdir()/name, in a static buffer that the next call overwrites. */
+const char *test_tmpfile(const char *name);
+/* Path of a built component: RSIM_BUILD_DIR/components/<name>.wasm.
+** Fails the test when it was not built: components are part of the build. */
+const char *test_component_path(const char *name);
+/* Path of the replaysim command in the build tree. */
+const char *test_replaysim_path(void);
+/* Path of a file in the source tree (static buffer). */
+const char *test_source_path(const char *rel);
+
+/* Runs a shell command, capturing stdout+stderr into a malloc'd string
+** (*out, may be NULL).  Returns the exit status, or -1 if it did not exit. */
+int test_run(const char *cmd, char **out);
+
+#endif /* RSIM_TEST_H */
