@@ -4,10 +4,55 @@
 */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const struct {
+  const char *name;
+  int (*fn)(int, char **);
+  const char *help;
+} kCommands[] = {
+    {"generate", cli_generate, "write a synthetic drive: --out drive.db --duration 60s --seed N"},
+    {"run", cli_run, "replay a log through a graph: GRAPH --store drive.db [--speed X|max] [--out run.db]"},
+    {"check", cli_check, "validate a graph: GRAPH [--store drive.db]"},
+    {"inspect", cli_inspect, "show a component's imports and exports with their WIT types: FILE.wasm"},
+    {"info", cli_info, "summarise a store: sensors, kinds, rates, counts, time range: drive.db"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: replaysim <command> [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof kCommands / sizeof kCommands[0]; i++)
+    fprintf(f, "  %-9s %s\n", kCommands[i].name, kCommands[i].help);
+  fprintf(f, "\nTimes are nanoseconds since the Unix epoch, or durations from the log's start "
+             "(\"+12.5s\", \"12.5s\").\n`replaysim <command> --help` for a command's options.\n");
+}
+
+bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(a, name, n)) return false;
+  if (a[n] == '=') {
+    *value = a + n + 1;
+    return true;
+  }
+  if (a[n] || *i + 1 >= argc) return false;
+  *value = argv[++*i];
+  return true;
+}
 
 int main(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "usage: replaysim <command> ...\n");
-  return 2;
+  if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? CLI_USAGE : CLI_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("replaysim 0.1.0\n");
+    return CLI_OK;
+  }
+  for (size_t i = 0; i < sizeof kCommands / sizeof kCommands[0]; i++)
+    if (!strcmp(argv[1], kCommands[i].name)) return kCommands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "replaysim: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return CLI_USAGE;
 }

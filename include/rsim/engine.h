@@ -1,0 +1,142 @@
+/*
+** engine.h -- graphs of components and the deterministic replay engine.
+**
+** A graph file (YAML) names components (a .wasm file, an optional world, a
+** trigger) and links their inputs to sensors or to other components'
+** outputs.  Loading a graph checks it: unknown files, cycles, unknown
+** sensors, and the types on both ends of every link, taken from the
+** components' own WIT types.
+**
+** Time model.  Sim time is int64 ns since the Unix epoch.  A component runs
+** either at a fixed rate (at anchor + k*period exactly, the anchor being the
+** first reading of the log, so the schedule does not depend on where a run
+** starts) or on data (once per reading of its trigger sensor, at that
+** reading's own timestamp).  The engine advances from one instant to the
+** next instant at which something is due; at each instant it first takes in
+** every reading with that timestamp, then runs the due components in
+** topological order (ties by order in the graph file).  Nothing is
+** quantised to a base tick.
+**
+** Determinism.  The same store, graph and components give the same outputs
+** bit for bit, whatever the playback speed; the run digest (SHA-256 over
+** every output in execution order: component name, time, canonical value
+** encoding) proves it.
+*/
+#ifndef RSIM_ENGINE_H
+#define RSIM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsim/store.h"
+#include "rsim/util.h"
+#include "rsim/value.h"
+
+typedef struct rsim_graph rsim_graph;
+typedef struct rsim_engine rsim_engine;
+typedef struct rsim_record rsim_record;
+
+/* ---- graphs ------------------------------------------------------------------ */
+
+/*
+** Parses a graph file and checks what can be checked without components:
+** YAML syntax (errors carry line numbers), names, link syntax, triggers,
+** references to unknown components, cycles.  Component files are resolved
+** to paths here (relative to the graph file's folder, then each folder of
+** $RSIM_COMPONENT_PATH, then the components folder of the build the
+** replaysim binary belongs to).  The caller frees the graph.
+*/
+int rsim_graph_load(const char *path, rsim_graph **out, rsim_errbuf *eb);
+void rsim_graph_free(rsim_graph *g);
+size_t rsim_graph_n_components(const rsim_graph *g);
+const char *rsim_graph_component_name(const rsim_graph *g, size_t i);
+const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i);
+
+/*
+** The full check, as `replaysim check` runs it: compiles every component,
+** checks worlds, ports, the type of both ends of every link, the host
+** imports each component expects, and (when st is not NULL) that every
+** sensor named exists in the store.  Appends one line per problem to
+** report; returns RSIM_OK when there is none, else RSIM_EGRAPH or
+** RSIM_ETYPE with the first problem in eb.
+*/
+int rsim_graph_check(const rsim_graph *g, rsim_store *st, rsim_buf *report, rsim_errbuf *eb);
+
+/* ---- runs -------------------------------------------------------------------- */
+
+typedef enum rsim_on_error {
+  RSIM_ON_ERROR_STOP = 0, /* a trapping component stops the run (default) */
+  RSIM_ON_ERROR_CONTINUE  /* report, re-instantiate the component, go on */
+} rsim_on_error;
+
+/* How the engine reports a log line from a component or itself. */
+typedef void (*rsim_log_fn)(void *ud, rsim_time t, const char *component, int level,
+                            const char *msg);
+
+typedef struct rsim_engine_opts {
+  rsim_store *store;      /* borrowed; must outlive the engine */
+  rsim_time from, to;     /* run range; 0 = the log's first / last reading */
+  rsim_on_error on_error;
+  rsim_record *record;    /* borrowed; NULL = outputs are not recorded */
+  rsim_log_fn log;        /* NULL = warnings and errors to stderr */
+  void *log_ud;
+  int log_level;          /* lowest level passed to log: 0 debug .. 3 error */
+} rsim_engine_opts;
+
+/* Log levels, as in the WIT enum log-level. */
+enum { RSIM_LOG_DEBUG = 0, RSIM_LOG_INFO, RSIM_LOG_WARN, RSIM_LOG_ERROR };
+
+/*
+** Builds an engine for graph g (borrowed; must outlive the engine) over
+** opts->store: runs rsim_graph_check, instantiates every component and
+** positions the clock at the start of the range.
+*/
+int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engine **out,
+                    rsim_errbuf *eb);
+void rsim_engine_free(rsim_engine *e);
+const char *rsim_engine_errmsg(const rsim_engine *e);
+
+/*
+** Runs every component due at the next instant.  Returns RSIM_OK, RSIM_EEOF
+** when the range is done, or an error (a trap under RSIM_ON_ERROR_STOP
+** gives RSIM_ETRAP with the component, sim time and trap message in
+** rsim_engine_errmsg).
+*/
+int rsim_engine_step(rsim_engine *e);
+/* Time of the instant the last step ran (the start before any step). */
+rsim_time rsim_engine_time(const rsim_engine *e);
+/* Time of the next instant, or RSIM_EEOF. */
+int rsim_engine_next_time(rsim_engine *e, rsim_time *out);
+/* The run's range after defaults were applied. */
+void rsim_engine_range(const rsim_engine *e, rsim_time *out_from, rsim_time *out_to);
+/* Digest of every output so far: 64 hex digits and a NUL. */
+void rsim_engine_digest(const rsim_engine *e, char hex[65]);
+
+typedef struct rsim_component_stats {
+  const char *name;       /* borrowed from the engine */
+  uint64_t calls;
+  uint64_t errors;        /* traps and failed calls */
+  uint64_t not_ready;     /* due, but an input had no value yet */
+  uint64_t outputs;
+  int64_t total_ns, max_ns; /* wall time in calls */
+} rsim_component_stats;
+
+size_t rsim_engine_n_components(const rsim_engine *e);
+void rsim_engine_stats(const rsim_engine *e, size_t i, rsim_component_stats *out);
+/* Total number of readings taken from the store so far. */
+uint64_t rsim_engine_readings(const rsim_engine *e);
+
+/*
+** The latest output of component i, borrowed until the next step (NULL
+** before its first output), with its type.
+*/
+const rsim_val *rsim_engine_output(const rsim_engine *e, size_t i, const rsim_type **out_type,
+                                   rsim_time *out_t);
+
+/* The sensor-reading record as WIT defines it (static, borrowed). */
+const rsim_type *rsim_engine_reading_type(void);
+/* Converts a reading to a value of rsim_engine_reading_type(). */
+void rsim_engine_reading_to_val(const rsim_reading *r, rsim_val *out);
+
+#endif /* RSIM_ENGINE_H */

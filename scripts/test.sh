@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One command from a fresh machine to every test: installs the toolchain,
+# builds, runs the whole suite, then builds again with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the suite once more.
+# The last line is "N passed, N failed, N skipped" over both runs.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+"$here/setup.sh" || exit 1
+. "$here/env.sh"
+if ! python3 -c 'import mcap' 2>/dev/null; then
+  printf '\n==> installing the independent MCAP reader for tests (PyPI mcap)\n'
+  python3 -m pip install -q "mcap==1.6.0" || exit 1
+fi
+"$here/build.sh" "$root/build" || exit 1
+"$here/build.sh" "$root/build-asan" -DRSIM_SANITIZE=ON || exit 1
+
+total_p=0; total_f=0; total_s=0
+run_suite() { # label, build dir
+  printf '\n==> tests (%s)\n' "$1"
+  local log; log="$(mktemp)"
+  "$2/bin/rsim_tests" | tee "$log"
+  local line; line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
+  rm -f "$log"
+  [ -n "$line" ] || { total_f=$((total_f + 1)); return; }
+  set -- $line
+  total_p=$((total_p + $1)); total_f=$((total_f + $3)); total_s=$((total_s + $5))
+}
+run_suite "plain build" "$root/build"
+# Wasmtime handles traps with its own SIGSEGV handler: ASan must let it.
+export ASAN_OPTIONS="handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abort_on_error=0"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+run_suite "ASan + UBSan build" "$root/build-asan"
+echo
+echo "all: $total_p passed, $total_f failed, $total_s skipped"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,38 @@
+/*
+** cli.h -- shared pieces of the replaysim command: one function per verb
+** (cmd_*.c) and small helpers for options and progress output.
+*/
+#ifndef RSIM_CLI_H
+#define RSIM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rsim/util.h"
+
+int cli_generate(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+int cli_info(int argc, char **argv);
+
+/* Exit codes: 0 ok, 1 the work failed (bad input, trap), 2 usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Option scanning: matches "--name value" and "--name=value". */
+bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* A progress line on stderr: redrawn in place on a terminal, one line per
+** tenth otherwise (CI logs). */
+typedef struct cli_progress {
+  const char *label;
+  int last_decile;
+  int64_t last_draw_ns;
+  bool tty;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, const char *label);
+void cli_progress_update(cli_progress *p, double fraction, const char *detail);
+void cli_progress_done(cli_progress *p, const char *detail);
+
+#endif /* RSIM_CLI_H */

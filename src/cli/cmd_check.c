@@ -1,0 +1,115 @@
+/*
+** cmd_check.c -- `replaysim check`, `replaysim inspect` and `replaysim info`:
+** the commands that look at graphs, components and stores without running.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rsim/engine.h"
+#include "rsim/store.h"
+#include "rsim/wasm.h"
+
+int cli_check(int argc, char **argv) {
+  const char *graph = NULL, *store = NULL, *v;
+  for (int i = 1; i < argc; i++) {
+    if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
+    else if (argv[i][0] != '-' && !graph) graph = argv[i];
+    else {
+      fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db]\n");
+      return CLI_USAGE;
+    }
+  }
+  if (!graph) {
+    fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db]\n");
+    return CLI_USAGE;
+  }
+  rsim_errbuf eb = {0};
+  rsim_graph *g;
+  if (rsim_graph_load(graph, &g, &eb)) {
+    fprintf(stderr, "%s\n", eb.msg);
+    return CLI_FAIL;
+  }
+  rsim_store *st = NULL;
+  if (store && rsim_store_open(store, &st, &eb)) {
+    fprintf(stderr, "%s\n", eb.msg);
+    rsim_graph_free(g);
+    return CLI_FAIL;
+  }
+  rsim_buf report = {0};
+  int rc = rsim_graph_check(g, st, &report, &eb);
+  if (rc) {
+    if (report.len) fwrite(report.data, 1, report.len, stderr);
+    else fprintf(stderr, "%s\n", eb.msg);
+  } else {
+    printf("%s: ok, %zu components", graph, rsim_graph_n_components(g));
+    printf(store ? ", sensors present in %s\n" : " (no --store: sensors not checked)\n", store);
+  }
+  rsim_buf_free(&report);
+  rsim_store_close(st);
+  rsim_graph_free(g);
+  return rc ? CLI_FAIL : CLI_OK;
+}
+
+int cli_inspect(int argc, char **argv) {
+  if (argc != 2 || argv[1][0] == '-') {
+    fprintf(stderr, "usage: replaysim inspect COMPONENT.wasm\n");
+    return CLI_USAGE;
+  }
+  rsim_errbuf eb = {0};
+  rsim_wasm_engine *we;
+  rsim_component *c;
+  if (rsim_wasm_engine_new(&we, &eb)) {
+    fprintf(stderr, "%s\n", eb.msg);
+    return CLI_FAIL;
+  }
+  if (rsim_component_load(we, argv[1], &c, &eb)) {
+    fprintf(stderr, "%s\n", eb.msg);
+    rsim_wasm_engine_free(we);
+    return CLI_FAIL;
+  }
+  rsim_buf out = {0};
+  rsim_component_describe(c, &out);
+  fwrite(out.data, 1, out.len, stdout);
+  rsim_buf_free(&out);
+  rsim_component_free(c);
+  rsim_wasm_engine_free(we);
+  return CLI_OK;
+}
+
+int cli_info(int argc, char **argv) {
+  if (argc != 2 || argv[1][0] == '-') {
+    fprintf(stderr, "usage: replaysim info STORE\n");
+    return CLI_USAGE;
+  }
+  rsim_errbuf eb = {0};
+  rsim_store *st;
+  if (rsim_store_open(argv[1], &st, &eb)) {
+    fprintf(stderr, "%s\n", eb.msg);
+    return CLI_FAIL;
+  }
+  const rsim_sensor_info *s;
+  size_t n;
+  rsim_time t0 = 0, t1 = 0;
+  int rc = rsim_store_sensors(st, &s, &n);
+  if (!rc) rc = rsim_store_time_range(st, &t0, &t1);
+  if (rc) {
+    fprintf(stderr, "%s\n", rsim_store_errmsg(st));
+    rsim_store_close(st);
+    return CLI_FAIL;
+  }
+  char d[32];
+  rsim_format_duration(t1 - t0, d, sizeof d);
+  printf("store:    %s\nstart:    %lld ns\nend:      %lld ns\nduration: %s\nsensors:  %zu\n\n",
+         argv[1], (long long)t0, (long long)t1, d, n);
+  printf("  %-20s %-11s %9s %10s\n", "id", "kind", "rate", "readings");
+  for (size_t i = 0; i < n; i++) {
+    int64_t count = 0;
+    rsim_store_count(st, s[i].id, &count);
+    printf("  %-20s %-11s %7.1f Hz %10lld\n", s[i].id, rsim_sensor_kind_name(s[i].kind), s[i].rate_hz,
+           (long long)count);
+  }
+  rsim_store_close(st);
+  return CLI_OK;
+}

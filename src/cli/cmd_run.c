@@ -1,0 +1,202 @@
+/*
+** cmd_run.c -- `replaysim run`: replays a store through a graph, prints
+** per-component statistics and, as its last line, the run digest.
+**
+** Pacing: at --speed s the engine waits until (t - from) / s of wall time
+** has passed before the instant at t; it never skips an instant to catch
+** up (determinism first) and reports how far behind it is instead.
+** --speed max runs as fast as the components allow.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+#include "rsim/engine.h"
+#include "rsim/record.h"
+#include "rsim/store.h"
+
+typedef struct run_args {
+  const char *graph, *store, *out;
+  const char *from, *to;
+  double speed; /* 0 = max */
+  bool overwrite, quiet;
+  rsim_on_error on_error;
+  int log_level;
+} run_args;
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: replaysim run GRAPH --store drive.db [--from T] [--to T] [--speed X|max]\n"
+          "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
+          "                     [--log-level debug|info|warn|error] [--quiet]\n"
+          "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
+  return CLI_USAGE;
+}
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  const char *v;
+  *a = (run_args){.speed = 0, .log_level = RSIM_LOG_WARN};
+  for (int i = 1; i < argc; i++) {
+    if (cli_opt(argc, argv, &i, "--store", &v)) a->store = v;
+    else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
+    else if (cli_opt(argc, argv, &i, "--from", &v)) a->from = v;
+    else if (cli_opt(argc, argv, &i, "--to", &v)) a->to = v;
+    else if (cli_opt(argc, argv, &i, "--speed", &v)) {
+      char *end;
+      a->speed = strcmp(v, "max") ? strtod(v, &end) : 0;
+      if (strcmp(v, "max") && (*end || a->speed < 0.01 || a->speed > 100)) {
+        fprintf(stderr, "run: --speed '%s' must be 0.01 to 100, or max\n", v);
+        return CLI_USAGE;
+      }
+    } else if (cli_opt(argc, argv, &i, "--on-error", &v)) {
+      if (!strcmp(v, "stop")) a->on_error = RSIM_ON_ERROR_STOP;
+      else if (!strcmp(v, "continue")) a->on_error = RSIM_ON_ERROR_CONTINUE;
+      else {
+        fprintf(stderr, "run: --on-error must be stop or continue\n");
+        return CLI_USAGE;
+      }
+    } else if (cli_opt(argc, argv, &i, "--log-level", &v)) {
+      static const char *const names[] = {"debug", "info", "warn", "error"};
+      a->log_level = -1;
+      for (int k = 0; k < 4; k++)
+        if (!strcmp(v, names[k])) a->log_level = k;
+      if (a->log_level < 0) return usage();
+    } else if (!strcmp(argv[i], "--overwrite")) a->overwrite = true;
+    else if (!strcmp(argv[i], "--quiet")) a->quiet = true;
+    else if (argv[i][0] != '-' && !a->graph) a->graph = argv[i];
+    else return usage();
+  }
+  if (!a->graph || !a->store) return usage();
+  return CLI_OK;
+}
+
+static void sleep_ns(int64_t ns) {
+  if (ns <= 0) return;
+  struct timespec ts = {.tv_sec = ns / RSIM_NS_PER_S, .tv_nsec = ns % RSIM_NS_PER_S};
+  nanosleep(&ts, NULL);
+}
+
+static void print_stats(rsim_engine *e, rsim_record *rec) {
+  printf("%-14s %8s %8s %9s %7s %10s %10s\n", "component", "calls", "outputs", "not-ready",
+         "errors", "mean us", "max us");
+  for (size_t i = 0; i < rsim_engine_n_components(e); i++) {
+    rsim_component_stats s;
+    rsim_engine_stats(e, i, &s);
+    double mean = s.calls ? (double)s.total_ns / (double)s.calls / 1e3 : 0;
+    double max = (double)s.max_ns / 1e3;
+    printf("%-14s %8llu %8llu %9llu %7llu %10.1f %10.1f\n", s.name, (unsigned long long)s.calls,
+           (unsigned long long)s.outputs, (unsigned long long)s.not_ready,
+           (unsigned long long)s.errors, mean, max);
+    if (rec) rsim_record_stats(rec, s.name, s.calls, s.errors, s.not_ready, s.outputs, mean, max);
+  }
+}
+
+/* Steps to the end of the range with pacing and progress; returns the
+** engine's code (RSIM_EEOF at a normal end). */
+static int play(rsim_engine *e, const run_args *a, int64_t *lag_max) {
+  rsim_time from, to;
+  rsim_engine_range(e, &from, &to);
+  cli_progress pr;
+  cli_progress_init(&pr, "replaying");
+  int64_t wall0 = rsim_monotonic_ns();
+  int rc;
+  for (;;) {
+    rsim_time next;
+    rc = rsim_engine_next_time(e, &next);
+    if (rc) break;
+    if (a->speed > 0) {
+      int64_t due = wall0 + (int64_t)((double)(next - from) / a->speed);
+      int64_t now = rsim_monotonic_ns();
+      if (due > now) sleep_ns(due - now);
+      else if (now - due > *lag_max) *lag_max = now - due;
+    }
+    rc = rsim_engine_step(e);
+    if (rc) break;
+    if (!a->quiet) {
+      double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;
+      double sim = (double)(next - from) / 1e9;
+      char detail[96];
+      snprintf(detail, sizeof detail, "sim %.1fs / %.1fs, %.2fx real time", sim,
+               (double)(to - from) / 1e9, wall > 0 ? sim / wall : 0.0);
+      cli_progress_update(&pr, to > from ? (double)(next - from) / (double)(to - from) : 1, detail);
+    }
+  }
+  if (!a->quiet && rc == RSIM_EEOF) cli_progress_done(&pr, NULL);
+  else if (!a->quiet && pr.tty) fputc('\n', stderr);
+  return rc;
+}
+
+int cli_run(int argc, char **argv) {
+  run_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc;
+  rsim_errbuf eb = {0};
+  rsim_graph *g = NULL;
+  rsim_store *st = NULL;
+  rsim_record *rec = NULL;
+  rsim_engine *e = NULL;
+  int exit_code = CLI_FAIL;
+  if (rsim_graph_load(a.graph, &g, &eb) || rsim_store_open(a.store, &st, &eb)) goto out;
+  rsim_time first, last;
+  if (rsim_store_time_range(st, &first, &last)) {
+    rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "%s: %s", a.store, rsim_store_errmsg(st));
+    goto out;
+  }
+  rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level};
+  if ((a.from && rsim_parse_time(a.from, first, &o.from)) || (a.to && rsim_parse_time(a.to, first, &o.to))) {
+    rsim_errbuf_set(&eb, RSIM_EINVAL, "run: --from/--to must be ns since the epoch or a duration like 12.5s");
+    exit_code = CLI_USAGE;
+    goto out;
+  }
+  if (o.from && (o.from < first || o.from > last)) {
+    fprintf(stderr, "run: --from is outside the log (%lld..%lld); clamped\n", (long long)first, (long long)last);
+    o.from = o.from < first ? first : last;
+  }
+  if (o.to && (o.to < first || o.to > last)) {
+    fprintf(stderr, "run: --to is outside the log (%lld..%lld); clamped\n", (long long)first, (long long)last);
+    o.to = o.to < first ? first : last;
+  }
+  if (a.out) {
+    if (rsim_record_open(a.out, a.overwrite, &rec, &eb)) goto out;
+    rsim_record_set(rec, "graph", a.graph);
+    rsim_record_set(rec, "store", a.store);
+    o.record = rec;
+  }
+  if (rsim_engine_new(g, &o, &e, &eb)) goto out;
+  int64_t lag_max = 0, wall0 = rsim_monotonic_ns();
+  rc = play(e, &a, &lag_max);
+  double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;
+  rsim_time from, to;
+  rsim_engine_range(e, &from, &to);
+  if (rc != RSIM_EEOF) {
+    fprintf(stderr, "run: %s\n", rsim_engine_errmsg(e));
+    exit_code = CLI_FAIL;
+  } else {
+    exit_code = CLI_OK;
+  }
+  double sim = (double)(rsim_engine_time(e) - from) / 1e9;
+  printf("replayed %.3fs of %s through %s: %llu readings in %.3fs wall, %.2fx real time\n", sim,
+         a.store, a.graph, (unsigned long long)rsim_engine_readings(e), wall, wall > 0 ? sim / wall : 0);
+  if (a.speed > 0 && lag_max > 0) printf("pacing: fell behind by up to %.1f ms\n", (double)lag_max / 1e6);
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) printf("peak memory: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
+  print_stats(e, rec);
+  char hex[65];
+  rsim_engine_digest(e, hex);
+  if (rec) {
+    rsim_record_set(rec, "digest", hex);
+    rsim_record_set(rec, "status", exit_code == CLI_OK ? "complete" : rsim_engine_errmsg(e));
+  }
+  if (a.out) printf("outputs recorded in %s\n", a.out);
+  printf("digest: %s\n", hex);
+out:
+  if (eb.msg[0]) fprintf(stderr, "%s\n", eb.msg);
+  rsim_engine_free(e);
+  if (rec && rsim_record_close(rec)) exit_code = CLI_FAIL;
+  rsim_store_close(st);
+  rsim_graph_free(g);
+  return exit_code;
+}

@@ -1,0 +1,155 @@
+/*
+** bridge.c -- what the host offers components: the sensor-reading type,
+** the conversion of store readings into values of it, and the functions of
+** the rsim:sim/sensor-data interface (get-sensor-data, sim-time, log,
+** get-config) with the signatures the host gives them.
+**
+** Host functions never fail for an answer such as "no such sensor": that
+** is none (and a warning).  A non-zero return would trap the component.
+*/
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+
+#define SENSOR_DATA_IFACE "rsim:sim/sensor-data@0.1.0"
+
+static const char *const kind_names[] = {"camera", "radar", "lidar", "ultrasonic",
+                                         "imu",    "gps",   "can"};
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static rsim_type *enum_type(const char *const *names, size_t n) {
+  rsim_type *t = rsim_type_new(RSIM_ENUM);
+  for (size_t i = 0; i < n; i++) rsim_type_add(t, names[i], NULL);
+  return t;
+}
+
+static rsim_type *reading_type_new(void) {
+  rsim_type *kv = rsim_type_new(RSIM_RECORD);
+  rsim_type_add(kv, "key", rsim_type_new(RSIM_STRING));
+  rsim_type_add(kv, "value", rsim_type_new(RSIM_STRING));
+  rsim_type *t = rsim_type_new(RSIM_RECORD);
+  rsim_type_add(t, "sensor-id", rsim_type_new(RSIM_STRING));
+  rsim_type_add(t, "timestamp", rsim_type_new(RSIM_S64));
+  rsim_type_add(t, "kind", enum_type(kind_names, 7));
+  rsim_type_add(t, "payload", rsim_type_list(rsim_type_new(RSIM_U8)));
+  rsim_type_add(t, "metadata", rsim_type_list(kv));
+  return t;
+}
+
+/* The host's signatures, built once; they live for the whole process. */
+static rsim_type *g_reading_type;
+static rsim_func_sig g_sigs[4];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void sig_init(rsim_func_sig *s, const char *name, size_t n_params) {
+  s->iface = rsim_xstrdup(SENSOR_DATA_IFACE);
+  s->name = rsim_xstrdup(name);
+  s->full = rsim_xstrdup(SENSOR_DATA_IFACE "#");
+  s->full = rsim_xrealloc(s->full, strlen(s->full) + strlen(name) + 1);
+  strcat(s->full, name);
+  s->n_params = n_params;
+  s->param_names = rsim_xcalloc(n_params, sizeof *s->param_names);
+  s->param_types = rsim_xcalloc(n_params, sizeof *s->param_types);
+}
+
+static void build_types(void) {
+  g_reading_type = reading_type_new();
+  sig_init(&g_sigs[0], "get-sensor-data", 1);
+  g_sigs[0].param_names[0] = rsim_xstrdup("sensor-id");
+  g_sigs[0].param_types[0] = rsim_type_new(RSIM_STRING);
+  g_sigs[0].result = rsim_type_option(rsim_type_clone(g_reading_type));
+  sig_init(&g_sigs[1], "sim-time", 0);
+  g_sigs[1].result = rsim_type_new(RSIM_S64);
+  sig_init(&g_sigs[2], "log", 2);
+  g_sigs[2].param_names[0] = rsim_xstrdup("level");
+  g_sigs[2].param_types[0] = enum_type(level_names, 4);
+  g_sigs[2].param_names[1] = rsim_xstrdup("message");
+  g_sigs[2].param_types[1] = rsim_type_new(RSIM_STRING);
+  sig_init(&g_sigs[3], "get-config", 1);
+  g_sigs[3].param_names[0] = rsim_xstrdup("key");
+  g_sigs[3].param_types[0] = rsim_type_new(RSIM_STRING);
+  g_sigs[3].result = rsim_type_option(rsim_type_new(RSIM_STRING));
+}
+
+const rsim_type *rsim_engine_reading_type(void) {
+  pthread_once(&g_once, build_types);
+  return g_reading_type;
+}
+
+const rsim_func_sig *rsim__host_sig(const char *name) {
+  pthread_once(&g_once, build_types);
+  for (size_t i = 0; i < 4; i++)
+    if (!strcmp(g_sigs[i].name, name)) return &g_sigs[i];
+  return NULL;
+}
+
+void rsim_engine_reading_to_val(const rsim_reading *r, rsim_val *out) {
+  rsim_val_set_agg(out, RSIM_RECORD, 5);
+  rsim_val *f = out->of.agg.items;
+  rsim_val_set_string(&f[0], r->sensor_id, strlen(r->sensor_id));
+  f[1].kind = RSIM_S64;
+  f[1].of.s = r->t;
+  rsim_val_set_case(&f[2], RSIM_ENUM, (uint32_t)r->kind, false);
+  rsim_val_set_bytes(&f[3], r->payload, r->payload_len);
+  rsim_val_set_agg(&f[4], RSIM_LIST, r->n_meta);
+  for (size_t i = 0; i < r->n_meta; i++) {
+    rsim_val *kv = &f[4].of.agg.items[i];
+    rsim_val_set_agg(kv, RSIM_RECORD, 2);
+    rsim_val_set_string(&kv->of.agg.items[0], r->meta[i].key, strlen(r->meta[i].key));
+    rsim_val_set_string(&kv->of.agg.items[1], r->meta[i].value, strlen(r->meta[i].value));
+  }
+}
+
+/* ---- the host functions ------------------------------------------------------- */
+
+static int host_get_sensor_data(void *ctx, const rsim_func_sig *sig, const rsim_val *args,
+                                size_t nargs, rsim_val *result) {
+  rsim__host_ctx *h = ctx;
+  rsim_val reading = {0};
+  if (rsim__engine_sensor_val(h->engine, h->node, args[0].of.str.ptr, &reading) == RSIM_OK) {
+    rsim_val_set_case(result, RSIM_OPTION, 1, false);
+    result->of.var.payload = rsim_xmalloc(sizeof(rsim_val));
+    *result->of.var.payload = reading; /* moves ownership */
+  } else {
+    rsim_val_set_case(result, RSIM_OPTION, 0, false);
+  }
+  return 0;
+}
+
+static int host_sim_time(void *ctx, const rsim_func_sig *sig, const rsim_val *args, size_t nargs,
+                         rsim_val *result) {
+  rsim__host_ctx *h = ctx;
+  result->kind = RSIM_S64;
+  result->of.s = rsim__engine_now(h->engine);
+  return 0;
+}
+
+static int host_log(void *ctx, const rsim_func_sig *sig, const rsim_val *args, size_t nargs,
+                    rsim_val *result) {
+  rsim__host_ctx *h = ctx;
+  rsim__engine_log(h->engine, h->node, (int)args[0].of.var.index, args[1].of.str.ptr);
+  return 0;
+}
+
+static int host_get_config(void *ctx, const rsim_func_sig *sig, const rsim_val *args,
+                           size_t nargs, rsim_val *result) {
+  rsim__host_ctx *h = ctx;
+  const char *v = rsim__engine_config(h->engine, h->node, args[0].of.str.ptr);
+  if (!v) {
+    rsim_val_set_case(result, RSIM_OPTION, 0, false);
+    return 0;
+  }
+  rsim_val_set_case(result, RSIM_OPTION, 1, true);
+  rsim_val_set_string(result->of.var.payload, v, strlen(v));
+  return 0;
+}
+
+const rsim_host_def rsim__host_defs[] = {
+    {SENSOR_DATA_IFACE, "get-sensor-data", host_get_sensor_data},
+    {SENSOR_DATA_IFACE, "sim-time", host_sim_time},
+    {SENSOR_DATA_IFACE, "log", host_log},
+    {SENSOR_DATA_IFACE, "get-config", host_get_config},
+};
+const size_t rsim__n_host_defs = sizeof rsim__host_defs / sizeof rsim__host_defs[0];
