@@ -44,7 +44,9 @@ typedef struct rsim_func_sig {
   rsim_type *result;  /* NULL when the function returns nothing */
 } rsim_func_sig;
 
-/* Per-instance limits (0 = unlimited).  Filled by the caller. */
+/* Per-instance limits (0 = unlimited).  Filled by the caller.  Only
+** memory_bytes is enforced so far; a non-zero fuel or deadline makes
+** rsim_instance_new answer RSIM_ENOTSUP rather than pretend. */
 typedef struct rsim_wasm_limits {
   uint64_t fuel_per_call;    /* deterministic instruction budget per call */
   uint64_t memory_bytes;     /* linear memory cap */

@@ -1,0 +1,54 @@
+/*
+** component.c -- the radar tracker as a component (world radar-tracker):
+** keeps one tracker state across scans and returns the confirmed tracks.
+*/
+#include <math.h>
+
+#include "radar_tracker.h"
+#define RSIM_WORLD radar_tracker
+#include "rsim_guest.h"
+#include "rsim_tracker.h"
+
+static trk_state g_state;
+static bool g_init, g_warned;
+
+void exports_rsim_sim_radar_processing_process_scan(
+    exports_rsim_sim_radar_processing_sensor_reading_t *reading,
+    exports_rsim_sim_radar_processing_list_radar_track_t *ret) {
+  if (!g_init) {
+    trk_params p;
+    trk_params_default(&p);
+    p.mount_x = rsim_config_f32("radar.mount_x", p.mount_x);
+    p.gate_m = rsim_config_f32("gate_m", p.gate_m);
+    trk_init(&g_state, &p);
+    g_init = true;
+  }
+  trk_detection d[TRK_MAX_DET];
+  int n = trk_decode(reading->payload.ptr, reading->payload.len, d, TRK_MAX_DET);
+  ret->ptr = NULL;
+  ret->len = 0;
+  if (n < 0) {
+    if (!g_warned) rsim_log(RSIM_WARN, "malformed radar payload of %zu bytes; skipping", reading->payload.len);
+    g_warned = true;
+    rsim_sim_types_sensor_reading_free(reading);
+    return;
+  }
+  trk_update(&g_state, reading->timestamp, d, n < TRK_MAX_DET ? n : TRK_MAX_DET);
+  int confirmed = 0;
+  for (int i = 0; i < g_state.n; i++) confirmed += g_state.tracks[i].confirmed;
+  if (confirmed) ret->ptr = malloc((size_t)confirmed * sizeof *ret->ptr);
+  for (int i = 0; i < g_state.n; i++) {
+    const trk_track *t = &g_state.tracks[i];
+    if (!t->confirmed) continue;
+    rsim_sim_types_radar_track_t *o = &ret->ptr[ret->len++];
+    o->id = t->id;
+    o->position = (rsim_sim_types_vec3_t){t->x, t->y, 0.5f};
+    o->velocity = (rsim_sim_types_vec3_t){t->vx, t->vy, 0.0f};
+    o->range = sqrtf(t->x * t->x + t->y * t->y);
+    o->azimuth = atan2f(t->y, t->x);
+    o->range_rate = t->range_rate;
+    o->hits = t->hits;
+    o->confidence = trk_confidence(t);
+  }
+  rsim_sim_types_sensor_reading_free(reading);
+}

@@ -1,0 +1,57 @@
+/*
+** store_int.h -- the backend interface behind rsim_store.
+**
+** A backend is a const vtable; the rsim_store struct holds it first, plus
+** state common to all backends.  A read-only backend leaves the write
+** operations NULL and store.c answers RSIM_EREADONLY.  Backends set
+** messages with rsim__store_err.
+*/
+#ifndef RSIM_STORE_INT_H
+#define RSIM_STORE_INT_H
+
+#include "rsim/store.h"
+
+typedef struct rsim__store_backend {
+  const char *name;
+  void (*close)(rsim_store *st);
+  int (*load_sensors)(rsim_store *st);          /* fills st->sensors, sorted by id */
+  int (*time_range)(rsim_store *st, rsim_time *first, rsim_time *last);
+  int (*count)(rsim_store *st, const char *sensor_id, int64_t *n);
+  int (*cursor_open)(rsim_store *st, rsim_time t0, rsim_time t1, const char *const *ids,
+                     size_t n, rsim_cursor **out);
+  int (*cursor_next)(rsim_cursor *c, const rsim_reading **out);
+  int (*cursor_peek_time)(rsim_cursor *c, rsim_time *out);
+  void (*cursor_close)(rsim_cursor *c);
+  int (*reading_at)(rsim_store *st, const char *id, rsim_time t, rsim_reading *out);
+  int (*get_meta)(rsim_store *st, const char *key, char **out);
+  int (*truth)(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out, size_t *n);
+  /* writing; NULL for read-only backends */
+  int (*add_sensor)(rsim_store *st, const rsim_sensor_info *info);
+  int (*put)(rsim_store *st, const rsim_reading *r);
+  int (*set_meta)(rsim_store *st, const char *key, const char *value);
+  int (*put_truth)(rsim_store *st, const rsim_truth *g);
+  int (*begin)(rsim_store *st);
+  int (*commit)(rsim_store *st);
+} rsim__store_backend;
+
+struct rsim_store {
+  const rsim__store_backend *be; /* always first */
+  void *impl;                    /* the backend's own state */
+  char *path;
+  bool writable;
+  rsim_sensor_info *sensors;     /* cache, sorted by id */
+  size_t n_sensors;
+  bool sensors_loaded;
+  char errmsg[512];
+};
+
+/* Sets the store's message (printf-style) and returns code. */
+int rsim__store_err(rsim_store *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sorts st->sensors by id (backends call it after loading). */
+void rsim__store_sort_sensors(rsim_store *st);
+
+extern const rsim__store_backend rsim__store_sqlite;
+int rsim__sqlite_open(rsim_store *st, bool create, rsim_errbuf *eb);
+
+#endif /* RSIM_STORE_INT_H */

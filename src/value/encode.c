@@ -1,0 +1,157 @@
+/*
+** encode.c -- the canonical byte encoding of values (see value.h), used for
+** run digests, the output database and checkpoints, and its decoder.
+**
+** The decoder is a bounds-checked cursor: every length is checked against
+** the bytes that remain before anything is allocated, nesting is limited,
+** and any inconsistency is RSIM_ECORRUPT.
+*/
+#include <string.h>
+
+#include "rsim/value.h"
+
+#define MAX_DEPTH 64
+
+void rsim_val_encode(const rsim_val *v, rsim_buf *out) {
+  uint8_t k = (uint8_t)v->kind;
+  rsim_buf_append(out, &k, 1);
+  switch (v->kind) {
+    case RSIM_BOOL: rsim_buf_putc(out, v->of.b ? 1 : 0); break;
+    case RSIM_S8: case RSIM_S16: case RSIM_S32: case RSIM_S64:
+      rsim_buf_put_u64le(out, (uint64_t)v->of.s);
+      break;
+    case RSIM_U8: case RSIM_U16: case RSIM_U32: case RSIM_U64: case RSIM_FLAGS:
+      rsim_buf_put_u64le(out, v->of.u);
+      break;
+    case RSIM_F32: {
+      uint32_t bits;
+      memcpy(&bits, &v->of.f32, 4);
+      rsim_buf_put_u32le(out, bits);
+      break;
+    }
+    case RSIM_F64: {
+      uint64_t bits;
+      memcpy(&bits, &v->of.f64, 8);
+      rsim_buf_put_u64le(out, bits);
+      break;
+    }
+    case RSIM_CHAR: rsim_buf_put_u32le(out, v->of.ch); break;
+    case RSIM_STRING:
+      rsim_buf_put_u64le(out, v->of.str.len);
+      rsim_buf_append(out, v->of.str.ptr, v->of.str.len);
+      break;
+    case RSIM_BYTES:
+      rsim_buf_put_u64le(out, v->of.bytes.len);
+      rsim_buf_append(out, v->of.bytes.ptr, v->of.bytes.len);
+      break;
+    case RSIM_LIST: case RSIM_RECORD: case RSIM_TUPLE:
+      rsim_buf_put_u64le(out, v->of.agg.n);
+      for (size_t i = 0; i < v->of.agg.n; i++) rsim_val_encode(&v->of.agg.items[i], out);
+      break;
+    case RSIM_VARIANT: case RSIM_ENUM: case RSIM_OPTION: case RSIM_RESULT:
+      rsim_buf_put_u32le(out, v->of.var.index);
+      rsim_buf_putc(out, v->of.var.payload ? 1 : 0);
+      if (v->of.var.payload) rsim_val_encode(v->of.var.payload, out);
+      break;
+    default: break;
+  }
+}
+
+typedef struct reader {
+  const uint8_t *p, *end, *start;
+} reader;
+
+static bool take(reader *r, size_t n, const uint8_t **out) {
+  if ((size_t)(r->end - r->p) < n) return false;
+  *out = r->p;
+  r->p += n;
+  return true;
+}
+
+static bool u32(reader *r, uint32_t *v) {
+  const uint8_t *b;
+  if (!take(r, 4, &b)) return false;
+  *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+  return true;
+}
+
+static bool u64(reader *r, uint64_t *v) {
+  uint32_t lo, hi;
+  if (!u32(r, &lo) || !u32(r, &hi)) return false;
+  *v = (uint64_t)hi << 32 | lo;
+  return true;
+}
+
+static int decode_at(reader *r, rsim_val *out, int depth) {
+  memset(out, 0, sizeof *out);
+  const uint8_t *kb;
+  if (depth > MAX_DEPTH || !take(r, 1, &kb)) return RSIM_ECORRUPT;
+  rsim_kind kind = (rsim_kind)kb[0];
+  uint64_t n = 0;
+  uint32_t w;
+  const uint8_t *b;
+  switch (kind) {
+    case RSIM_BOOL:
+      if (!take(r, 1, &b) || b[0] > 1) return RSIM_ECORRUPT;
+      out->of.b = b[0];
+      break;
+    case RSIM_S8: case RSIM_S16: case RSIM_S32: case RSIM_S64:
+      if (!u64(r, &n)) return RSIM_ECORRUPT;
+      out->of.s = (int64_t)n;
+      break;
+    case RSIM_U8: case RSIM_U16: case RSIM_U32: case RSIM_U64: case RSIM_FLAGS:
+      if (!u64(r, &out->of.u)) return RSIM_ECORRUPT;
+      break;
+    case RSIM_F32:
+      if (!u32(r, &w)) return RSIM_ECORRUPT;
+      memcpy(&out->of.f32, &w, 4);
+      break;
+    case RSIM_F64:
+      if (!u64(r, &n)) return RSIM_ECORRUPT;
+      memcpy(&out->of.f64, &n, 8);
+      break;
+    case RSIM_CHAR:
+      if (!u32(r, &out->of.ch)) return RSIM_ECORRUPT;
+      break;
+    case RSIM_STRING:
+    case RSIM_BYTES:
+      if (!u64(r, &n) || n > (uint64_t)(r->end - r->p) || !take(r, (size_t)n, &b)) return RSIM_ECORRUPT;
+      if (kind == RSIM_STRING) rsim_val_set_string(out, (const char *)b, (size_t)n);
+      else rsim_val_set_bytes(out, b, (size_t)n);
+      return RSIM_OK;
+    case RSIM_LIST: case RSIM_RECORD: case RSIM_TUPLE:
+      /* Each item takes at least two bytes, which bounds a lying count. */
+      if (!u64(r, &n) || n > (uint64_t)(r->end - r->p) / 2) return RSIM_ECORRUPT;
+      rsim_val_set_agg(out, kind, (size_t)n);
+      for (size_t i = 0; i < n; i++) {
+        int rc = decode_at(r, &out->of.agg.items[i], depth + 1);
+        if (rc) {
+          rsim_val_clear(out);
+          return rc;
+        }
+      }
+      return RSIM_OK;
+    case RSIM_VARIANT: case RSIM_ENUM: case RSIM_OPTION: case RSIM_RESULT:
+      if (!u32(r, &w) || !take(r, 1, &b) || b[0] > 1) return RSIM_ECORRUPT;
+      rsim_val_set_case(out, kind, w, b[0]);
+      if (b[0]) {
+        int rc = decode_at(r, out->of.var.payload, depth + 1);
+        if (rc) {
+          rsim_val_clear(out);
+          return rc;
+        }
+      }
+      return RSIM_OK;
+    default: return RSIM_ECORRUPT;
+  }
+  out->kind = kind;
+  return RSIM_OK;
+}
+
+int rsim_val_decode(const uint8_t *p, size_t n, rsim_val *out, size_t *out_used) {
+  reader r = {p, p + n, p};
+  int rc = decode_at(&r, out, 0);
+  if (rc) return rc;
+  if (out_used) *out_used = (size_t)(r.p - r.start);
+  return RSIM_OK;
+}
