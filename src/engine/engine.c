@@ -360,8 +360,12 @@ static int on_trap(rsim_engine *e, node_rt *n, int rc) {
   seterr(e, rc, "component '%s' failed at sim time %s (t=%lld ns): %s", n->g->name, tbuf,
          (long long)e->now, rsim_instance_errmsg(n->inst));
   n->st.errors++;
+  if (e->o.on_error == RSIM_ON_ERROR_STOP) {
+    /* The caller reports it; keep it in the output database too. */
+    if (e->o.record) rsim_record_event(e->o.record, e->now, n->g->name, RSIM_LOG_ERROR, e->errmsg);
+    return rc;
+  }
   emit_log(e, n->g->name, RSIM_LOG_ERROR, e->errmsg);
-  if (e->o.on_error == RSIM_ON_ERROR_STOP) return rc;
   /* Continue: a trap poisons the store, so start the component afresh.
   ** Its state is lost; the checkpoint issue restores it instead. */
   int rr = rsim_instance_reset(n->inst);

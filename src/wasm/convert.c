@@ -9,6 +9,7 @@
 ** every string is checked for valid UTF-8 first, because Wasmtime aborts the
 ** process on invalid UTF-8.
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,17 +282,28 @@ int rsim__wasm_to(const rsim_val *v, const rsim_type *t, wasmtime_component_val_
 void rsim__wasm_take_error(wasmtime_error_t *err, char *buf, size_t n) {
   wasm_name_t msg;
   wasmtime_error_message(err, &msg);
-  size_t len = msg.size < n - 1 ? msg.size : n - 1;
-  memcpy(buf, msg.data, len);
-  buf[len] = 0;
-  /* One line: the backtrace follows the first newline; keep the first frame. */
-  char *nl = strchr(buf, '\n');
-  if (nl) {
-    char *second = strchr(nl + 1, '\n');
-    if (second) *second = 0;
-    for (char *p = nl; *p; p++)
-      if (*p == '\n') *p = ' ';
-  }
+  char *text = rsim_xstrndup(msg.size ? msg.data : "", msg.size);
   wasm_byte_vec_delete(&msg);
   wasmtime_error_delete(err);
+  /* Wasmtime says "error while executing at wasm backtrace:\n 0: frame\n...
+  ** \nCaused by:\n    reason".  One line, reason first, then where. */
+  const char *cause = strstr(text, "Caused by:");
+  const char *frame = strstr(text, " 0: ");
+  char first[200] = "";
+  if (frame) {
+    frame += 4;
+    while (*frame == ' ') frame++;
+    size_t len = strcspn(frame, "\n");
+    snprintf(first, sizeof first, "%.*s", (int)(len < 190 ? len : 190), frame);
+  }
+  if (cause) {
+    cause += strlen("Caused by:");
+    while (*cause == ' ' || *cause == '\n') cause++;
+    snprintf(buf, n, "%s%s%s%s", cause, first[0] ? " (at " : "", first, first[0] ? ")" : "");
+  } else {
+    snprintf(buf, n, "%s", text);
+  }
+  for (char *p = buf; *p; p++)
+    if (*p == '\n' || *p == '\t') *p = ' ';
+  free(text);
 }

@@ -77,13 +77,12 @@ const char *test_tmpfile(const char *name) {
 }
 
 const char *test_component_path(const char *name) {
-  static char buf[1024];
-  snprintf(buf, sizeof buf, "%s/components/%s.wasm", RSIM_BUILD_DIR, name);
-  if (access(buf, R_OK) != 0) {
-    char why[1200];
-    snprintf(why, sizeof why, "component %s not built", buf);
-    test_fail(__FILE__, __LINE__, "%s", why);
-  }
+  /* A few buffers in turn, so that two paths can be used in one call. */
+  static char bufs[4][1024];
+  static int next;
+  char *buf = bufs[next++ % 4];
+  snprintf(buf, sizeof bufs[0], "%s/components/%s.wasm", RSIM_BUILD_DIR, name);
+  if (access(buf, R_OK) != 0) test_fail(__FILE__, __LINE__, "component %s not built", buf);
   return buf;
 }
 

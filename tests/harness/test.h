@@ -94,7 +94,8 @@ void test_skip(const char *why) __attribute__((noreturn));
 const char *test_tmpdir(void);
 /* test_tmpdir()/name, in a static buffer that the next call overwrites. */
 const char *test_tmpfile(const char *name);
-/* Path of a built component: RSIM_BUILD_DIR/components/<name>.wasm.
+/* Path of a built component: RSIM_BUILD_DIR/components/<name>.wasm (one of
+** four static buffers used in turn).
 ** Fails the test when it was not built: components are part of the build. */
 const char *test_component_path(const char *name);
 /* Path of the replaysim command in the build tree. */
