@@ -8,10 +8,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 "$here/setup.sh" || exit 1
 . "$here/env.sh"
-if ! python3 -c 'import mcap' 2>/dev/null; then
-  printf '\n==> installing the independent MCAP reader for tests (PyPI mcap)\n'
-  python3 -m pip install -q "mcap==1.6.0" || exit 1
-fi
 "$here/build.sh" "$root/build" || exit 1
 "$here/build.sh" "$root/build-asan" -DRSIM_SANITIZE=ON || exit 1
 
@@ -32,6 +28,13 @@ export ASAN_OPTIONS="handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abor
 export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_suite "ASan + UBSan build" "$root/build-asan"
+# Parsers get fuzzed for a bounded time on every run (libFuzzer, ASan+UBSan).
+printf '\n==> fuzzing the parsers (%ss each)\n' "${RSIM_FUZZ_SECONDS:-20}"
+if "$root/tests/fuzz/run.sh" "${RSIM_FUZZ_SECONDS:-20}"; then
+  total_p=$((total_p + 1))
+else
+  total_f=$((total_f + 1))
+fi
 echo
 echo "all: $total_p passed, $total_f failed, $total_s skipped"
 [ "$total_f" -eq 0 ]

@@ -45,6 +45,16 @@ static const char *scalar(const yaml_node_t *n) {
 
 static yaml_node_t *node_at(loader *L, int id) { return yaml_document_get_node(&L->doc, id); }
 
+/* YAML allows a key twice in a mapping; a graph file does not. */
+static int no_duplicate_keys(loader *L, const yaml_node_t *map) {
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+      const char *a = scalar(node_at(L, p->key)), *b = scalar(node_at(L, q->key));
+      if (a && b && !strcmp(a, b)) return fail(L, node_at(L, p->key), "key '%s' appears twice", a, NULL);
+    }
+  return RSIM_OK;
+}
+
 /* Reads a scalar value for key, with a helpful error for other shapes. */
 static int want_scalar(loader *L, const yaml_node_t *key, const yaml_node_t *v, const char **out) {
   const char *s = scalar(v);
@@ -134,8 +144,11 @@ static int parse_link(loader *L, rsim__gnode *c, const yaml_node_t *k, const yam
     size_t n = strlen(src);
     if (n > 4 && !strcmp(src + n - 4, ".out")) n -= 4; /* "detector.out" == "detector" */
     l->src = rsim_xstrndup(src, n);
-    if (!valid_name(l->src))
+    if (!valid_name(l->src)) {
+      free(l->src);
+      l->src = NULL;
       return fail(L, v, "input '%s': '%s' is neither sensor:<id> nor a component name", port, src);
+    }
   }
   l->port = rsim_xstrdup(port);
   l->line = (int)v->start_mark.line + 1;
@@ -147,6 +160,8 @@ static int parse_map_of_scalars(loader *L, rsim__gnode *c, const yaml_node_t *ke
                                 const yaml_node_t *v, bool links) {
   if (v->type != YAML_MAPPING_NODE)
     return fail(L, v, "'%s' must be a mapping of names to values", scalar(key), NULL);
+  int dup = no_duplicate_keys(L, v);
+  if (dup) return dup;
   size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
   if (links) c->inputs = rsim_xcalloc(n, sizeof *c->inputs);
   else c->config = rsim_xcalloc(n, sizeof *c->config);
@@ -205,6 +220,8 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
   c->line = (int)name_node->start_mark.line + 1;
   if (body->type != YAML_MAPPING_NODE)
     return fail(L, body, "component '%s' must be a mapping (wasm:, trigger:, inputs:, ...)", name, NULL);
+  int dup = no_duplicate_keys(L, body);
+  if (dup) return dup;
   for (yaml_node_pair_t *p = body->data.mapping.pairs.start; p < body->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
     const char *key = scalar(k), *s = NULL;
@@ -251,6 +268,8 @@ static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
   if (!root) return rsim_errbuf_set(L->eb, RSIM_EGRAPH, "%s: empty graph file", L->path);
   if (root->type != YAML_MAPPING_NODE)
     return fail(L, root, "the graph must be a mapping with 'components:'", NULL, NULL);
+  int dup = no_duplicate_keys(L, root);
+  if (dup) return dup;
   yaml_node_t *comps = NULL;
   for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);

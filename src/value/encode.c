@@ -133,6 +133,10 @@ static int decode_at(reader *r, rsim_val *out, int depth) {
       return RSIM_OK;
     case RSIM_VARIANT: case RSIM_ENUM: case RSIM_OPTION: case RSIM_RESULT:
       if (!u32(r, &w) || !take(r, 1, &b) || b[0] > 1) return RSIM_ECORRUPT;
+      /* option: none has no payload, some has one; result: ok or err. */
+      if ((kind == RSIM_OPTION || kind == RSIM_RESULT) && w > 1) return RSIM_ECORRUPT;
+      if (kind == RSIM_OPTION && b[0] != w) return RSIM_ECORRUPT;
+      if (kind == RSIM_ENUM && b[0]) return RSIM_ECORRUPT;
       rsim_val_set_case(out, kind, w, b[0]);
       if (b[0]) {
         int rc = decode_at(r, out->of.var.payload, depth + 1);

@@ -261,7 +261,7 @@ void rsim_val_to_json(const rsim_val *v, const rsim_type *t, size_t max_bytes, r
       break;
     }
     case RSIM_OPTION:
-      if (!v->of.var.index) rsim_buf_puts(out, "null");
+      if (!v->of.var.index || !v->of.var.payload) rsim_buf_puts(out, "null");
       else rsim_val_to_json(v->of.var.payload, member_type(t, 0), max_bytes, out);
       break;
     case RSIM_ENUM:

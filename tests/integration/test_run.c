@@ -209,8 +209,9 @@ TEST(check_reports_unknown_sensor_port_and_core_module) {
            "components:\n"
            "  detector:\n    wasm: %s\n    trigger: camera_rear\n"
            "    inputs: { reading: sensor:camera_rear, extra: sensor:camera_front }\n"
-           "  broken:\n    wasm: core.wasm\n    rate_hz: 1\n",
-           test_component_path("camera_detector"));
+           "  broken:\n    wasm: core.wasm\n    rate_hz: 1\n"
+           "  wrongworld:\n    wasm: %s\n    world: planner\n    rate_hz: 1\n",
+           test_component_path("camera_detector"), test_component_path("camera_detector"));
   const char *g = write_file("bad2.yaml", text);
   char cmd[2048], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), g, drive);
@@ -219,6 +220,8 @@ TEST(check_reports_unknown_sensor_port_and_core_module) {
   ASSERT_CONTAINS(out, "has no input 'extra'");
   ASSERT_CONTAINS(out, "core.wasm");
   ASSERT_CONTAINS(out, "not a component");
+  ASSERT_CONTAINS(out, "component 'wrongworld'");
+  ASSERT_CONTAINS(out, "does not implement world 'planner'");
   free(out);
 }
 

@@ -113,3 +113,11 @@ TEST(graph_missing_wasm_reported_by_check) {
   rsim_buf_free(&report);
   rsim_graph_free(g);
 }
+
+TEST(graph_repeated_key_rejected) {
+  /* Found by fuzz_graph: a second inputs: block used to leave half-built links. */
+  rsim_errbuf eb = load_fails("components:\n  a:\n    wasm: x.wasm\n    rate_hz: 1\n"
+                              "    inputs: { p: sensor:s }\n    inputs: { q: sensor:t }\n");
+  ASSERT_CONTAINS(eb.msg, "g.yaml:6:");
+  ASSERT_CONTAINS(eb.msg, "key 'inputs' appears twice");
+}

@@ -184,3 +184,14 @@ TEST(value_duration_and_time_parsing) {
   ASSERT(!rsim_utf8_valid("\xed\xa0\x80", 3)); /* a surrogate */
   ASSERT(!rsim_utf8_valid("\xc0\xaf", 2));     /* overlong '/' */
 }
+
+TEST(value_decode_rejects_inconsistent_cases) {
+  /* Found by fuzz_value_decode: an option with case 2 and no payload. */
+  const uint8_t opt2[] = {RSIM_OPTION, 2, 0, 0, 0, 0};
+  const uint8_t some_without_payload[] = {RSIM_OPTION, 1, 0, 0, 0, 0};
+  const uint8_t none_with_payload[] = {RSIM_OPTION, 0, 0, 0, 0, 1, RSIM_BOOL, 0};
+  rsim_val v;
+  ASSERT_EQ(rsim_val_decode(opt2, sizeof opt2, &v, NULL), RSIM_ECORRUPT);
+  ASSERT_EQ(rsim_val_decode(some_without_payload, sizeof some_without_payload, &v, NULL), RSIM_ECORRUPT);
+  ASSERT_EQ(rsim_val_decode(none_with_payload, sizeof none_with_payload, &v, NULL), RSIM_ECORRUPT);
+}
