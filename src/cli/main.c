@@ -18,6 +18,7 @@ static const struct {
     {"check", cli_check, "validate a graph: GRAPH [--store drive.db]"},
     {"inspect", cli_inspect, "show a component's imports and exports with their WIT types: FILE.wasm"},
     {"info", cli_info, "summarise a store: sensors, kinds, rates, counts, time range: drive.db"},
+    {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,207 @@
+/*
+** mcap.h -- reading MCAP files in place (https://mcap.dev/spec).
+**
+** Two ways to read:
+**  - streamed: every record in file order (rsim_mcap_reader_next); a Chunk
+**    is yielded, then the records inside it, decompressed (zstd, lz4 or
+**    none); CRCs that are present (non-zero) are checked; unknown opcodes
+**    and bytes past a record's known fields (padding) are skipped;
+**  - indexed: the footer and summary section only (rsim_mcap_reader_summary),
+**    then messages of some channels in a time range, read chunk by chunk
+**    through the chunk and message indexes (rsim_mcap_reader_messages),
+**    ordered by log time, ties in file order.
+**
+** The file is read with pread: never loaded whole, never written.  Every
+** length is checked against what remains before it is used; a bad file
+** gives RSIM_ECORRUPT with a message naming the file, the byte offset and
+** the record, never a crash.
+**
+** Ownership: records and messages returned by the reader are lent until the
+** next call on the reader; their strings are not NUL-terminated (p, n).
+*/
+#ifndef RSIM_MCAP_H
+#define RSIM_MCAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsim/util.h"
+
+enum {
+  RSIM_MCAP_HEADER = 0x01,
+  RSIM_MCAP_FOOTER = 0x02,
+  RSIM_MCAP_SCHEMA = 0x03,
+  RSIM_MCAP_CHANNEL = 0x04,
+  RSIM_MCAP_MESSAGE = 0x05,
+  RSIM_MCAP_CHUNK = 0x06,
+  RSIM_MCAP_MESSAGE_INDEX = 0x07,
+  RSIM_MCAP_CHUNK_INDEX = 0x08,
+  RSIM_MCAP_ATTACHMENT = 0x09,
+  RSIM_MCAP_ATTACHMENT_INDEX = 0x0A,
+  RSIM_MCAP_STATISTICS = 0x0B,
+  RSIM_MCAP_METADATA = 0x0C,
+  RSIM_MCAP_METADATA_INDEX = 0x0D,
+  RSIM_MCAP_SUMMARY_OFFSET = 0x0E,
+  RSIM_MCAP_DATA_END = 0x0F
+};
+
+/* The record's name as the spec spells it ("ChunkIndex"); "Unknown" else. */
+const char *rsim_mcap_op_name(int op);
+
+typedef struct rsim_mcap_str {
+  const char *p;
+  uint32_t n;
+} rsim_mcap_str;
+
+typedef struct rsim_mcap_bytes {
+  const uint8_t *p;
+  uint64_t n;
+} rsim_mcap_bytes;
+
+typedef struct rsim_mcap_strpair {
+  rsim_mcap_str key, value;
+} rsim_mcap_strpair;
+
+typedef struct rsim_mcap_idpair {
+  uint16_t key;
+  uint64_t value;
+} rsim_mcap_idpair;
+
+typedef struct rsim_mcap_index_entry {
+  uint64_t log_time, offset;
+} rsim_mcap_index_entry;
+
+/* One record, its fields as the spec lists them. */
+typedef struct rsim_mcap_record {
+  uint8_t op;
+  uint64_t offset;   /* of the opcode: in the file, or in the chunk's records */
+  bool in_chunk;
+  union {
+    struct { rsim_mcap_str profile, library; } header;
+    struct { uint64_t summary_start, summary_offset_start; uint32_t summary_crc; } footer;
+    struct { uint16_t id; rsim_mcap_str name, encoding; rsim_mcap_bytes data; } schema;
+    struct {
+      uint16_t id, schema_id;
+      rsim_mcap_str topic, message_encoding;
+      rsim_mcap_strpair *metadata;
+      size_t n_metadata;
+    } channel;
+    struct {
+      uint16_t channel_id;
+      uint32_t sequence;
+      uint64_t log_time, publish_time;
+      rsim_mcap_bytes data;
+    } message;
+    struct {
+      uint64_t message_start_time, message_end_time, uncompressed_size;
+      uint32_t uncompressed_crc;
+      rsim_mcap_str compression;
+      rsim_mcap_bytes records;
+    } chunk;
+    struct { uint16_t channel_id; rsim_mcap_index_entry *records; size_t n_records; } message_index;
+    struct {
+      uint64_t message_start_time, message_end_time, chunk_start_offset, chunk_length;
+      rsim_mcap_idpair *message_index_offsets;
+      size_t n_offsets;
+      uint64_t message_index_length;
+      rsim_mcap_str compression;
+      uint64_t compressed_size, uncompressed_size;
+    } chunk_index;
+    struct {
+      uint64_t log_time, create_time;
+      rsim_mcap_str name, media_type;
+      rsim_mcap_bytes data;
+      uint32_t crc;
+    } attachment;
+    struct {
+      uint64_t offset, length, log_time, create_time, data_size;
+      rsim_mcap_str name, media_type;
+    } attachment_index;
+    struct {
+      uint64_t message_count;
+      uint16_t schema_count;
+      uint32_t channel_count, attachment_count, metadata_count, chunk_count;
+      uint64_t message_start_time, message_end_time;
+      rsim_mcap_idpair *channel_message_counts;
+      size_t n_counts;
+    } statistics;
+    struct { rsim_mcap_str name; rsim_mcap_strpair *metadata; size_t n_metadata; } metadata;
+    struct { uint64_t offset, length; rsim_mcap_str name; } metadata_index;
+    struct { uint8_t group_opcode; uint64_t group_start, group_length; } summary_offset;
+    struct { uint32_t data_section_crc; } data_end;
+  } r;
+} rsim_mcap_record;
+
+typedef struct rsim_mcap_reader rsim_mcap_reader;
+
+/* Opens a file for reading (checks the leading magic).  Caller closes. */
+int rsim_mcap_reader_open(const char *path, rsim_mcap_reader **out, rsim_errbuf *eb);
+/* The same over bytes in memory (borrowed until close); name is for messages. */
+int rsim_mcap_reader_open_memory(const char *name, const uint8_t *p, size_t n,
+                                 rsim_mcap_reader **out, rsim_errbuf *eb);
+void rsim_mcap_reader_close(rsim_mcap_reader *rd);
+const char *rsim_mcap_reader_errmsg(const rsim_mcap_reader *rd);
+
+/*
+** Streamed reading from the start: RSIM_OK with *out lent, RSIM_EEOF after
+** the footer and trailing magic, or RSIM_ECORRUPT / RSIM_EIO.
+*/
+int rsim_mcap_reader_next(rsim_mcap_reader *rd, const rsim_mcap_record **out);
+
+/* ---- indexed reading ------------------------------------------------------------ */
+
+typedef struct rsim_mcap_schema {
+  uint16_t id;
+  char *name, *encoding;
+  uint8_t *data;
+  size_t data_len;
+} rsim_mcap_schema;
+
+typedef struct rsim_mcap_kv {
+  char *key, *value;
+} rsim_mcap_kv;
+
+typedef struct rsim_mcap_channel {
+  uint16_t id, schema_id;
+  char *topic, *message_encoding;
+  rsim_mcap_kv *metadata;
+  size_t n_metadata;
+} rsim_mcap_channel;
+
+/* Reads the footer and the summary section.  RSIM_ENOTFOUND when the file
+** has no summary (then only streamed reading works). */
+int rsim_mcap_reader_summary(rsim_mcap_reader *rd);
+/* After a successful rsim_mcap_reader_summary: borrowed until close. */
+const rsim_mcap_schema *rsim_mcap_schemas(const rsim_mcap_reader *rd, size_t *n);
+const rsim_mcap_channel *rsim_mcap_channels(const rsim_mcap_reader *rd, size_t *n);
+/* Statistics record of the summary, or NULL. */
+const rsim_mcap_record *rsim_mcap_statistics(const rsim_mcap_reader *rd);
+size_t rsim_mcap_chunk_count(const rsim_mcap_reader *rd);
+
+typedef struct rsim_mcap_message {
+  uint16_t channel_id;
+  uint32_t sequence;
+  uint64_t log_time, publish_time;
+  const uint8_t *data;
+  size_t len;
+} rsim_mcap_message;
+
+/*
+** Starts an indexed iteration over messages with t0 <= log_time <= t1 on
+** the given channels (all when n_channels is 0).  Reads only the chunks
+** whose time range overlaps.  Replaces any iteration under way.
+*/
+int rsim_mcap_reader_messages(rsim_mcap_reader *rd, uint64_t t0, uint64_t t1,
+                              const uint16_t *channels, size_t n_channels);
+/* Next message of that iteration (lent), RSIM_EEOF at the end. */
+int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message **out);
+
+/* ---- tools ---------------------------------------------------------------------- */
+
+/* The conformance suite's JSON document for a file (streamed reading). */
+int rsim_mcap_cat_json(const char *path, rsim_buf *out, rsim_errbuf *eb);
+/* A human summary of a file, like `mcap info`. */
+int rsim_mcap_info(const char *path, rsim_buf *out, rsim_errbuf *eb);
+
+#endif /* RSIM_MCAP_H */
