@@ -197,6 +197,45 @@ int rsim_mcap_reader_messages(rsim_mcap_reader *rd, uint64_t t0, uint64_t t1,
 /* Next message of that iteration (lent), RSIM_EEOF at the end. */
 int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message **out);
 
+/* ---- writing ----------------------------------------------------------------------- */
+
+/*
+** A writer makes chunked, indexed files: messages go into chunks (zstd by
+** default), each chunk followed by one Message Index per channel; closing
+** writes Data End (with the data CRC), the summary (schemas, channels,
+** chunk indexes, statistics, metadata indexes), the summary offsets and the
+** footer (with the summary CRC).  The file is written under a temporary
+** name and renamed on a successful close, so a crash never leaves a
+** half-written file under the final name.
+*/
+typedef struct rsim_mcap_writer rsim_mcap_writer;
+
+typedef struct rsim_mcap_writer_opts {
+  const char *profile;      /* "" if NULL */
+  const char *library;      /* "replaysim" if NULL */
+  const char *compression;  /* "zstd" (default when NULL), "lz4" or "" */
+  uint64_t chunk_size;      /* uncompressed bytes per chunk; 0 = 4 MiB */
+} rsim_mcap_writer_opts;
+
+int rsim_mcap_writer_open(const char *path, const rsim_mcap_writer_opts *opts,
+                          rsim_mcap_writer **out, rsim_errbuf *eb);
+/* Schema ids and channel ids are assigned from 1 in order of adding. */
+int rsim_mcap_writer_add_schema(rsim_mcap_writer *w, const char *name, const char *encoding,
+                                const uint8_t *data, size_t len, uint16_t *out_id);
+int rsim_mcap_writer_add_channel(rsim_mcap_writer *w, uint16_t schema_id, const char *topic,
+                                 const char *message_encoding, const rsim_mcap_kv *meta,
+                                 size_t n_meta, uint16_t *out_id);
+int rsim_mcap_writer_write(rsim_mcap_writer *w, uint16_t channel_id, uint32_t sequence,
+                           uint64_t log_time, uint64_t publish_time, const uint8_t *data,
+                           size_t len);
+int rsim_mcap_writer_add_metadata(rsim_mcap_writer *w, const char *name, const rsim_mcap_kv *kv,
+                                  size_t n);
+/* Finishes the file and renames it into place; frees the writer either way. */
+int rsim_mcap_writer_close(rsim_mcap_writer *w, rsim_errbuf *eb);
+/* Throws the unfinished file away; frees the writer. */
+void rsim_mcap_writer_abort(rsim_mcap_writer *w);
+const char *rsim_mcap_writer_errmsg(const rsim_mcap_writer *w);
+
 /* ---- tools ---------------------------------------------------------------------- */
 
 /* The conformance suite's JSON document for a file (streamed reading). */

@@ -248,19 +248,33 @@ static int decompress(rsim_mcap_reader *rd, uint64_t off, const rsim_mcap_record
   const rsim_mcap_str *z = &c->r.chunk.compression;
   uint64_t usize = c->r.chunk.uncompressed_size;
   const rsim_mcap_bytes *src = &c->r.chunk.records;
+  bool is_zstd = z->n == 4 && !memcmp(z->p, "zstd", 4), is_lz4 = z->n == 3 && !memcmp(z->p, "lz4", 3);
+  if (z->n && !is_zstd && !is_lz4)
+    return fail(rd, RSIM_ENOTSUP, off, "Chunk: unsupported compression '%.*s'", (int)(z->n > 32 ? 32 : z->n), z->p);
   if (usize > MAX_CHUNK) return fail(rd, RSIM_ETOOBIG, off, "Chunk: uncompressed size %llu is over the limit", (unsigned long long)usize);
+  /* Check the claimed size against what the compressed bytes can hold
+  ** before allocating it: a lying header must not cost gigabytes. */
+  if (z->n == 0 && src->n != usize)
+    return fail(rd, RSIM_ECORRUPT, off, "Chunk: uncompressed chunk holds %llu bytes but says %llu",
+                (unsigned long long)src->n, (unsigned long long)usize);
+  if (is_zstd) {
+    unsigned long long fcs = ZSTD_getFrameContentSize(src->p, (size_t)src->n);
+    if (fcs == ZSTD_CONTENTSIZE_ERROR || (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != usize))
+      return fail(rd, RSIM_ECORRUPT, off, "Chunk: zstd frame does not hold the %llu bytes the chunk says",
+                  (unsigned long long)usize);
+  }
+  if (z->n && usize > 1024 * src->n + 65536)
+    return fail(rd, RSIM_ECORRUPT, off, "Chunk: %llu compressed bytes cannot hold %llu", (unsigned long long)src->n,
+                (unsigned long long)usize);
   uint8_t *out = reserve(dst, cap, usize);
   if (z->n == 0) {
-    if (src->n != usize)
-      return fail(rd, RSIM_ECORRUPT, off, "Chunk: uncompressed chunk holds %llu bytes but says %llu",
-                  (unsigned long long)src->n, (unsigned long long)usize);
     memcpy(out, src->p, (size_t)usize);
-  } else if (z->n == 4 && !memcmp(z->p, "zstd", 4)) {
+  } else if (is_zstd) {
     size_t got = ZSTD_decompress(out, (size_t)usize, src->p, (size_t)src->n);
     if (ZSTD_isError(got) || got != usize)
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: zstd data does not decompress to %llu bytes (%s)",
                   (unsigned long long)usize, ZSTD_isError(got) ? ZSTD_getErrorName(got) : "size differs");
-  } else if (z->n == 3 && !memcmp(z->p, "lz4", 3)) {
+  } else {
     LZ4F_dctx *dctx;
     if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
       return fail(rd, RSIM_ENOMEM, off, "Chunk: lz4 context");
@@ -279,8 +293,6 @@ static int decompress(rsim_mcap_reader *rd, uint64_t off, const rsim_mcap_record
     if (LZ4F_isError(ret) || out_done != usize)
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: lz4 data does not decompress to %llu bytes (%s)",
                   (unsigned long long)usize, LZ4F_isError(ret) ? LZ4F_getErrorName(ret) : "size differs");
-  } else {
-    return fail(rd, RSIM_ENOTSUP, off, "Chunk: unsupported compression '%.*s'", (int)(z->n > 32 ? 32 : z->n), z->p);
   }
   if (c->r.chunk.uncompressed_crc) {
     uint32_t got = rsim__mcap_crc32(0, out, (size_t)usize);
