@@ -175,6 +175,11 @@ int rsim_mcap_reader_summary(rsim_mcap_reader *rd);
 /* After a successful rsim_mcap_reader_summary: borrowed until close. */
 const rsim_mcap_schema *rsim_mcap_schemas(const rsim_mcap_reader *rd, size_t *n);
 const rsim_mcap_channel *rsim_mcap_channels(const rsim_mcap_reader *rd, size_t *n);
+/* The key/value pairs of the Metadata record named name, found through the
+** summary's metadata index; lent until the next call.  RSIM_ENOTFOUND if
+** there is none. */
+int rsim_mcap_reader_metadata(rsim_mcap_reader *rd, const char *name, const rsim_mcap_strpair **out,
+                              size_t *n);
 /* Statistics record of the summary, or NULL. */
 const rsim_mcap_record *rsim_mcap_statistics(const rsim_mcap_reader *rd);
 size_t rsim_mcap_chunk_count(const rsim_mcap_reader *rd);
@@ -194,6 +199,13 @@ typedef struct rsim_mcap_message {
 */
 int rsim_mcap_reader_messages(rsim_mcap_reader *rd, uint64_t t0, uint64_t t1,
                               const uint16_t *channels, size_t n_channels);
+/*
+** The latest message of a channel with log_time <= t (the last in file
+** order among equal times), found through the chunk indexes; lent until
+** the next call.  RSIM_ENOTFOUND when there is none.  Ends any iteration.
+*/
+int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
+                            const rsim_mcap_message **out);
 /* Next message of that iteration (lent), RSIM_EEOF at the end. */
 int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message **out);
 

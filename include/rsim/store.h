@@ -72,15 +72,17 @@ typedef struct rsim_store rsim_store;
 typedef struct rsim_cursor rsim_cursor;
 
 /*
-** Opens an existing store read-only.  path is a file (".db"/".sqlite" for
-** SQLite; other backends are picked by content or a "scheme:" prefix).
+** Opens an existing store read-only.  path is a SQLite file or an MCAP file
+** (told apart by content; MCAP is replayed in place through its indexes,
+** see docs/mcap.md).
 ** On failure *out is NULL and eb holds a message naming the file.
 ** The caller closes the store with rsim_store_close.
 */
 int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb);
 /*
-** Creates a new, empty SQLite store for writing (the file must not exist
-** unless overwrite is true).  Used by the generator and importers.
+** Creates a new, empty store for writing: MCAP when path ends in ".mcap"
+** (finished when the store is closed), SQLite otherwise.  The file must not
+** exist unless overwrite is true.  Used by the generator and importers.
 */
 int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_errbuf *eb);
 /* Closes the store; NULL is a no-op.  Open cursors must be closed first. */
@@ -148,6 +150,14 @@ int rsim_store_put_truth(rsim_store *st, const rsim_truth *g);
 /* Truth rows with t0 <= t <= t1 in (t, object_id) order; *out is malloc'd
 ** and owned by the caller.  n is 0 when the store holds none. */
 int rsim_store_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out, size_t *out_n);
+
+/*
+** Copies every sensor, reading (in store order), ground-truth row and the
+** generator's metadata from src into dst (a store from rsim_store_create):
+** SQLite to MCAP and back, reading bytes unchanged.  progress may be NULL.
+*/
+int rsim_store_copy(rsim_store *src, rsim_store *dst, void (*progress)(void *ud, double fraction),
+                    void *ud, rsim_errbuf *eb);
 
 /* Groups writes into one transaction (the generator writes millions of rows). */
 int rsim_store_begin(rsim_store *st);

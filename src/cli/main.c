@@ -13,11 +13,13 @@ static const struct {
   int (*fn)(int, char **);
   const char *help;
 } kCommands[] = {
-    {"generate", cli_generate, "write a synthetic drive: --out drive.db --duration 60s --seed N"},
+    {"generate", cli_generate, "write a synthetic drive: --out drive.db|drive.mcap --duration 60s --seed N"},
     {"run", cli_run, "replay a log through a graph: GRAPH --store drive.db [--speed X|max] [--out run.db]"},
     {"check", cli_check, "validate a graph: GRAPH [--store drive.db]"},
     {"inspect", cli_inspect, "show a component's imports and exports with their WIT types: FILE.wasm"},
     {"info", cli_info, "summarise a store: sensors, kinds, rates, counts, time range: drive.db"},
+    {"import", cli_import, "copy a store into SQLite: FILE.mcap --out drive.db"},
+    {"export", cli_export, "copy a store into MCAP: drive.db --out drive.mcap"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
 };
 

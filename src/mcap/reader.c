@@ -77,6 +77,8 @@ struct rsim_mcap_reader {
   rsim_mcap_record stats;
   rsim_mcap_idpair *stats_counts;
   bool has_stats;
+  struct { uint64_t offset, length; char *name; } *meta_idx;
+  size_t n_meta_idx;
   /* indexed iteration */
   chunk_ref **sel;
   size_t n_sel, next_sel;
@@ -228,6 +230,8 @@ void rsim_mcap_reader_close(rsim_mcap_reader *rd) {
     free(rd->channels[i].metadata);
   }
   for (size_t i = 0; i < rd->n_chunks; i++) free(rd->chunks[i].mi);
+  for (size_t i = 0; i < rd->n_meta_idx; i++) free(rd->meta_idx[i].name);
+  free(rd->meta_idx);
   free(rd->schemas);
   free(rd->channels);
   free(rd->chunks);
@@ -528,6 +532,12 @@ int rsim_mcap_reader_summary(rsim_mcap_reader *rd) {
     if (op == RSIM_MCAP_SCHEMA && r.r.schema.id) keep_schema(rd, &r);
     else if (op == RSIM_MCAP_CHANNEL) keep_channel(rd, &r);
     else if (op == RSIM_MCAP_CHUNK_INDEX) keep_chunk_index(rd, &r);
+    else if (op == RSIM_MCAP_METADATA_INDEX) {
+      rd->meta_idx = rsim_xrealloc(rd->meta_idx, (rd->n_meta_idx + 1) * sizeof *rd->meta_idx);
+      rd->meta_idx[rd->n_meta_idx].offset = r.r.metadata_index.offset;
+      rd->meta_idx[rd->n_meta_idx].length = r.r.metadata_index.length;
+      rd->meta_idx[rd->n_meta_idx++].name = dup_str(r.r.metadata_index.name);
+    }
     else if (op == RSIM_MCAP_STATISTICS) {
       rd->stats = r;
       rd->stats_counts = rsim_xrealloc(rd->stats_counts, (r.r.statistics.n_counts + 1) * sizeof *rd->stats_counts);
@@ -737,4 +747,80 @@ int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message 
   rd->release_slot = m.slot;
   *out = &rd->msg;
   return RSIM_OK;
+}
+
+/* Chunks are visited latest-ending first; once the best time found is
+** later than everything a remaining chunk can hold, the search stops. */
+int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
+                            const rsim_mcap_message **out) {
+  int rc = rsim_mcap_reader_summary(rd);
+  if (rc) return rc;
+  free_iteration(rd);
+  rd->t0 = 0;
+  rd->t1 = t;
+  rd->n_want = 1;
+  rd->want = rsim_xmalloc(sizeof *rd->want);
+  rd->want[0] = channel;
+  bool found = false;
+  msg_pos best = {0};
+  for (;;) {
+    /* The unvisited chunk that could hold the latest message. */
+    chunk_ref *next = NULL;
+    uint64_t next_key = 0;
+    for (size_t i = 0; i < rd->n_chunks; i++) {
+      chunk_ref *c = &rd->chunks[i];
+      if (c->start > t || c->length == 0) continue;
+      bool visited = false;
+      for (size_t k = 0; k < rd->n_slots; k++) visited |= rd->slots[k].file_offset == c->offset;
+      if (visited) continue;
+      uint64_t key = c->end < t ? c->end : t;
+      if (!next || key > next_key) next = c, next_key = key;
+    }
+    if (!next || (found && next_key < best.log_time)) break;
+    size_t before = rd->heap_n;
+    if ((rc = load_chunk(rd, next))) return rc;
+    while (rd->heap_n > before) {
+      msg_pos m = heap_pop(rd);
+      if (!found || m.log_time > best.log_time ||
+          (m.log_time == best.log_time && (m.file_offset > best.file_offset ||
+                                           (m.file_offset == best.file_offset && m.offset > best.offset)))) {
+        best = m;
+        found = true;
+      }
+    }
+  }
+  if (!found) return RSIM_ENOTFOUND;
+  loaded *s = &rd->slots[best.slot];
+  rsim_mcap_record r;
+  char why[300];
+  uint64_t len = le64(s->data + best.offset + 1);
+  if (s->data[best.offset] != RSIM_MCAP_MESSAGE || len > s->len - best.offset - 9 ||
+      rsim__mcap_parse(RSIM_MCAP_MESSAGE, s->data + best.offset + 9, len, &rd->scratch, &r, why, sizeof why))
+    return fail(rd, RSIM_ECORRUPT, s->file_offset, "no Message at %llu in the chunk", (unsigned long long)best.offset);
+  rd->msg = (rsim_mcap_message){r.r.message.channel_id, r.r.message.sequence, r.r.message.log_time,
+                                r.r.message.publish_time, r.r.message.data.p, (size_t)r.r.message.data.n};
+  *out = &rd->msg;
+  return RSIM_OK;
+}
+
+int rsim_mcap_reader_metadata(rsim_mcap_reader *rd, const char *name, const rsim_mcap_strpair **out,
+                              size_t *n) {
+  int rc = rsim_mcap_reader_summary(rd);
+  if (rc) return rc;
+  for (size_t i = 0; i < rd->n_meta_idx; i++) {
+    if (strcmp(rd->meta_idx[i].name, name)) continue;
+    uint64_t off = rd->meta_idx[i].offset, len = rd->meta_idx[i].length;
+    if (len < 9 || len > MAX_RECORD) return fail(rd, RSIM_ECORRUPT, off, "MetadataIndex: impossible length");
+    reserve(&rd->buf, &rd->cap, len);
+    if ((rc = read_at(rd, off, rd->buf, len))) return rc;
+    if (rd->buf[0] != RSIM_MCAP_METADATA || le64(rd->buf + 1) != len - 9)
+      return fail(rd, RSIM_ECORRUPT, off, "MetadataIndex points at a %s record", rsim_mcap_op_name(rd->buf[0]));
+    char why[300];
+    if (rsim__mcap_parse(RSIM_MCAP_METADATA, rd->buf + 9, len - 9, &rd->scratch, &rd->rec, why, sizeof why))
+      return fail(rd, RSIM_ECORRUPT, off, "%s", why);
+    *out = rd->rec.r.metadata.metadata;
+    *n = rd->rec.r.metadata.n_metadata;
+    return RSIM_OK;
+  }
+  return RSIM_ENOTFOUND;
 }

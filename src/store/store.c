@@ -76,16 +76,17 @@ void rsim__store_sort_sensors(rsim_store *st) {
   qsort(st->sensors, st->n_sensors, sizeof *st->sensors, cmp_sensor);
 }
 
-/* Reads the first bytes to tell SQLite from anything else. */
-static int sniff(const char *path, rsim_errbuf *eb) {
+enum { KIND_SQLITE, KIND_MCAP };
+
+/* Reads the first bytes to tell SQLite from MCAP from anything else. */
+static int sniff(const char *path, int *kind, rsim_errbuf *eb) {
   FILE *f = fopen(path, "rb");
   if (!f) return rsim_errbuf_set(eb, RSIM_EIO, "%s: %s", path, strerror(errno));
   char head[16] = {0};
   size_t n = fread(head, 1, sizeof head, f);
   fclose(f);
-  if (n == 16 && !memcmp(head, "SQLite format 3", 16)) return RSIM_OK;
-  if (n >= 8 && !memcmp(head, "\x89MCAP0\r\n", 8))
-    return rsim_errbuf_set(eb, RSIM_ENOTSUP, "%s: an MCAP file; replaying MCAP in place is not built yet (import it first)", path);
+  *kind = n >= 8 && !memcmp(head, "\x89MCAP0\r\n", 8) ? KIND_MCAP : KIND_SQLITE;
+  if (*kind == KIND_MCAP || (n == 16 && !memcmp(head, "SQLite format 3", 16))) return RSIM_OK;
   return rsim_errbuf_set(eb, RSIM_ECORRUPT, "%s: not a replaysim store (neither SQLite nor MCAP)", path);
 }
 
@@ -97,10 +98,11 @@ static rsim_store *store_new(const char *path) {
 
 int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb) {
   *out = NULL;
-  int rc = sniff(path, eb);
+  int kind;
+  int rc = sniff(path, &kind, eb);
   if (rc) return rc;
   rsim_store *st = store_new(path);
-  rc = rsim__sqlite_open(st, false, eb);
+  rc = kind == KIND_MCAP ? rsim__mcap_store_open(st, false, eb) : rsim__sqlite_open(st, false, eb);
   if (!rc && (rc = rsim_store_sensors(st, &(const rsim_sensor_info *){0}, &(size_t){0})))
     rsim_errbuf_set(eb, rc, "%s", st->errmsg);
   if (rc) {
@@ -121,7 +123,9 @@ int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_e
   }
   rsim_store *st = store_new(path);
   st->writable = true;
-  int rc = rsim__sqlite_open(st, true, eb);
+  size_t n = strlen(path);
+  bool mcap = n > 5 && !strcmp(path + n - 5, ".mcap");
+  int rc = mcap ? rsim__mcap_store_open(st, true, eb) : rsim__sqlite_open(st, true, eb);
   if (rc) {
     rsim_store_close(st);
     return rc;
@@ -219,6 +223,7 @@ int rsim_store_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
   if (rc) return rc;
   if (!info->id || !rsim_utf8_valid(info->id, strlen(info->id)) || !*info->id)
     return rsim__store_err(st, RSIM_EINVAL, "%s: a sensor id must be non-empty UTF-8", st->path);
+  if (st->be == &rsim__store_mcap) return st->be->add_sensor(st, info); /* keeps its own list */
   st->sensors_loaded = false;
   for (size_t i = 0; i < st->n_sensors; i++) rsim_sensor_info_clear(&st->sensors[i]);
   st->n_sensors = 0;

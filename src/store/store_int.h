@@ -53,5 +53,7 @@ void rsim__store_sort_sensors(rsim_store *st);
 
 extern const rsim__store_backend rsim__store_sqlite;
 int rsim__sqlite_open(rsim_store *st, bool create, rsim_errbuf *eb);
+extern const rsim__store_backend rsim__store_mcap;
+int rsim__mcap_store_open(rsim_store *st, bool create, rsim_errbuf *eb);
 
 #endif /* RSIM_STORE_INT_H */
