@@ -37,6 +37,7 @@ typedef struct chunk_ref {
 
 typedef struct loaded {
   uint8_t *data;         /* decompressed records */
+  size_t cap;
   uint64_t len;
   uint64_t file_offset;  /* of the chunk record: the file-order key */
   size_t pending;        /* messages of it still in the heap */
@@ -90,6 +91,9 @@ struct rsim_mcap_reader {
   msg_pos *heap;
   size_t heap_n, heap_cap;
   size_t release_slot; /* slot to free at the next call, or SIZE_MAX */
+  uint8_t *spare;      /* a released chunk buffer, reused: fresh pages cost faults */
+  size_t spare_cap;
+  ZSTD_DCtx *zctx;
   rsim_mcap_message msg;
 };
 
@@ -239,6 +243,8 @@ void rsim_mcap_reader_close(rsim_mcap_reader *rd) {
   rsim__mcap_scratch_free(&rd->scratch);
   free(rd->buf);
   free(rd->chunk);
+  free(rd->spare);
+  ZSTD_freeDCtx(rd->zctx);
   free(rd->name);
   free(rd);
 }
@@ -274,7 +280,8 @@ static int decompress(rsim_mcap_reader *rd, uint64_t off, const rsim_mcap_record
   if (z->n == 0) {
     memcpy(out, src->p, (size_t)usize);
   } else if (is_zstd) {
-    size_t got = ZSTD_decompress(out, (size_t)usize, src->p, (size_t)src->n);
+    if (!rd->zctx && !(rd->zctx = ZSTD_createDCtx())) return fail(rd, RSIM_ENOMEM, off, "Chunk: zstd context");
+    size_t got = ZSTD_decompressDCtx(rd->zctx, out, (size_t)usize, src->p, (size_t)src->n);
     if (ZSTD_isError(got) || got != usize)
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: zstd data does not decompress to %llu bytes (%s)",
                   (unsigned long long)usize, ZSTD_isError(got) ? ZSTD_getErrorName(got) : "size differs");
@@ -685,11 +692,15 @@ static int load_chunk(rsim_mcap_reader *rd, const chunk_ref *c) {
   rd->slots = rsim_xrealloc(rd->slots, (rd->n_slots + 1) * sizeof *rd->slots);
   loaded *slot = &rd->slots[rd->n_slots];
   memset(slot, 0, sizeof *slot);
-  size_t cap = 0;
+  slot->data = rd->spare;
+  size_t cap = rd->spare_cap;
+  rd->spare = NULL;
+  rd->spare_cap = 0;
   if ((rc = decompress(rd, c->offset, &r, &slot->data, &cap))) {
     free(slot->data);
     return rc;
   }
+  slot->cap = cap;
   slot->len = r.r.chunk.uncompressed_size;
   slot->file_offset = c->offset;
   size_t si = rd->n_slots++;
@@ -718,7 +729,13 @@ int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message 
   if (rd->release_slot != SIZE_MAX) {
     loaded *s = &rd->slots[rd->release_slot];
     if (s->pending == 0) {
-      free(s->data);
+      if (s->cap > rd->spare_cap) {
+        free(rd->spare);
+        rd->spare = s->data;
+        rd->spare_cap = s->cap;
+      } else {
+        free(s->data);
+      }
       s->data = NULL;
     }
     rd->release_slot = SIZE_MAX;

@@ -73,6 +73,7 @@ static int cmp_sensor(const void *a, const void *b) {
 }
 
 void rsim__store_sort_sensors(rsim_store *st) {
+  if (st->n_sensors < 2) return; /* qsort wants a real pointer even for 0 items */
   qsort(st->sensors, st->n_sensors, sizeof *st->sensors, cmp_sensor);
 }
 

@@ -19,7 +19,7 @@ clang-19 "${common[@]}" "$here/fuzz_value_decode.c" "${core[@]}" -lm -o "$out/fu
 clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "${core[@]}" \
   $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_graph"
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
-  $(pkg-config --cflags --libs libzstd liblz4) -lm -o "$out/fuzz_mcap_reader"
+  $(pkg-config --cflags --libs libzstd liblz4 zlib) -lm -o "$out/fuzz_mcap_reader"
 for t in value_decode graph mcap_reader; do
   corpus="$here/corpus/${t%%_*}"
   work="$(mktemp -d)"
