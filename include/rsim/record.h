@@ -1,5 +1,8 @@
 /*
-** record.h -- the output database of a run.
+** record.h -- the output of a run: a SQLite database (default), or an MCAP
+** file that Foxglove opens when the path ends in ".mcap" (input camera and
+** lidar, every output as JSON, boxes as ImageAnnotations, objects and paths
+** as SceneUpdate, log lines as Log; see src/record/mcap_record.c).
 **
 ** A run records every component output (canonical bytes and JSON), every
 ** log line and error event, and per-component statistics into a SQLite file
@@ -21,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rsim/store.h"
 #include "rsim/util.h"
 #include "rsim/value.h"
 
@@ -36,10 +40,13 @@ const char *rsim_record_errmsg(const rsim_record *r);
 int rsim_record_set(rsim_record *r, const char *key, const char *value);
 int rsim_record_component(rsim_record *r, const char *name, const char *wasm,
                           const char *export_name, const rsim_type *result);
-/* One output: its canonical encoding (rsim_val_encode) and, optionally,
-** its JSON rendering (NULL to leave the column empty). */
-int rsim_record_output(rsim_record *r, rsim_time t, const char *component, const uint8_t *enc,
-                       size_t enc_len, const char *json);
+/* One output: the value with its type, its canonical encoding
+** (rsim_val_encode) and its JSON rendering (json may be NULL for SQLite). */
+int rsim_record_output(rsim_record *r, rsim_time t, const char *component, const rsim_val *v,
+                       const rsim_type *type, const uint8_t *enc, size_t enc_len, const char *json);
+/* An input reading as the components saw it (kept by MCAP outputs; the
+** SQLite output leaves inputs in the input store). */
+int rsim_record_reading(rsim_record *r, const rsim_reading *reading);
 int rsim_record_event(rsim_record *r, rsim_time t, const char *component, int level,
                       const char *message);
 int rsim_record_stats(rsim_record *r, const char *component, uint64_t calls, uint64_t errors,

@@ -332,6 +332,7 @@ static int take_readings(rsim_engine *e, rsim_time t) {
     int s = slot_of(e, r->sensor_id);
     e->pending_slot[e->n_pending++] = s;
     if (s >= 0) slot_set(&e->slots[s], r);
+    if (e->o.record) rsim_record_reading(e->o.record, r);
     e->readings++;
   }
   return RSIM_OK;
@@ -350,7 +351,7 @@ static void fold_output(rsim_engine *e, node_rt *n, rsim_time t) {
   rsim_buf json = {0};
   rsim_val_to_json(&n->out, n->sig->result, 256, &json);
   rsim_buf_putc(&json, 0);
-  rsim_record_output(e->o.record, t, n->g->name, b->data, b->len, (char *)json.data);
+  rsim_record_output(e->o.record, t, n->g->name, &n->out, n->sig->result, b->data, b->len, (char *)json.data);
   rsim_buf_free(&json);
 }
 

@@ -15,11 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rsim/record.h"
+#include "record/record_int.h"
 
 #define BATCH 512
 
 struct rsim_record {
+  rsim__mcap_rec *mcap; /* set for ".mcap" outputs; then db is NULL */
   sqlite3 *db;
   char *path;
   sqlite3_stmt *put_output, *put_event;
@@ -60,6 +61,11 @@ static int tick(rsim_record *r) {
   return rc;
 }
 
+static bool is_mcap(const char *path) {
+  size_t n = strlen(path);
+  return n > 5 && !strcmp(path + n - 5, ".mcap");
+}
+
 int rsim_record_open(const char *path, bool overwrite, rsim_record **out, rsim_errbuf *eb) {
   *out = NULL;
   if (access(path, F_OK) == 0) {
@@ -77,6 +83,16 @@ int rsim_record_open(const char *path, bool overwrite, rsim_record **out, rsim_e
   rsim_record *r = rsim_xcalloc(1, sizeof *r);
   r->path = rsim_xstrdup(path);
   int rc = RSIM_OK;
+  if (is_mcap(path)) {
+    rc = rsim__mcap_rec_open(path, &r->mcap, eb);
+    if (rc) {
+      free(r->path);
+      free(r);
+      return rc;
+    }
+    *out = r;
+    return RSIM_OK;
+  }
   if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
     rc = fail(r, RSIM_EIO, "cannot create");
     goto out;
@@ -101,6 +117,14 @@ out:
 int rsim_record_close(rsim_record *r) {
   if (!r) return RSIM_OK;
   int rc = RSIM_OK;
+  if (r->mcap) {
+    char err[512];
+    rc = rsim__mcap_rec_close(r->mcap, err, sizeof err);
+    if (rc) fprintf(stderr, "replaysim: %s\n", err);
+    free(r->path);
+    free(r);
+    return rc;
+  }
   sqlite3_finalize(r->put_output);
   sqlite3_finalize(r->put_event);
   if (r->db && sqlite3_get_autocommit(r->db) == 0) rc = exec(r, "COMMIT;");
@@ -110,9 +134,12 @@ int rsim_record_close(rsim_record *r) {
   return rc;
 }
 
-const char *rsim_record_errmsg(const rsim_record *r) { return r->errmsg; }
+const char *rsim_record_errmsg(const rsim_record *r) {
+  return r->mcap ? rsim__mcap_rec_errmsg(r->mcap) : r->errmsg;
+}
 
 int rsim_record_set(rsim_record *r, const char *key, const char *value) {
+  if (r->mcap) return rsim__mcap_rec_set(r->mcap, key, value);
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO run(key, value) VALUES(?, ?)", -1, &st,
                          NULL) != SQLITE_OK)
@@ -126,6 +153,7 @@ int rsim_record_set(rsim_record *r, const char *key, const char *value) {
 
 int rsim_record_component(rsim_record *r, const char *name, const char *wasm,
                           const char *export_name, const rsim_type *result) {
+  if (r->mcap) return RSIM_OK; /* channels are made as outputs arrive */
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO components VALUES(?, ?, ?, ?)", -1, &st,
                          NULL) != SQLITE_OK)
@@ -141,8 +169,9 @@ int rsim_record_component(rsim_record *r, const char *name, const char *wasm,
   return ok ? RSIM_OK : fail(r, RSIM_EBACKEND, "components");
 }
 
-int rsim_record_output(rsim_record *r, rsim_time t, const char *component, const uint8_t *enc,
-                       size_t enc_len, const char *json) {
+int rsim_record_output(rsim_record *r, rsim_time t, const char *component, const rsim_val *v,
+                       const rsim_type *type, const uint8_t *enc, size_t enc_len, const char *json) {
+  if (r->mcap) return rsim__mcap_rec_output(r->mcap, t, component, v, type, json ? json : "null");
   sqlite3_stmt *st = r->put_output;
   sqlite3_reset(st);
   sqlite3_bind_int64(st, 1, t);
@@ -156,6 +185,7 @@ int rsim_record_output(rsim_record *r, rsim_time t, const char *component, const
 
 int rsim_record_event(rsim_record *r, rsim_time t, const char *component, int level,
                       const char *message) {
+  if (r->mcap) return rsim__mcap_rec_event(r->mcap, t, component, level, message);
   static const char *const names[] = {"debug", "info", "warn", "error"};
   sqlite3_stmt *st = r->put_event;
   sqlite3_reset(st);
@@ -169,6 +199,15 @@ int rsim_record_event(rsim_record *r, rsim_time t, const char *component, int le
 
 int rsim_record_stats(rsim_record *r, const char *component, uint64_t calls, uint64_t errors,
                       uint64_t not_ready, uint64_t outputs, double mean_us, double max_us) {
+  if (r->mcap) {
+    char v[200];
+    snprintf(v, sizeof v, "calls %llu errors %llu not_ready %llu outputs %llu mean_us %.1f max_us %.1f",
+             (unsigned long long)calls, (unsigned long long)errors, (unsigned long long)not_ready,
+             (unsigned long long)outputs, mean_us, max_us);
+    char key[300];
+    snprintf(key, sizeof key, "stats.%s", component);
+    return rsim__mcap_rec_set(r->mcap, key, v);
+  }
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO stats VALUES(?, ?, ?, ?, ?, ?, ?)", -1,
                          &st, NULL) != SQLITE_OK)
@@ -183,4 +222,8 @@ int rsim_record_stats(rsim_record *r, const char *component, uint64_t calls, uin
   int ok = sqlite3_step(st) == SQLITE_DONE;
   sqlite3_finalize(st);
   return ok ? RSIM_OK : fail(r, RSIM_EBACKEND, "stats");
+}
+
+int rsim_record_reading(rsim_record *r, const rsim_reading *reading) {
+  return r->mcap ? rsim__mcap_rec_reading(r->mcap, reading) : RSIM_OK;
 }

@@ -122,3 +122,25 @@ TEST(mcap_store_unreplayable_files_are_named_errors) {
   ASSERT_CONTAINS(eb.msg, "no summary section");
   ASSERT(st == NULL);
 }
+
+TEST(run_recorded_as_mcap_opens_with_foxglove_schemas) {
+  char db[1024], run[1024], *out = NULL;
+  snprintf(db, sizeof db, "%s", test_tmpfile("drive.db"));
+  snprintf(run, sizeof run, "%s", test_tmpfile("run.mcap"));
+  ASSERT_EQ(sh("%s generate --quiet --out %s --duration 2s --seed %s", db, "4", &out), 0);
+  free(out);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s run %s --store %s --quiet --out %s", test_replaysim_path(),
+           test_source_path("examples/demo/graph.yaml"), db, run);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  free(out);
+  snprintf(cmd, sizeof cmd, "python3 %s %s", test_source_path("tests/mcap/check_run.py"), run);
+  int rc = test_run(cmd, &out);
+  if (rc) test_fail(__FILE__, __LINE__, "the run's MCAP does not read as Foxglove expects: %s", out);
+  ASSERT_CONTAINS(out, "/camera_front foxglove.RawImage 61");
+  ASSERT_CONTAINS(out, "/rsim/detector rsim.ComponentOutput 61");
+  ASSERT_CONTAINS(out, "/rsim/detector/annotations foxglove.ImageAnnotations 61");
+  ASSERT_CONTAINS(out, "/rsim/fusion/scene foxglove.SceneUpdate");
+  ASSERT_CONTAINS(out, "/rsim/planner/scene foxglove.SceneUpdate");
+  free(out);
+}

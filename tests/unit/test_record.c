@@ -30,7 +30,7 @@ TEST(record_outputs_events_stats_land) {
   /* More rows than one batch, so a mid-run commit happens. */
   for (int i = 0; i < 1500; i++) {
     uint8_t enc[4] = {1, 2, 3, (uint8_t)i};
-    ASSERT_OK(rsim_record_output(r, 1000 + i, "det", enc, sizeof enc, i % 2 ? "[\"x\"]" : NULL));
+    ASSERT_OK(rsim_record_output(r, 1000 + i, "det", NULL, NULL, enc, sizeof enc, i % 2 ? "[\"x\"]" : NULL));
   }
   ASSERT_OK(rsim_record_event(r, 5, "det", RSIM_LOG_WARN, "something odd"));
   ASSERT_OK(rsim_record_stats(r, "det", 1500, 0, 2, 1500, 12.5, 40.0));
@@ -50,7 +50,7 @@ TEST(record_refuses_to_clobber_without_overwrite) {
   rsim_errbuf eb = {0};
   rsim_record *r;
   ASSERT_OK(rsim_record_open(path, false, &r, &eb));
-  ASSERT_OK(rsim_record_output(r, 1, "a", (const uint8_t *)"x", 1, NULL));
+  ASSERT_OK(rsim_record_output(r, 1, "a", NULL, NULL, (const uint8_t *)"x", 1, NULL));
   ASSERT_OK(rsim_record_close(r));
   rsim_errbuf eb2 = {0};
   ASSERT_EQ(rsim_record_open(path, false, &r, &eb2), RSIM_EIO);
