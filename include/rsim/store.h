@@ -159,6 +159,25 @@ int rsim_store_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **ou
 int rsim_store_copy(rsim_store *src, rsim_store *dst, void (*progress)(void *ud, double fraction),
                     void *ud, rsim_errbuf *eb);
 
+/*
+** A filtered, renamed view of a store, as `ros2 bag play --topics/--exclude/
+** --remap` users expect.  include and exclude hold shell-style patterns
+** ("camera_*"); a sensor is visible when it matches an include (or there
+** are none) and no exclude.  remap holds "old=new" pairs: the view shows
+** the sensor under its new id.  The view borrows base (which must outlive
+** it) and is read-only; close it with rsim_store_close.
+*/
+typedef struct rsim_store_filter {
+  const char *const *include;
+  size_t n_include;
+  const char *const *exclude;
+  size_t n_exclude;
+  const char *const *remap;
+  size_t n_remap;
+} rsim_store_filter;
+
+int rsim_store_view(rsim_store *base, const rsim_store_filter *f, rsim_store **out, rsim_errbuf *eb);
+
 /* Groups writes into one transaction (the generator writes millions of rows). */
 int rsim_store_begin(rsim_store *st);
 int rsim_store_commit(rsim_store *st);

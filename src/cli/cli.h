@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rsim/store.h"
 #include "rsim/util.h"
 
 int cli_generate(int argc, char **argv);
@@ -24,6 +25,21 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Option scanning: matches "--name value" and "--name=value". */
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* Sensor filters of `run` and `check`: --sensors P[,P...], --exclude P
+** (repeatable), --remap OLD=NEW (repeatable); patterns are shell-style. */
+typedef struct cli_filters {
+  const char *include[32], *exclude[32], *remap[32];
+  size_t n_include, n_exclude, n_remap;
+  char *owned; /* the split copy of --sensors */
+} cli_filters;
+
+/* Consumes one filter option at argv[*i]; false if it is not one. */
+bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f);
+/* Replaces *st by a filtered view when any filter was given (the view then
+** owns nothing: keep *base open and close both). */
+int cli_filter_apply(cli_filters *f, rsim_store *base, rsim_store **st, rsim_errbuf *eb);
+void cli_filters_free(cli_filters *f);
 
 /* A progress line on stderr: redrawn in place on a terminal, one line per
 ** tenth otherwise (CI logs). */

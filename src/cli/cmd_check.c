@@ -13,8 +13,10 @@
 
 int cli_check(int argc, char **argv) {
   const char *graph = NULL, *store = NULL, *v;
+  cli_filters filters = {0};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
+    else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else {
       fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db]\n");
@@ -31,10 +33,12 @@ int cli_check(int argc, char **argv) {
     fprintf(stderr, "%s\n", eb.msg);
     return CLI_FAIL;
   }
-  rsim_store *st = NULL;
-  if (store && rsim_store_open(store, &st, &eb)) {
+  rsim_store *st = NULL, *base = NULL;
+  if (store && (rsim_store_open(store, &base, &eb) || cli_filter_apply(&filters, base, &st, &eb))) {
     fprintf(stderr, "%s\n", eb.msg);
+    rsim_store_close(base);
     rsim_graph_free(g);
+    cli_filters_free(&filters);
     return CLI_FAIL;
   }
   rsim_buf report = {0};
@@ -47,8 +51,10 @@ int cli_check(int argc, char **argv) {
     printf(store ? ", sensors present in %s\n" : " (no --store: sensors not checked)\n", store);
   }
   rsim_buf_free(&report);
-  rsim_store_close(st);
+  if (st != base) rsim_store_close(st);
+  rsim_store_close(base);
   rsim_graph_free(g);
+  cli_filters_free(&filters);
   return rc ? CLI_FAIL : CLI_OK;
 }
 

@@ -25,6 +25,7 @@ typedef struct run_args {
   bool overwrite, quiet;
   rsim_on_error on_error;
   int log_level;
+  cli_filters filters;
 } run_args;
 
 static int usage(void) {
@@ -32,6 +33,7 @@ static int usage(void) {
           "usage: replaysim run GRAPH --store drive.db [--from T] [--to T] [--speed X|max]\n"
           "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
           "                     [--log-level debug|info|warn|error] [--quiet]\n"
+          "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
   return CLI_USAGE;
 }
@@ -41,6 +43,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
   *a = (run_args){.speed = 0, .log_level = RSIM_LOG_WARN};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) a->store = v;
+    else if (cli_filter_opt(argc, argv, &i, &a->filters)) continue;
     else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
     else if (cli_opt(argc, argv, &i, "--from", &v)) a->from = v;
     else if (cli_opt(argc, argv, &i, "--to", &v)) a->to = v;
@@ -135,11 +138,13 @@ int cli_run(int argc, char **argv) {
   if (rc) return rc;
   rsim_errbuf eb = {0};
   rsim_graph *g = NULL;
-  rsim_store *st = NULL;
+  rsim_store *st = NULL, *base = NULL;
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int exit_code = CLI_FAIL;
-  if (rsim_graph_load(a.graph, &g, &eb) || rsim_store_open(a.store, &st, &eb)) goto out;
+  if (rsim_graph_load(a.graph, &g, &eb) || rsim_store_open(a.store, &base, &eb) ||
+      cli_filter_apply(&a.filters, base, &st, &eb))
+    goto out;
   rsim_time first, last;
   if (rsim_store_time_range(st, &first, &last)) {
     rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "%s: %s", a.store, rsim_store_errmsg(st));
@@ -196,7 +201,9 @@ out:
   if (eb.msg[0]) fprintf(stderr, "%s\n", eb.msg);
   rsim_engine_free(e);
   if (rec && rsim_record_close(rec)) exit_code = CLI_FAIL;
-  rsim_store_close(st);
+  if (st != base) rsim_store_close(st);
+  rsim_store_close(base);
   rsim_graph_free(g);
+  cli_filters_free(&a.filters);
   return exit_code;
 }

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "rsim/util.h"
 #include "test.h"
 
 /* Generates a drive of the given length into the test's folder. */
@@ -285,5 +286,49 @@ TEST(inspect_prints_wit_types) {
   ASSERT_CONTAINS(out, "rsim:sim/sensor-fusion@0.1.0");
   ASSERT_CONTAINS(out, "fuse-detections");
   ASSERT_CONTAINS(out, "camera-objects: list<record {");
+  free(out);
+}
+
+TEST(run_with_remapped_and_excluded_sensors) {
+  const char *drive = make_drive("drive.db", "2s", 6);
+  char *out = NULL, d_plain[65], d_remap[65];
+  ASSERT_EQ(run_graph(demo_graph(), drive, "--exclude 'lidar*' --exclude gps", &out, d_plain), 0);
+  free(out);
+  /* The same graph with the camera renamed: same outputs, same digest. */
+  char text[4096];
+  uint8_t *src;
+  size_t len;
+  rsim_errbuf eb = {0};
+  ASSERT_OK(rsim_read_file(demo_graph(), 1 << 20, &src, &len, &eb));
+  rsim_buf g = {0};
+  for (const char *p = (const char *)src; *p;) {
+    const char *hit = strstr(p, "camera_front");
+    if (!hit) {
+      rsim_buf_puts(&g, p);
+      break;
+    }
+    rsim_buf_append(&g, p, (size_t)(hit - p));
+    rsim_buf_puts(&g, "cam_front");
+    p = hit + strlen("camera_front");
+  }
+  rsim_buf_putc(&g, 0);
+  snprintf(text, sizeof text, "%s", (char *)g.data);
+  rsim_buf_free(&g);
+  free(src);
+  /* Component files are found beside the graph: point them at the build. */
+  char graph_path[1100];
+  snprintf(graph_path, sizeof graph_path, "%s", test_tmpfile("remapped.yaml"));
+  FILE *f = fopen(graph_path, "w");
+  fputs(text, f);
+  fclose(f);
+  char extra[600];
+  snprintf(extra, sizeof extra, "--remap camera_front=cam_front");
+  setenv("RSIM_COMPONENT_PATH", RSIM_BUILD_DIR "/components", 1);
+  ASSERT_EQ(run_graph(graph_path, drive, extra, &out, d_remap), 0);
+  ASSERT_STREQ(d_remap, d_plain);
+  free(out);
+  /* Excluding a sensor the graph needs is a check error naming it. */
+  ASSERT_EQ(run_graph(demo_graph(), drive, "--exclude 'radar*'", &out, NULL), 1);
+  ASSERT_CONTAINS(out, "sensor 'radar_front'");
   free(out);
 }
