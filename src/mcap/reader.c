@@ -677,8 +677,9 @@ static int queue_from_indexes(rsim_mcap_reader *rd, const chunk_ref *c, size_t s
 
 /* Reads and decompresses one chunk and queues its wanted messages. */
 static int load_chunk(rsim_mcap_reader *rd, const chunk_ref *c) {
-  if (c->length < 9 || c->length > MAX_RECORD + 9)
-    return fail(rd, RSIM_ECORRUPT, c->offset, "ChunkIndex: chunk length %llu is impossible", (unsigned long long)c->length);
+  if (c->length < 9 || c->length > MAX_RECORD + 9 || c->offset > rd->size || c->length > rd->size - c->offset)
+    return fail(rd, RSIM_ECORRUPT, c->offset, "ChunkIndex: a chunk of %llu bytes at %llu does not fit in the file",
+                (unsigned long long)c->length, (unsigned long long)c->offset);
   reserve(&rd->buf, &rd->cap, c->length);
   int rc = read_at(rd, c->offset, rd->buf, c->length);
   if (rc) return rc;
@@ -827,7 +828,9 @@ int rsim_mcap_reader_metadata(rsim_mcap_reader *rd, const char *name, const rsim
   for (size_t i = 0; i < rd->n_meta_idx; i++) {
     if (strcmp(rd->meta_idx[i].name, name)) continue;
     uint64_t off = rd->meta_idx[i].offset, len = rd->meta_idx[i].length;
-    if (len < 9 || len > MAX_RECORD) return fail(rd, RSIM_ECORRUPT, off, "MetadataIndex: impossible length");
+    if (len < 9 || len > MAX_RECORD || off > rd->size || len > rd->size - off)
+      return fail(rd, RSIM_ECORRUPT, off, "MetadataIndex: a record of %llu bytes does not fit in the file",
+                  (unsigned long long)len);
     reserve(&rd->buf, &rd->cap, len);
     if ((rc = read_at(rd, off, rd->buf, len))) return rc;
     if (rd->buf[0] != RSIM_MCAP_METADATA || le64(rd->buf + 1) != len - 9)

@@ -10,7 +10,9 @@
 ** so a reading survives SQLite -> MCAP -> SQLite byte for byte.  Ground truth
 ** goes to channel "/rsim/truth" (schema "rsim.Truth"), store metadata to a
 ** Metadata record "rsim.store".  Channels with other schemas are listed by
-** name in the error when none can be read.
+** name in the error when none can be read.  ROS 2 topics of the sensor_msgs
+** types in ros2.c become sensors too ("/camera/image_raw" ->
+** "camera_image_raw"), decoded into the layouts of docs/sensors.md.
 **
 ** Order: the cursor yields readings by log time; readings with equal times
 ** are sorted by sensor id (stable), as the store contract says, whatever
@@ -32,6 +34,7 @@ typedef struct sensor_chan {
   char *id;
   uint16_t channel;
   uint32_t seq;
+  int decoder; /* -1: rsim.SensorReading; else a ROS 2 decoder (ros2.c) */
 } sensor_chan;
 
 typedef struct mstore {
@@ -92,6 +95,8 @@ static bool take_str(const uint8_t **p, const uint8_t *end, char **out) {
 
 /* Fills r (cleared first; sensor_id and kind set by the caller). */
 static int decode(rsim_store *st, const char *sensor, const uint8_t *data, size_t len, rsim_reading *r) {
+  const sensor_chan *ch = chan_of(M(st), sensor);
+  if (ch && ch->decoder >= 0) return rsim__ros2_decode(st, ch->decoder, sensor, data, len, r);
   const uint8_t *p = data, *end = data + len;
   uint32_t n;
   if (!take_u32(&p, end, &n) || n > len / 8)
@@ -131,6 +136,30 @@ static void be_close(rsim_store *st) {
   st->impl = NULL;
 }
 
+/* A ROS 2 topic becomes a sensor: "/camera/image_raw" -> "camera_image_raw",
+** its kind from the message type, its rate from the statistics. */
+static void add_ros2_sensor(rsim_store *st, const rsim_mcap_channel *ch, int decoder, rsim_sensor_kind kind) {
+  mstore *m = M(st);
+  const char *t = ch->topic[0] == '/' ? ch->topic + 1 : ch->topic;
+  char *id = rsim_xstrdup(*t ? t : "topic");
+  for (char *p = id; *p; p++)
+    if (*p == '/') *p = '_';
+  rsim_sensor_info info = {.id = id, .kind = kind};
+  const rsim_mcap_record *s = rsim_mcap_statistics(m->rd);
+  if (s && s->r.statistics.message_end_time > s->r.statistics.message_start_time)
+    for (size_t k = 0; k < s->r.statistics.n_counts; k++)
+      if (s->r.statistics.channel_message_counts[k].key == ch->id)
+        info.rate_hz = (double)s->r.statistics.channel_message_counts[k].value * 1e9 /
+                       (double)(s->r.statistics.message_end_time - s->r.statistics.message_start_time);
+  info.meta = rsim_xcalloc(1, sizeof *info.meta);
+  info.meta[0] = (rsim_kv){rsim_xstrdup("ros2.topic"), rsim_xstrdup(ch->topic)};
+  info.n_meta = 1;
+  st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);
+  st->sensors[st->n_sensors++] = info;
+  m->chans = rsim_xrealloc(m->chans, (m->n_chans + 1) * sizeof *m->chans);
+  m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(id), ch->id, 0, decoder};
+}
+
 static int load_sensors(rsim_store *st) {
   mstore *m = M(st);
   if (m->w) return RSIM_OK; /* write mode keeps st->sensors as they are added */
@@ -144,6 +173,12 @@ static int load_sensors(rsim_store *st) {
       if (sc[k].id == ch[i].schema_id) schema = sc[k].name;
     if (schema && !strcmp(schema, TRUTH_SCHEMA)) {
       m->truth_channel = ch[i].id;
+      continue;
+    }
+    rsim_sensor_kind ros_kind;
+    int ros = schema ? rsim__ros2_kind(schema, ch[i].message_encoding, &ros_kind) : -1;
+    if (ros >= 0) {
+      add_ros2_sensor(st, &ch[i], ros, ros_kind);
       continue;
     }
     if (!schema || strcmp(schema, READING_SCHEMA)) {
@@ -171,13 +206,13 @@ static int load_sensors(rsim_store *st) {
     st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);
     st->sensors[st->n_sensors++] = info;
     m->chans = rsim_xrealloc(m->chans, (m->n_chans + 1) * sizeof *m->chans);
-    m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(ch[i].topic), ch[i].id, 0};
+    m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(ch[i].topic), ch[i].id, 0, -1};
   }
   int rc = RSIM_OK;
   if (!st->n_sensors)
     rc = rsim__store_err(st, RSIM_ENOTSUP,
-                         "%s: no channel replaysim can replay (found: %s); decoders for Foxglove and "
-                         "ROS 2 schemas are not built yet",
+                         "%s: no channel replaysim can replay (found: %s); it reads rsim.SensorReading and "
+                         "ROS 2 sensor_msgs Image, CompressedImage, PointCloud2, Imu, NavSatFix (CDR)",
                          st->path, other.len ? (rsim_buf_putc(&other, 0), (char *)other.data) : "no channels");
   rsim_buf_free(&other);
   rsim__store_sort_sensors(st);
@@ -448,7 +483,7 @@ static int be_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
   free(kv);
   if (rc) return werr(st, rc);
   m->chans = rsim_xrealloc(m->chans, (m->n_chans + 1) * sizeof *m->chans);
-  m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(info->id), ch, 0};
+  m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(info->id), ch, 0, -1};
   /* Keep the sensor list: lookups during writing come from it. */
   rsim_sensor_info copy = {.id = rsim_xstrdup(info->id), .kind = info->kind, .rate_hz = info->rate_hz};
   st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);

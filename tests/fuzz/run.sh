@@ -20,8 +20,13 @@ clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "${core[
   $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_graph"
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
   $(pkg-config --cflags --libs libzstd liblz4 zlib) -lm -o "$out/fuzz_mcap_reader"
-for t in value_decode graph mcap_reader; do
+clang-19 "${common[@]}" "$here/fuzz_ros2.c" "$root/src/store/ros2.c" "$root/src/store/store.c" \
+  "$root/src/store/sqlite.c" "$root/src/store/mcap_store.c" "$root/src/store/copy.c" "$root/src/store/view.c" \
+  "$root"/src/mcap/*.c "${core[@]}" \
+  $(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3) -lm -o "$out/fuzz_ros2"
+for t in value_decode graph mcap_reader ros2; do
   corpus="$here/corpus/${t%%_*}"
+  [ "$t" = ros2 ] && corpus="$here/corpus/ros2"
   work="$(mktemp -d)"
   cp "$corpus"/* "$work"/
   printf '==> fuzz_%s for %ss\n' "$t" "$secs"
