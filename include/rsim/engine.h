@@ -112,6 +112,12 @@ int rsim_engine_next_time(rsim_engine *e, rsim_time *out);
 void rsim_engine_range(const rsim_engine *e, rsim_time *out_from, rsim_time *out_to);
 /* Digest of every output so far: 64 hex digits and a NUL. */
 void rsim_engine_digest(const rsim_engine *e, char hex[65]);
+/*
+** Digest of component i's outputs alone (time and canonical value of each),
+** so that two graphs that share a component can be compared on it: a
+** composed component against its linked twin, for instance.
+*/
+void rsim_engine_component_digest(const rsim_engine *e, size_t i, char hex[65]);
 
 typedef struct rsim_component_stats {
   const char *name;       /* borrowed from the engine */

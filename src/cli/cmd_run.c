@@ -22,7 +22,7 @@ typedef struct run_args {
   const char *graph, *store, *out;
   const char *from, *to;
   double speed; /* 0 = max */
-  bool overwrite, quiet;
+  bool overwrite, quiet, component_digests;
   rsim_on_error on_error;
   int log_level;
   cli_filters filters;
@@ -32,7 +32,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: replaysim run GRAPH --store drive.db [--from T] [--to T] [--speed X|max]\n"
           "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
-          "                     [--log-level debug|info|warn|error] [--quiet]\n"
+          "                     [--log-level debug|info|warn|error] [--quiet] [--component-digests]\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
   return CLI_USAGE;
@@ -69,6 +69,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       if (a->log_level < 0) return usage();
     } else if (!strcmp(argv[i], "--overwrite")) a->overwrite = true;
     else if (!strcmp(argv[i], "--quiet")) a->quiet = true;
+    else if (!strcmp(argv[i], "--component-digests")) a->component_digests = true;
     else if (argv[i][0] != '-' && !a->graph) a->graph = argv[i];
     else return usage();
   }
@@ -196,6 +197,11 @@ int cli_run(int argc, char **argv) {
     rsim_record_set(rec, "status", exit_code == CLI_OK ? "complete" : rsim_engine_errmsg(e));
   }
   if (a.out) printf("outputs recorded in %s\n", a.out);
+  for (size_t i = 0; a.component_digests && i < rsim_engine_n_components(e); i++) {
+    char chex[65];
+    rsim_engine_component_digest(e, i, chex);
+    printf("digest of %s: %s\n", rsim_graph_component_name(g, i), chex);
+  }
   printf("digest: %s\n", hex);
 out:
   if (eb.msg[0]) fprintf(stderr, "%s\n", eb.msg);

@@ -41,6 +41,7 @@ typedef struct node_rt {
   rsim_time out_t;
   rsim__host_ctx host;
   rsim_component_stats st;
+  rsim_sha256 digest;      /* this component's outputs alone */
   char **warned;           /* unknown sensors already warned about */
   size_t n_warned;
 } node_rt;
@@ -178,6 +179,7 @@ static int wire_node(rsim_engine *e, size_t i) {
     }
   n->trigger_slot = n->g->trigger ? slot_add(e, n->g->trigger) : -1;
   n->st.name = n->g->name;
+  rsim_sha256_init(&n->digest);
   n->host.engine = e;
   n->host.node = i;
   rsim_errbuf eb = {0};
@@ -347,6 +349,8 @@ static void fold_output(rsim_engine *e, node_rt *n, rsim_time t) {
   rsim_sha256_update(&e->digest, n->g->name, strlen(n->g->name) + 1);
   rsim_sha256_update(&e->digest, tb, 8);
   rsim_sha256_update(&e->digest, b->data, b->len);
+  rsim_sha256_update(&n->digest, tb, 8);
+  rsim_sha256_update(&n->digest, b->data, b->len);
   if (!e->o.record) return;
   rsim_buf json = {0};
   rsim_val_to_json(&n->out, n->sig->result, 256, &json);
@@ -449,6 +453,13 @@ void rsim_engine_range(const rsim_engine *e, rsim_time *out_from, rsim_time *out
 
 void rsim_engine_digest(const rsim_engine *e, char hex[65]) {
   rsim_sha256 copy = e->digest;
+  uint8_t d[32];
+  rsim_sha256_final(&copy, d);
+  rsim_sha256_hex(d, hex);
+}
+
+void rsim_engine_component_digest(const rsim_engine *e, size_t i, char hex[65]) {
+  rsim_sha256 copy = e->nodes[i].digest;
   uint8_t d[32];
   rsim_sha256_final(&copy, d);
   rsim_sha256_hex(d, hex);

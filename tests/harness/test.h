@@ -107,4 +107,19 @@ const char *test_source_path(const char *rel);
 ** (*out, may be NULL).  Returns the exit status, or -1 if it did not exit. */
 int test_run(const char *cmd, char **out);
 
+/* ---- fixtures shared by integration tests (fixtures.c) ---------------- */
+
+/* `replaysim generate` of a drive into the test's folder; returns its path
+** (static buffer). */
+const char *test_make_drive(const char *name, const char *duration, int seed);
+/* `replaysim run GRAPH --store STORE --quiet EXTRA`: returns the exit code,
+** *out the output, and digest (when not NULL) the final digest ("" if none). */
+int test_replay(const char *graph, const char *store, const char *extra, char **out, char digest[65]);
+/* The 64 hex digits that follow label in out ("" when absent). */
+void test_find_digest(const char *out, const char *label, char hex[65]);
+/* Writes text to a file in the test's folder; returns its path (static). */
+const char *test_write_text(const char *name, const char *text);
+/* The first column of the first row of a query on a SQLite file. */
+int64_t test_query_int(const char *db, const char *sql);
+
 #endif /* RSIM_TEST_H */

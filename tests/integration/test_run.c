@@ -9,52 +9,7 @@
 #include "rsim/util.h"
 #include "test.h"
 
-/* Generates a drive of the given length into the test's folder. */
-static const char *make_drive(const char *name, const char *duration, int seed) {
-  static char path[1024];
-  snprintf(path, sizeof path, "%s", test_tmpfile(name));
-  char cmd[2048], *out = NULL;
-  snprintf(cmd, sizeof cmd, "%s generate --quiet --out %s --duration %s --seed %d",
-           test_replaysim_path(), path, duration, seed);
-  int rc = test_run(cmd, &out);
-  if (rc != 0) test_fail(__FILE__, __LINE__, "generate failed (%d): %s", rc, out);
-  free(out);
-  return path;
-}
-
 static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
-
-/* Runs `replaysim run ...extra` and returns the exit code; *out gets the
-** output.  The digest line, when present, is copied into digest. */
-static int run_graph(const char *graph, const char *store, const char *extra, char **out,
-                     char digest[65]) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "%s run %s --store %s --quiet %s", test_replaysim_path(), graph,
-           store, extra ? extra : "");
-  int rc = test_run(cmd, out);
-  if (digest) {
-    digest[0] = 0;
-    const char *d = *out ? strstr(*out, "digest: ") : NULL;
-    if (d) {
-      memcpy(digest, d + 8, 64);
-      digest[64] = 0;
-    }
-  }
-  return rc;
-}
-
-static int64_t query_int(const char *db, const char *sql) {
-  sqlite3 *h;
-  sqlite3_stmt *st;
-  ASSERT_EQ(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-    test_fail(__FILE__, __LINE__, "%s: %s", sql, sqlite3_errmsg(h));
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return v;
-}
 
 /* Like query_int, with a second database attached read-only as "d". */
 static int64_t query_int_attached(const char *db, const char *other, const char *sql) {
@@ -73,23 +28,13 @@ static int64_t query_int_attached(const char *db, const char *other, const char 
   return v;
 }
 
-static const char *write_file(const char *name, const char *text) {
-  static char path[1024];
-  snprintf(path, sizeof path, "%s", test_tmpfile(name));
-  FILE *f = fopen(path, "w");
-  ASSERT(f != NULL);
-  fputs(text, f);
-  fclose(f);
-  return path;
-}
-
 TEST(run_demo_digest_is_stable_and_outputs_recorded) {
-  const char *drive = make_drive("drive.db", "4s", 11);
+  const char *drive = test_make_drive("drive.db", "4s", 11);
   char *out1 = NULL, *out2 = NULL, d1[65], d2[65];
   char extra[1200];
   snprintf(extra, sizeof extra, "--speed max --out %s", test_tmpfile("run1.db"));
-  ASSERT_EQ(run_graph(demo_graph(), drive, extra, &out1, d1), 0);
-  ASSERT_EQ(run_graph(demo_graph(), drive, "--speed max", &out2, d2), 0);
+  ASSERT_EQ(test_replay(demo_graph(), drive, extra, &out1, d1), 0);
+  ASSERT_EQ(test_replay(demo_graph(), drive, "--speed max", &out2, d2), 0);
   ASSERT_EQ(strlen(d1), 64);
   ASSERT_STREQ(d1, d2);
   /* The digest of nothing would mean no component ran. */
@@ -98,19 +43,19 @@ TEST(run_demo_digest_is_stable_and_outputs_recorded) {
   ASSERT_CONTAINS(out1, "planner");
   const char *run = test_tmpfile("run1.db");
   /* One detector output per camera frame, one tracker output per radar scan. */
-  int64_t frames = query_int(drive, "SELECT count(*) FROM readings WHERE sensor='camera_front'");
+  int64_t frames = test_query_int(drive, "SELECT count(*) FROM readings WHERE sensor='camera_front'");
   ASSERT(frames >= 110 && frames <= 130);
-  ASSERT_EQ(query_int(run, "SELECT count(*) FROM outputs WHERE component='detector'"), frames);
-  ASSERT_EQ(query_int(run, "SELECT count(*) FROM outputs WHERE component='tracker'"),
-            query_int(drive, "SELECT count(*) FROM readings WHERE sensor='radar_front'"));
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM outputs WHERE component='detector'"), frames);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM outputs WHERE component='tracker'"),
+            test_query_int(drive, "SELECT count(*) FROM readings WHERE sensor='radar_front'"));
   /* Rate components run exactly every period, anchored at the log's start. */
-  int64_t first = query_int(drive, "SELECT min(t) FROM readings");
+  int64_t first = test_query_int(drive, "SELECT min(t) FROM readings");
   char sql[512];
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM outputs WHERE component='fusion' AND (t - %lld) %% 50000000 != 0",
            (long long)first);
-  ASSERT_EQ(query_int(run, sql), 0);
-  ASSERT(query_int(run, "SELECT count(*) FROM outputs WHERE component='planner'") >= 30);
+  ASSERT_EQ(test_query_int(run, sql), 0);
+  ASSERT(test_query_int(run, "SELECT count(*) FROM outputs WHERE component='planner'") >= 30);
   /* Detector outputs sit exactly at camera frame timestamps. */
   char attach[2048];
   snprintf(attach, sizeof attach,
@@ -132,44 +77,44 @@ TEST(run_demo_digest_is_stable_and_outputs_recorded) {
 }
 
 TEST(run_digest_same_at_any_speed) {
-  const char *drive = make_drive("drive.db", "2s", 3);
+  const char *drive = test_make_drive("drive.db", "2s", 3);
   char *o1 = NULL, *o2 = NULL, d1[65], d2[65];
-  ASSERT_EQ(run_graph(demo_graph(), drive, "--speed max", &o1, d1), 0);
-  ASSERT_EQ(run_graph(demo_graph(), drive, "--speed 4", &o2, d2), 0);
+  ASSERT_EQ(test_replay(demo_graph(), drive, "--speed max", &o1, d1), 0);
+  ASSERT_EQ(test_replay(demo_graph(), drive, "--speed 4", &o2, d2), 0);
   ASSERT_STREQ(d1, d2);
   free(o1);
   free(o2);
 }
 
 TEST(run_different_drives_give_different_digests) {
-  const char *a = make_drive("a.db", "2s", 1);
+  const char *a = test_make_drive("a.db", "2s", 1);
   char da[65], db[65], *o1 = NULL, *o2 = NULL;
-  ASSERT_EQ(run_graph(demo_graph(), a, "--speed max", &o1, da), 0);
-  const char *b = make_drive("b.db", "2s", 2);
-  ASSERT_EQ(run_graph(demo_graph(), b, "--speed max", &o2, db), 0);
+  ASSERT_EQ(test_replay(demo_graph(), a, "--speed max", &o1, da), 0);
+  const char *b = test_make_drive("b.db", "2s", 2);
+  ASSERT_EQ(test_replay(demo_graph(), b, "--speed max", &o2, db), 0);
   ASSERT(strcmp(da, db) != 0);
   free(o1);
   free(o2);
 }
 
 TEST(run_subrange_and_clamped_range) {
-  const char *drive = make_drive("drive.db", "3s", 5);
+  const char *drive = test_make_drive("drive.db", "3s", 5);
   char *out = NULL, d[65];
   char extra[1400];
   snprintf(extra, sizeof extra, "--from 1s --to 2s --out %s", test_tmpfile("r.db"));
-  ASSERT_EQ(run_graph(demo_graph(), drive, extra, &out, d), 0);
-  int64_t first = query_int(drive, "SELECT min(t) FROM readings");
+  ASSERT_EQ(test_replay(demo_graph(), drive, extra, &out, d), 0);
+  int64_t first = test_query_int(drive, "SELECT min(t) FROM readings");
   const char *run = test_tmpfile("r.db");
-  ASSERT(query_int(run, "SELECT min(t) FROM outputs") >= first + 1000000000);
-  ASSERT(query_int(run, "SELECT max(t) FROM outputs") <= first + 2000000000);
+  ASSERT(test_query_int(run, "SELECT min(t) FROM outputs") >= first + 1000000000);
+  ASSERT(test_query_int(run, "SELECT max(t) FROM outputs") <= first + 2000000000);
   free(out);
-  ASSERT_EQ(run_graph(demo_graph(), drive, "--from 1h", &out, d), 0);
+  ASSERT_EQ(test_replay(demo_graph(), drive, "--from 1h", &out, d), 0);
   ASSERT_CONTAINS(out, "outside the log");
   free(out);
 }
 
 TEST(check_accepts_demo_graph_with_store) {
-  const char *drive = make_drive("drive.db", "1s", 1);
+  const char *drive = test_make_drive("drive.db", "1s", 1);
   char cmd[2048], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), demo_graph(), drive);
   ASSERT_EQ(test_run(cmd, &out), 0);
@@ -186,7 +131,7 @@ TEST(check_rejects_mismatched_link_naming_both_ends) {
            "  planner:\n    wasm: %s\n    rate_hz: 10\n"
            "    inputs:\n      objects: detector\n      vehicle: sensor:can_vehicle\n",
            test_component_path("camera_detector"), test_component_path("planner"));
-  const char *g = write_file("bad.yaml", text);
+  const char *g = test_write_text("bad.yaml", text);
   char cmd[2048], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s check %s", test_replaysim_path(), g);
   ASSERT_EQ(test_run(cmd, &out), 1);
@@ -198,7 +143,7 @@ TEST(check_rejects_mismatched_link_naming_both_ends) {
 }
 
 TEST(check_reports_unknown_sensor_port_and_core_module) {
-  const char *drive = make_drive("drive.db", "1s", 1);
+  const char *drive = test_make_drive("drive.db", "1s", 1);
   /* A core module where a component is expected. */
   static const unsigned char core[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
   const char *core_path = test_tmpfile("core.wasm");
@@ -213,7 +158,7 @@ TEST(check_reports_unknown_sensor_port_and_core_module) {
            "  broken:\n    wasm: core.wasm\n    rate_hz: 1\n"
            "  wrongworld:\n    wasm: %s\n    world: planner\n    rate_hz: 1\n",
            test_component_path("camera_detector"), test_component_path("camera_detector"));
-  const char *g = write_file("bad2.yaml", text);
+  const char *g = test_write_text("bad2.yaml", text);
   char cmd[2048], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), g, drive);
   ASSERT_EQ(test_run(cmd, &out), 1);
@@ -235,45 +180,45 @@ static const char *trap_graph(const char *policy_name) {
            "  tracker:\n    wasm: %s\n    trigger: radar_front\n"
            "    inputs: { reading: sensor:radar_front }\n",
            test_component_path("trap_nth"), test_component_path("radar_tracker"));
-  return write_file(policy_name, text);
+  return test_write_text(policy_name, text);
 }
 
 TEST(run_trapping_component_stops_with_clear_message) {
-  const char *drive = make_drive("drive.db", "1s", 1);
+  const char *drive = test_make_drive("drive.db", "1s", 1);
   char *out = NULL;
-  ASSERT_EQ(run_graph(trap_graph("stop.yaml"), drive, "--speed max", &out, NULL), 1);
+  ASSERT_EQ(test_replay(trap_graph("stop.yaml"), drive, "--speed max", &out, NULL), 1);
   ASSERT_CONTAINS(out, "component 'trapper' failed at sim time 0.0");
   ASSERT_CONTAINS(out, "trap");
   free(out);
 }
 
 TEST(run_trapping_component_survived_with_continue) {
-  const char *drive = make_drive("drive.db", "1s", 1);
+  const char *drive = test_make_drive("drive.db", "1s", 1);
   char *out = NULL, d[65];
   char extra[1400];
   snprintf(extra, sizeof extra, "--speed max --on-error continue --out %s", test_tmpfile("t.db"));
-  ASSERT_EQ(run_graph(trap_graph("cont.yaml"), drive, extra, &out, d), 0);
+  ASSERT_EQ(test_replay(trap_graph("cont.yaml"), drive, extra, &out, d), 0);
   ASSERT_EQ(strlen(d), 64);
   const char *run = test_tmpfile("t.db");
   /* It traps on its 3rd call after every restart: 30 frames -> 10 traps. */
-  int64_t errors = query_int(run, "SELECT errors FROM stats WHERE component='trapper'");
+  int64_t errors = test_query_int(run, "SELECT errors FROM stats WHERE component='trapper'");
   ASSERT(errors >= 9 && errors <= 11);
-  ASSERT_EQ(query_int(run, "SELECT count(*) FROM events WHERE component='trapper' AND level='error'"),
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM events WHERE component='trapper' AND level='error'"),
             errors);
   /* The other component was not disturbed. */
-  ASSERT_EQ(query_int(run, "SELECT errors FROM stats WHERE component='tracker'"), 0);
-  ASSERT_EQ(query_int(run, "SELECT count(*) FROM outputs WHERE component='tracker'"),
-            query_int(drive, "SELECT count(*) FROM readings WHERE sensor='radar_front'"));
+  ASSERT_EQ(test_query_int(run, "SELECT errors FROM stats WHERE component='tracker'"), 0);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM outputs WHERE component='tracker'"),
+            test_query_int(drive, "SELECT count(*) FROM readings WHERE sensor='radar_front'"));
   free(out);
 }
 
 TEST(run_bad_store_is_a_clear_error) {
-  const char *txt = write_file("notes.txt", "this is not a database\n");
+  const char *txt = test_write_text("notes.txt", "this is not a database\n");
   char *out = NULL;
-  ASSERT_EQ(run_graph(demo_graph(), txt, "", &out, NULL), 1);
+  ASSERT_EQ(test_replay(demo_graph(), txt, "", &out, NULL), 1);
   ASSERT_CONTAINS(out, "notes.txt");
   free(out);
-  ASSERT_EQ(run_graph(demo_graph(), "/nonexistent/drive.db", "", &out, NULL), 1);
+  ASSERT_EQ(test_replay(demo_graph(), "/nonexistent/drive.db", "", &out, NULL), 1);
   ASSERT_CONTAINS(out, "/nonexistent/drive.db");
   free(out);
 }
@@ -290,9 +235,9 @@ TEST(inspect_prints_wit_types) {
 }
 
 TEST(run_with_remapped_and_excluded_sensors) {
-  const char *drive = make_drive("drive.db", "2s", 6);
+  const char *drive = test_make_drive("drive.db", "2s", 6);
   char *out = NULL, d_plain[65], d_remap[65];
-  ASSERT_EQ(run_graph(demo_graph(), drive, "--exclude 'lidar*' --exclude gps", &out, d_plain), 0);
+  ASSERT_EQ(test_replay(demo_graph(), drive, "--exclude 'lidar*' --exclude gps", &out, d_plain), 0);
   free(out);
   /* The same graph with the camera renamed: same outputs, same digest. */
   char text[4096];
@@ -324,11 +269,11 @@ TEST(run_with_remapped_and_excluded_sensors) {
   char extra[600];
   snprintf(extra, sizeof extra, "--remap camera_front=cam_front");
   setenv("RSIM_COMPONENT_PATH", RSIM_BUILD_DIR "/components", 1);
-  ASSERT_EQ(run_graph(graph_path, drive, extra, &out, d_remap), 0);
+  ASSERT_EQ(test_replay(graph_path, drive, extra, &out, d_remap), 0);
   ASSERT_STREQ(d_remap, d_plain);
   free(out);
   /* Excluding a sensor the graph needs is a check error naming it. */
-  ASSERT_EQ(run_graph(demo_graph(), drive, "--exclude 'radar*'", &out, NULL), 1);
+  ASSERT_EQ(test_replay(demo_graph(), drive, "--exclude 'radar*'", &out, NULL), 1);
   ASSERT_CONTAINS(out, "sensor 'radar_front'");
   free(out);
 }

@@ -1,0 +1,63 @@
+/*
+** fixtures.c -- what integration tests share: a generated drive, a replay
+** through the replaysim command with its digest, a text file in the test's
+** folder, one integer from a SQLite query.  Kept here so that every test
+** file builds its fixtures the same way.
+*/
+#include <sqlite3.h>
+
+#include "test.h"
+
+const char *test_make_drive(const char *name, const char *duration, int seed) {
+  static char path[1024];
+  snprintf(path, sizeof path, "%s", test_tmpfile(name));
+  char cmd[2048], *out = NULL;
+  snprintf(cmd, sizeof cmd, "%s generate --quiet --out %s --duration %s --seed %d",
+           test_replaysim_path(), path, duration, seed);
+  int rc = test_run(cmd, &out);
+  if (rc != 0) test_fail(__FILE__, __LINE__, "generate failed (%d): %s", rc, out);
+  free(out);
+  return path;
+}
+
+/* Copies the 64 hex digits after "label" in out into hex ("" if absent). */
+void test_find_digest(const char *out, const char *label, char hex[65]) {
+  hex[0] = 0;
+  const char *d = out ? strstr(out, label) : NULL;
+  if (!d || strlen(d + strlen(label)) < 64) return;
+  memcpy(hex, d + strlen(label), 64);
+  hex[64] = 0;
+}
+
+int test_replay(const char *graph, const char *store, const char *extra, char **out, char digest[65]) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s run %s --store %s --quiet %s", test_replaysim_path(), graph,
+           store, extra ? extra : "");
+  int rc = test_run(cmd, out);
+  if (digest) test_find_digest(*out, "digest: ", digest);
+  return rc;
+}
+
+const char *test_write_text(const char *name, const char *text) {
+  static char path[1024];
+  snprintf(path, sizeof path, "%s", test_tmpfile(name));
+  FILE *f = fopen(path, "w");
+  if (!f) test_fail(__FILE__, __LINE__, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+int64_t test_query_int(const char *db, const char *sql) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    test_fail(__FILE__, __LINE__, "cannot open %s", db);
+  if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+    test_fail(__FILE__, __LINE__, "%s: %s", sql, sqlite3_errmsg(h));
+  if (sqlite3_step(st) != SQLITE_ROW) test_fail(__FILE__, __LINE__, "%s: no row", sql);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return v;
+}
