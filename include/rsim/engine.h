@@ -125,11 +125,22 @@ typedef struct rsim_component_stats {
   uint64_t errors;        /* traps and failed calls */
   uint64_t not_ready;     /* due, but an input had no value yet */
   uint64_t outputs;
+  uint64_t superseded;    /* outputs of its sources it never saw (latest links) */
+  uint64_t dropped;       /* outputs its full queues dropped (queue links) */
   int64_t total_ns, max_ns; /* wall time in calls */
 } rsim_component_stats;
 
 size_t rsim_engine_n_components(const rsim_engine *e);
 void rsim_engine_stats(const rsim_engine *e, size_t i, rsim_component_stats *out);
+/* What the sensor bridge did so far (docs/graph.md). */
+typedef struct rsim_engine_bridge_stats {
+  uint64_t interpolated;    /* readings interpolated between two others */
+  uint64_t stale;           /* answers of none because the reading was too old */
+  uint64_t transforms;      /* derived readings computed */
+  uint64_t transform_hits;  /* derived readings served from the cache */
+} rsim_engine_bridge_stats;
+void rsim_engine_bridge_stats_get(const rsim_engine *e, rsim_engine_bridge_stats *out);
+
 /* Total number of readings taken from the store so far. */
 uint64_t rsim_engine_readings(const rsim_engine *e);
 

@@ -96,6 +96,22 @@ static void print_stats(rsim_engine *e, rsim_record *rec) {
            (unsigned long long)s.errors, mean, max);
     if (rec) rsim_record_stats(rec, s.name, s.calls, s.errors, s.not_ready, s.outputs, mean, max);
   }
+  /* Nothing is dropped without being said: outputs a component never saw. */
+  for (size_t i = 0; i < rsim_engine_n_components(e); i++) {
+    rsim_component_stats s;
+    rsim_engine_stats(e, i, &s);
+    if (s.superseded)
+      printf("%s: %llu outputs of its sources were superseded before it ran (policy latest; "
+             "policy: queue hands over all)\n", s.name, (unsigned long long)s.superseded);
+    if (s.dropped)
+      printf("%s: %llu outputs dropped by full input queues\n", s.name, (unsigned long long)s.dropped);
+  }
+  rsim_engine_bridge_stats b;
+  rsim_engine_bridge_stats_get(e, &b);
+  if (b.interpolated || b.stale || b.transforms)
+    printf("bridge: %llu interpolated, %llu stale (answered none), %llu transformed, %llu served from cache\n",
+           (unsigned long long)b.interpolated, (unsigned long long)b.stale, (unsigned long long)b.transforms,
+           (unsigned long long)b.transform_hits);
 }
 
 /* Steps to the end of the range with pacing and progress; returns the

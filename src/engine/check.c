@@ -168,14 +168,79 @@ static void type_mismatch(checker *C, const rsim__gnode *n, const rsim__link *l,
   free(b);
 }
 
+/* A sensor id the graph may use: one in the store, or a derived one whose
+** source is in the store. */
+static void check_sensor_ref(checker *C, rsim_store *st, const rsim__gnode *n, int line,
+                             const char *what, const char *id) {
+  const rsim__gsensor *gs = rsim__graph_sensor(C->g, id);
+  if (gs && gs->from) {
+    if (st && !rsim_store_sensor(st, gs->from))
+      problem(C, RSIM_ENOTFOUND, gs->line, "sensor '%s' (used by component '%s') comes from '%s', which %s does not have",
+              id, n->name, gs->from, rsim_store_path(st));
+    return;
+  }
+  check_sensor(C, st, n, line, what, id);
+}
+
+/* The type a source hands over: a sensor reading or a component's result. */
+static const rsim_type *src_type(const rsim__src *s, const rsim__checked *chk, const rsim_func_sig **ssig) {
+  *ssig = NULL;
+  if (s->is_sensor) return rsim_engine_reading_type();
+  if (!chk[s->index].comp || chk[s->index].export_index < 0) return NULL;
+  *ssig = rsim_component_export(chk[s->index].comp, (size_t)chk[s->index].export_index);
+  return (*ssig)->result;
+}
+
+/* interface: given with or without a version ("rsim:sim/planning"). */
+static bool iface_matches(const char *have, const char *want) {
+  if (!have) return false;
+  size_t n = strlen(want);
+  return !strncmp(have, want, n) && (have[n] == 0 || (have[n] == '@' && !strchr(want, '@')));
+}
+
+static void check_link_types(checker *C, const rsim__gnode *n, const rsim__link *l, const rsim_type *want,
+                             const rsim__checked *chk) {
+  /* Fan-in and queues hand over a list: each source gives an element or a
+  ** list of elements, concatenated in order. */
+  bool listy = l->fan_in || l->policy == RSIM__LINK_QUEUE;
+  if (listy && want->kind != RSIM_LIST) {
+    char *b = rsim_type_str(want);
+    problem(C, RSIM_ETYPE, l->line, "input %s.%s takes %s, but a %s link hands over a list", n->name, l->port,
+            b, l->fan_in ? "fan-in" : "queue");
+    free(b);
+    return;
+  }
+  for (size_t k = 0; k < l->n_srcs; k++) {
+    const rsim__src *s = &l->srcs[k];
+    const rsim_func_sig *ssig;
+    const rsim_type *have = src_type(s, chk, &ssig);
+    char src[300];
+    snprintf(src, sizeof src, s->is_sensor ? "sensor:%s" : "%s.out", s->name);
+    if (!s->is_sensor && !ssig) continue; /* already reported */
+    if (!s->is_sensor && l->iface && !iface_matches(ssig->iface, l->iface))
+      problem(C, RSIM_ETYPE, l->line, "link %s -> %s.%s must carry interface %s, but %s exports %s", src, n->name,
+              l->port, l->iface, s->name, ssig->iface ? ssig->iface : ssig->full);
+    if (s->is_sensor && l->iface)
+      problem(C, RSIM_EGRAPH, l->line, "link %s -> %s.%s: interface: applies to component sources, not sensors",
+              src, n->name, l->port);
+    if (!have) {
+      problem(C, RSIM_ETYPE, l->line, "link %s -> %s.%s: %s returns nothing", src, n->name, l->port, ssig->full);
+      continue;
+    }
+    bool ok = rsim_type_equal(have, want) || (listy && rsim_type_equal(have, want->types[0]));
+    if (!ok) type_mismatch(C, n, l, src, have, want);
+  }
+}
+
 static void check_links(checker *C, rsim_store *st, size_t idx, const rsim__checked *chk) {
   const rsim__gnode *n = &C->g->nodes[idx];
-  if (n->trigger) check_sensor(C, st, n, n->line, "the trigger", n->trigger);
+  if (n->trigger) check_sensor_ref(C, st, n, n->line, "the trigger", n->trigger);
   const rsim_func_sig *sig =
       chk[idx].comp && chk[idx].export_index >= 0 ? rsim_component_export(chk[idx].comp, (size_t)chk[idx].export_index) : NULL;
   for (size_t j = 0; j < n->n_inputs; j++) {
     const rsim__link *l = &n->inputs[j];
-    if (l->src_is_sensor) check_sensor(C, st, n, l->line, "an input", l->src);
+    for (size_t k = 0; k < l->n_srcs; k++)
+      if (l->srcs[k].is_sensor) check_sensor_ref(C, st, n, l->line, "an input", l->srcs[k].name);
     if (!sig) continue;
     int p = -1;
     for (size_t k = 0; k < sig->n_params; k++)
@@ -190,23 +255,7 @@ static void check_links(checker *C, rsim_store *st, size_t idx, const rsim__chec
       rsim_buf_free(&ports);
       continue;
     }
-    const rsim_type *want = sig->param_types[p];
-    char src[300];
-    if (l->src_is_sensor) {
-      snprintf(src, sizeof src, "sensor:%s", l->src);
-      if (!rsim_type_equal(rsim_engine_reading_type(), want))
-        type_mismatch(C, n, l, src, rsim_engine_reading_type(), want);
-      continue;
-    }
-    const rsim__checked *s = &chk[l->src_index];
-    if (!s->comp || s->export_index < 0) continue; /* already reported */
-    const rsim_func_sig *ssig = rsim_component_export(s->comp, (size_t)s->export_index);
-    snprintf(src, sizeof src, "%s.out", l->src);
-    if (!ssig->result)
-      problem(C, RSIM_ETYPE, l->line, "link %s -> %s.%s: %s returns nothing", src, n->name,
-              l->port, ssig->full);
-    else if (!rsim_type_equal(ssig->result, want))
-      type_mismatch(C, n, l, src, ssig->result, want);
+    check_link_types(C, n, l, sig->param_types[p], chk);
   }
   if (!sig) return;
   for (size_t k = 0; k < sig->n_params; k++) {

@@ -19,13 +19,69 @@
 #include "engine/engine_int.h"
 #include "rsim/record.h"
 
+/*
+** A sensor as the bridge sees it.  Base slots are fed by the main cursor
+** (or, for sensors the graph does not stream but a component asks for, by
+** the store on each use: "ad hoc").  Derived slots transform the answer of
+** their source slot.  The answer at the current instant -- exact, held or
+** interpolated, or none when stale -- is computed once per instant and its
+** value once per change of content ("gen").
+*/
+enum { ANS_NONE = 0, ANS_EXACT, ANS_HELD, ANS_INTERP };
+
 typedef struct sensor_slot {
   char *id;
-  bool has;               /* latest holds a reading at or before now */
+  rsim_sensor_kind kind;
+  int src;                 /* derived: slot of the source sensor; else -1 */
+  const rsim__gsensor *gs; /* graph settings, or NULL */
+  int sample;              /* RSIM__SAMPLE_*, resolved from AUTO */
+  int64_t max_stale;       /* ns */
+  bool adhoc;
+  bool has;                /* latest holds a reading at or before now */
   rsim_reading latest;
-  rsim_val val;           /* latest as a value, built on first use */
+  uint64_t seq;            /* changes with latest */
+  rsim_cursor *ahead;      /* interpolation: readings after now */
+  rsim_reading next;
+  bool has_next, ahead_done;
+  /* the answer at instant ans_now */
+  rsim_time ans_now;
+  bool ans_valid;
+  int ans;
+  const rsim_reading *ans_r;
+  rsim_time ans_age;
+  uint64_t gen;            /* changes with the answer's content */
+  uint64_t key_seq;        /* what gen was computed from */
+  int key_ans;
+  rsim_time key_t;
+  rsim_reading interp;     /* owned: the interpolated reading */
+  rsim_reading xf;         /* owned: derived slots, the transformed answer */
+  rsim_val val;            /* the answer as a value, for gen val_gen */
   bool has_val;
+  uint64_t val_gen;
+  rsim_time val_now;
+  bool warned;
 } sensor_slot;
+
+/* Per link source: what the target has consumed of it. */
+typedef struct src_rt {
+  int slot;                /* sensor sources: slot; else -1 */
+  size_t node;             /* component sources */
+  bool concat;             /* fan-in/queue: the source gives a whole list */
+  uint64_t consumed;       /* component sources: out_seq last handed over */
+} src_rt;
+
+typedef struct qitem {
+  rsim_val v;
+  bool concat;
+} qitem;
+
+typedef struct link_rt {
+  const rsim__link *l;
+  src_rt *srcs;
+  qitem *q;                /* queue links: pending outputs, oldest first */
+  size_t qn, qcap;
+  bool warned_drop;
+} link_rt;
 
 typedef struct node_rt {
   const rsim__gnode *g;
@@ -33,11 +89,13 @@ typedef struct node_rt {
   rsim_instance *inst;
   size_t export_index;
   const rsim_func_sig *sig;
-  int *param_src;          /* per param: sensor slot (>= 0) or -1 - component index */
+  link_rt **param_link;    /* per param: its link */
+  link_rt *links;          /* one per input */
   int trigger_slot;        /* on-data trigger sensor slot, or -1 */
   rsim_time next_tick;     /* rate components */
   rsim_val out;            /* the bus: latest output */
   bool has_out;
+  uint64_t out_seq;        /* outputs so far */
   rsim_time out_t;
   rsim__host_ctx host;
   rsim_component_stats st;
@@ -46,6 +104,13 @@ typedef struct node_rt {
   size_t n_warned;
 } node_rt;
 
+typedef struct pending {
+  rsim_reading r;          /* base readings; derived entries borrow src's */
+  int slot;
+  int src_pending;         /* derived entries: index of the source reading */
+  bool last;               /* the last reading of its slot at this instant */
+} pending;
+
 struct rsim_engine {
   const rsim_graph *g;
   rsim_engine_opts o;
@@ -53,12 +118,13 @@ struct rsim_engine {
   node_rt *nodes;
   sensor_slot *slots;
   size_t n_slots;
+  size_t n_streamed;       /* slots [0, n_streamed) are on the main cursor */
   rsim_cursor *cur;
   rsim_time from, to, now;
-  rsim_reading *pending;   /* readings of the current instant */
-  int *pending_slot;
+  pending *pend;           /* readings of the current instant */
   size_t n_pending, cap_pending;
   uint64_t readings;
+  rsim_engine_bridge_stats bst;
   rsim_sha256 digest;
   rsim_buf scratch;
   char errmsg[1024];
@@ -86,12 +152,50 @@ static int slot_of(const rsim_engine *e, const char *id) {
   return -1;
 }
 
+static void emit_log(rsim_engine *e, const char *component, int level, const char *msg);
+
+/* Bridge defaults (docs/graph.md): numeric kinds are interpolated, frames
+** and clouds held; either answer goes stale after ten nominal periods. */
+static void slot_settings(rsim_engine *e, sensor_slot *s, const rsim_sensor_info *info) {
+  s->gs = rsim__graph_sensor(e->g, s->id);
+  s->kind = info ? info->kind : RSIM_SENSOR_CAMERA;
+  int sample = s->gs ? s->gs->sample : RSIM__SAMPLE_AUTO;
+  if (sample == RSIM__SAMPLE_AUTO) {
+    switch (s->kind) {
+    case RSIM_SENSOR_IMU:
+    case RSIM_SENSOR_GPS:
+    case RSIM_SENSOR_ULTRASONIC: sample = RSIM__SAMPLE_INTERPOLATE; break;
+    case RSIM_SENSOR_CAN: sample = s->gs && s->gs->n_signals ? RSIM__SAMPLE_INTERPOLATE : RSIM__SAMPLE_HOLD; break;
+    default: sample = RSIM__SAMPLE_HOLD;
+    }
+  }
+  s->sample = sample;
+  if (s->gs && s->gs->max_staleness_ns) s->max_stale = s->gs->max_staleness_ns;
+  else if (info && info->rate_hz > 0) s->max_stale = (int64_t)(10e9 / info->rate_hz);
+  else s->max_stale = RSIM_NS_PER_S;
+}
+
+/* Adds (or finds) the slot of a sensor; derived sensors add their source. */
 static int slot_add(rsim_engine *e, const char *id) {
   int s = slot_of(e, id);
   if (s >= 0) return s;
+  const rsim__gsensor *gs = rsim__graph_sensor(e->g, id);
+  int src = gs && gs->from ? slot_add(e, gs->from) : -1;
   e->slots = rsim_xrealloc(e->slots, (e->n_slots + 1) * sizeof *e->slots);
-  memset(&e->slots[e->n_slots], 0, sizeof e->slots[0]);
-  e->slots[e->n_slots].id = rsim_xstrdup(id);
+  sensor_slot *n = &e->slots[e->n_slots];
+  memset(n, 0, sizeof *n);
+  n->id = rsim_xstrdup(id);
+  n->src = src;
+  n->ans_now = INT64_MIN;
+  if (src >= 0) {
+    sensor_slot *base = &e->slots[src];
+    n->kind = base->kind;
+    n->gs = gs;
+    n->sample = base->sample;
+    n->max_stale = base->max_stale;
+  } else {
+    slot_settings(e, n, rsim_store_sensor(e->o.store, id));
+  }
   return (int)e->n_slots++;
 }
 
@@ -99,14 +203,193 @@ static void slot_set(sensor_slot *s, const rsim_reading *r) {
   rsim_reading_clear(&s->latest);
   rsim_reading_copy(&s->latest, r);
   s->has = true;
-  if (s->has_val) rsim_val_clear(&s->val);
-  s->has_val = false;
+  s->seq++;
+  s->ans_valid = false;
 }
 
-static const rsim_val *slot_val(sensor_slot *s) {
-  if (!s->has_val) {
-    rsim_engine_reading_to_val(&s->latest, &s->val);
+/* Moves the lookahead to the first reading after now. */
+static void ahead_advance(rsim_engine *e, sensor_slot *s) {
+  if (s->ahead_done) return;
+  if (!s->ahead) {
+    const char *ids[1] = {s->id};
+    if (rsim_store_cursor_open(e->o.store, e->now + 1, INT64_MAX, ids, 1, &s->ahead)) {
+      s->ahead_done = true;
+      return;
+    }
+  }
+  while (!s->has_next || s->next.t <= e->now) {
+    const rsim_reading *r;
+    if (rsim_cursor_next(s->ahead, &r) != RSIM_OK) {
+      s->has_next = false;
+      s->ahead_done = true;
+      return;
+    }
+    rsim_reading_clear(&s->next);
+    rsim_reading_copy(&s->next, r);
+    s->has_next = true;
+  }
+}
+
+/* Ad hoc slots are not on the main cursor: the store answers for them. */
+static void adhoc_refresh(rsim_engine *e, sensor_slot *s) {
+  rsim_reading r = {0};
+  if (rsim_store_reading_at(e->o.store, s->id, e->now, &r) != RSIM_OK) {
+    if (s->has) s->ans_valid = false;
+    s->has = false;
+    return;
+  }
+  if (!s->has || r.t != s->latest.t) slot_set(s, &r);
+  rsim_reading_clear(&r);
+}
+
+static void base_answer(rsim_engine *e, sensor_slot *s) {
+  if (s->adhoc) adhoc_refresh(e, s);
+  s->ans = ANS_NONE;
+  s->ans_r = NULL;
+  if (!s->has) return;
+  s->ans_age = e->now - s->latest.t;
+  if (s->ans_age == 0) {
+    s->ans = ANS_EXACT;
+    s->ans_r = &s->latest;
+    return;
+  }
+  if (s->sample == RSIM__SAMPLE_EXACT) return;
+  if (s->sample == RSIM__SAMPLE_INTERPOLATE) {
+    ahead_advance(e, s);
+    if (s->has_next && s->next.t - s->latest.t <= s->max_stale) {
+      bool same = s->key_ans == ANS_INTERP && s->key_seq == s->seq && s->key_t == e->now;
+      if (same) {
+        s->ans = ANS_INTERP;
+        s->ans_r = &s->interp;
+        return;
+      }
+      rsim_reading tmp = {0};
+      const rsim__can_signal *sig = s->gs ? s->gs->signals : NULL;
+      if (rsim__interpolate(&s->latest, &s->next, e->now, sig, s->gs ? s->gs->n_signals : 0, &tmp) == RSIM_OK) {
+        rsim_reading_clear(&s->interp);
+        s->interp = tmp;
+        s->ans = ANS_INTERP;
+        s->ans_r = &s->interp;
+        e->bst.interpolated++;
+        return;
+      }
+    }
+  }
+  if (s->ans_age <= s->max_stale) {
+    s->ans = ANS_HELD;
+    s->ans_r = &s->latest;
+  } else {
+    e->bst.stale++;
+  }
+}
+
+static void slot_answer(rsim_engine *e, int idx);
+
+static void derived_answer(rsim_engine *e, sensor_slot *s) {
+  slot_answer(e, s->src);
+  sensor_slot *b = &e->slots[s->src];
+  s->ans = b->ans;
+  s->ans_age = b->ans_age;
+  s->ans_r = NULL;
+  if (b->ans == ANS_NONE) return;
+  /* Same source content as last time: the cached transform serves. */
+  if (s->key_seq == b->gen && s->has) {
+    s->ans_r = &s->xf;
+    return;
+  }
+  char msg[300];
+  rsim_reading tmp = {0};
+  if (rsim__transform(s->gs->ops, s->gs->n_ops, b->ans_r, &tmp, msg, sizeof msg)) {
+    if (!s->warned) {
+      char line[400];
+      snprintf(line, sizeof line, "sensor %s: %s; answering none", s->id, msg);
+      emit_log(e, "bridge", RSIM_LOG_WARN, line);
+    }
+    s->warned = true;
+    s->ans = ANS_NONE;
+    return;
+  }
+  free(tmp.sensor_id);
+  tmp.sensor_id = rsim_xstrdup(s->id);
+  rsim_reading_clear(&s->xf);
+  s->xf = tmp;
+  s->has = true;
+  s->key_seq = b->gen;
+  s->gen++;
+  s->ans_r = &s->xf;
+  e->bst.transforms++;
+}
+
+/* Computes slot idx's answer for the current instant, once. */
+static void slot_answer(rsim_engine *e, int idx) {
+  sensor_slot *s = &e->slots[idx];
+  if (s->ans_valid && s->ans_now == e->now) return;
+  if (s->src >= 0) {
+    derived_answer(e, s);
+  } else {
+    base_answer(e, s);
+    /* gen follows the content: a new reading, or a new interpolation. */
+    rsim_time kt = s->ans == ANS_INTERP ? e->now : 0;
+    if (s->ans != ANS_NONE && (s->key_seq != s->seq || s->key_ans != (s->ans == ANS_INTERP ? ANS_INTERP : ANS_EXACT) || s->key_t != kt)) {
+      s->key_seq = s->seq;
+      s->key_ans = s->ans == ANS_INTERP ? ANS_INTERP : ANS_EXACT;
+      s->key_t = kt;
+      s->gen++;
+    }
+  }
+  s->ans_valid = true;
+  s->ans_now = e->now;
+}
+
+static const char *const kAnsNames[] = {"none", "exact", "held", "interpolated"};
+
+/* A reading as a value, with the bridge's two metadata entries appended. */
+static void reading_val(const rsim_reading *r, int ans, rsim_time age, rsim_val *out) {
+  rsim_reading view = *r;
+  rsim_kv *kv = rsim_xcalloc(r->n_meta + 2, sizeof *kv);
+  memcpy(kv, r->meta, r->n_meta * sizeof *kv);
+  char agebuf[24];
+  snprintf(agebuf, sizeof agebuf, "%lld", (long long)age);
+  kv[r->n_meta] = (rsim_kv){(char *)"rsim.sample", (char *)kAnsNames[ans]};
+  kv[r->n_meta + 1] = (rsim_kv){(char *)"rsim.age_ns", agebuf};
+  view.meta = kv;
+  view.n_meta = r->n_meta + 2;
+  rsim_engine_reading_to_val(&view, out);
+  free(kv);
+}
+
+/* Rewrites the value's last two metadata entries for the current answer. */
+static void patch_val_meta(rsim_val *v, int ans, rsim_time age) {
+  rsim_val *meta = &v->of.agg.items[4];
+  size_t n = meta->of.agg.n;
+  char agebuf[24];
+  snprintf(agebuf, sizeof agebuf, "%lld", (long long)age);
+  rsim_val *sv = &meta->of.agg.items[n - 2].of.agg.items[1];
+  rsim_val *av = &meta->of.agg.items[n - 1].of.agg.items[1];
+  rsim_val_clear(sv);
+  rsim_val_set_string(sv, kAnsNames[ans], strlen(kAnsNames[ans]));
+  rsim_val_clear(av);
+  rsim_val_set_string(av, agebuf, strlen(agebuf));
+}
+
+/* The answer of slot idx as a value, borrowed until the slot changes;
+** NULL for none. */
+static const rsim_val *slot_val(rsim_engine *e, int idx) {
+  uint64_t done = e->bst.transforms;
+  slot_answer(e, idx);
+  sensor_slot *s = &e->slots[idx];
+  if (s->ans == ANS_NONE) return NULL;
+  /* Every use of a derived reading that did not transform is a cache hit. */
+  if (s->src >= 0 && e->bst.transforms == done) e->bst.transform_hits++;
+  if (!s->has_val || s->val_gen != s->gen) {
+    if (s->has_val) rsim_val_clear(&s->val);
+    reading_val(s->ans_r, s->ans, s->ans_age, &s->val);
     s->has_val = true;
+    s->val_gen = s->gen;
+    s->val_now = e->now;
+  } else if (s->val_now != e->now) {
+    patch_val_meta(&s->val, s->ans, s->ans_age);
+    s->val_now = e->now;
   }
   return &s->val;
 }
@@ -139,29 +422,28 @@ void rsim__engine_log(rsim_engine *e, size_t node, int level, const char *msg) {
 
 int rsim__engine_sensor_val(rsim_engine *e, size_t node, const char *id, rsim_val *out) {
   int s = slot_of(e, id);
-  if (s >= 0) {
-    if (!e->slots[s].has) return RSIM_ENOTFOUND;
-    rsim_val_copy(out, slot_val(&e->slots[s]));
-    return RSIM_OK;
+  if (s < 0 && (rsim_store_sensor(e->o.store, id) || rsim__graph_sensor(e->g, id))) {
+    /* A sensor the graph does not stream: the store answers for it.
+    ** Slots are only ever appended, so indexes held elsewhere stay valid. */
+    s = slot_add(e, id);
+    for (size_t i = e->n_streamed; i < e->n_slots; i++)
+      if (e->slots[i].src < 0) e->slots[i].adhoc = true;
   }
-  /* A sensor the graph does not stream: ask the store directly. */
-  rsim_reading r = {0};
-  if (rsim_store_sensor(e->o.store, id) && rsim_store_reading_at(e->o.store, id, e->now, &r) == RSIM_OK) {
-    rsim_engine_reading_to_val(&r, out);
-    rsim_reading_clear(&r);
+  if (s >= 0) {
+    const rsim_val *v = slot_val(e, s);
+    if (!v) return RSIM_ENOTFOUND;
+    rsim_val_copy(out, v);
     return RSIM_OK;
   }
   node_rt *n = &e->nodes[node];
-  if (!rsim_store_sensor(e->o.store, id)) {
-    for (size_t i = 0; i < n->n_warned; i++)
-      if (!strcmp(n->warned[i], id)) return RSIM_ENOTFOUND;
-    n->warned = rsim_xrealloc(n->warned, (n->n_warned + 1) * sizeof *n->warned);
-    n->warned[n->n_warned++] = rsim_xstrdup(id);
-    char msg[512];
-    snprintf(msg, sizeof msg, "asked for sensor '%s', which %s does not have; answering none", id,
-             rsim_store_path(e->o.store));
-    emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
-  }
+  for (size_t i = 0; i < n->n_warned; i++)
+    if (!strcmp(n->warned[i], id)) return RSIM_ENOTFOUND;
+  n->warned = rsim_xrealloc(n->warned, (n->n_warned + 1) * sizeof *n->warned);
+  n->warned[n->n_warned++] = rsim_xstrdup(id);
+  char msg[512];
+  snprintf(msg, sizeof msg, "asked for sensor '%s', which %s does not have; answering none", id,
+           rsim_store_path(e->o.store));
+  emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
   return RSIM_ENOTFOUND;
 }
 
@@ -170,13 +452,27 @@ int rsim__engine_sensor_val(rsim_engine *e, size_t node, const char *id, rsim_va
 static int wire_node(rsim_engine *e, size_t i) {
   node_rt *n = &e->nodes[i];
   n->sig = rsim_component_export(n->comp, n->export_index);
-  n->param_src = rsim_xcalloc(n->sig->n_params ? n->sig->n_params : 1, sizeof *n->param_src);
-  for (size_t p = 0; p < n->sig->n_params; p++)
-    for (size_t j = 0; j < n->g->n_inputs; j++) {
-      const rsim__link *l = &n->g->inputs[j];
-      if (strcmp(l->port, n->sig->param_names[p])) continue;
-      n->param_src[p] = l->src_is_sensor ? slot_add(e, l->src) : -1 - (int)l->src_index;
+  n->param_link = rsim_xcalloc(n->sig->n_params ? n->sig->n_params : 1, sizeof *n->param_link);
+  n->links = rsim_xcalloc(n->g->n_inputs ? n->g->n_inputs : 1, sizeof *n->links);
+  for (size_t j = 0; j < n->g->n_inputs; j++) {
+    link_rt *lr = &n->links[j];
+    const rsim__link *l = lr->l = &n->g->inputs[j];
+    const rsim_type *want = NULL;
+    for (size_t p = 0; p < n->sig->n_params; p++)
+      if (!strcmp(l->port, n->sig->param_names[p])) {
+        n->param_link[p] = lr;
+        want = n->sig->param_types[p];
+      }
+    lr->srcs = rsim_xcalloc(l->n_srcs, sizeof *lr->srcs);
+    for (size_t k = 0; k < l->n_srcs; k++) {
+      src_rt *sr = &lr->srcs[k];
+      sr->slot = l->srcs[k].is_sensor ? slot_add(e, l->srcs[k].name) : -1;
+      sr->node = l->srcs[k].index;
+      /* check.c made sure each source gives the port's type or its element. */
+      const rsim_type *have = l->srcs[k].is_sensor ? rsim_engine_reading_type() : e->nodes[sr->node].sig->result;
+      sr->concat = want && rsim_type_equal(have, want);
     }
+  }
   n->trigger_slot = n->g->trigger ? slot_add(e, n->g->trigger) : -1;
   n->st.name = n->g->name;
   rsim_sha256_init(&n->digest);
@@ -204,17 +500,23 @@ static int position(rsim_engine *e, rsim_time anchor) {
   }
   /* Sensor inputs of rate components see the latest reading before the
   ** range too, exactly as if the run had started at the log's beginning. */
+  size_t n_base = 0;
   for (size_t s = 0; s < e->n_slots; s++) {
     rsim_reading r = {0};
+    if (e->slots[s].src >= 0) continue;
+    n_base++;
     if (e->from > INT64_MIN && rsim_store_reading_at(e->o.store, e->slots[s].id, e->from - 1, &r) == RSIM_OK) {
       slot_set(&e->slots[s], &r);
       rsim_reading_clear(&r);
     }
   }
-  if (!e->n_slots) return RSIM_OK;
-  const char **ids = rsim_xcalloc(e->n_slots, sizeof *ids);
-  for (size_t s = 0; s < e->n_slots; s++) ids[s] = e->slots[s].id;
-  int rc = rsim_store_cursor_open(e->o.store, e->from, e->to, ids, e->n_slots, &e->cur);
+  e->n_streamed = e->n_slots;
+  if (!n_base) return RSIM_OK;
+  const char **ids = rsim_xcalloc(n_base, sizeof *ids);
+  size_t k = 0;
+  for (size_t s = 0; s < e->n_slots; s++)
+    if (e->slots[s].src < 0) ids[k++] = e->slots[s].id;
+  int rc = rsim_store_cursor_open(e->o.store, e->from, e->to, ids, n_base, &e->cur);
   free(ids);
   if (rc) return seterr(e, rc, "%s", rsim_store_errmsg(e->o.store));
   return RSIM_OK;
@@ -275,21 +577,31 @@ void rsim_engine_free(rsim_engine *e) {
     node_rt *n = &e->nodes[i];
     rsim_instance_free(n->inst);
     rsim_component_free(n->comp);
-    free(n->param_src);
+    free(n->param_link);
+    for (size_t j = 0; n->links && j < n->g->n_inputs; j++) {
+      for (size_t q = 0; q < n->links[j].qn; q++) rsim_val_clear(&n->links[j].q[q].v);
+      free(n->links[j].q);
+      free(n->links[j].srcs);
+    }
+    free(n->links);
     if (n->has_out) rsim_val_clear(&n->out);
     for (size_t j = 0; j < n->n_warned; j++) free(n->warned[j]);
     free(n->warned);
   }
   free(e->nodes);
   for (size_t s = 0; s < e->n_slots; s++) {
-    free(e->slots[s].id);
-    rsim_reading_clear(&e->slots[s].latest);
-    if (e->slots[s].has_val) rsim_val_clear(&e->slots[s].val);
+    sensor_slot *sl = &e->slots[s];
+    free(sl->id);
+    rsim_reading_clear(&sl->latest);
+    rsim_reading_clear(&sl->next);
+    rsim_reading_clear(&sl->interp);
+    rsim_reading_clear(&sl->xf);
+    rsim_cursor_close(sl->ahead);
+    if (sl->has_val) rsim_val_clear(&sl->val);
   }
   free(e->slots);
-  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pending[i]);
-  free(e->pending);
-  free(e->pending_slot);
+  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
+  free(e->pend);
   rsim_cursor_close(e->cur);
   rsim_wasm_engine_free(e->we);
   rsim_buf_free(&e->scratch);
@@ -315,27 +627,47 @@ int rsim_engine_next_time(rsim_engine *e, rsim_time *out) {
   return RSIM_OK;
 }
 
-/* Takes every reading stamped t into the pending list and the bridge. */
+static pending *pending_push(rsim_engine *e) {
+  if (e->n_pending == e->cap_pending) {
+    e->cap_pending = e->cap_pending ? 2 * e->cap_pending : 8;
+    e->pend = rsim_xrealloc(e->pend, e->cap_pending * sizeof *e->pend);
+  }
+  pending *p = &e->pend[e->n_pending++];
+  memset(p, 0, sizeof *p);
+  p->src_pending = -1;
+  return p;
+}
+
+/* Takes every reading stamped t into the pending list and the bridge;
+** each reading of a derived sensor's source adds an entry for it too. */
 static int take_readings(rsim_engine *e, rsim_time t) {
-  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pending[i]);
+  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
   e->n_pending = 0;
   rsim_time rt;
   while (e->cur && rsim_cursor_peek_time(e->cur, &rt) == RSIM_OK && rt == t) {
     const rsim_reading *r;
     int rc = rsim_cursor_next(e->cur, &r);
     if (rc) return seterr(e, rc, "%s", rsim_store_errmsg(e->o.store));
-    if (e->n_pending == e->cap_pending) {
-      e->cap_pending = e->cap_pending ? 2 * e->cap_pending : 8;
-      e->pending = rsim_xrealloc(e->pending, e->cap_pending * sizeof *e->pending);
-      e->pending_slot = rsim_xrealloc(e->pending_slot, e->cap_pending * sizeof *e->pending_slot);
-    }
-    memset(&e->pending[e->n_pending], 0, sizeof e->pending[0]);
-    rsim_reading_copy(&e->pending[e->n_pending], r);
     int s = slot_of(e, r->sensor_id);
-    e->pending_slot[e->n_pending++] = s;
+    pending *p = pending_push(e);
+    rsim_reading_copy(&p->r, r);
+    p->slot = s;
+    size_t self = e->n_pending - 1;
     if (s >= 0) slot_set(&e->slots[s], r);
+    for (size_t d = 0; s >= 0 && d < e->n_slots; d++)
+      if (e->slots[d].src == s) {
+        pending *q = pending_push(e);
+        q->slot = (int)d;
+        q->src_pending = (int)self;
+      }
     if (e->o.record) rsim_record_reading(e->o.record, r);
     e->readings++;
+  }
+  /* The last entry of a slot is the slot's latest: its cached value serves. */
+  for (size_t i = 0; i < e->n_pending; i++) {
+    e->pend[i].last = true;
+    for (size_t j = i + 1; j < e->n_pending; j++)
+      if (e->pend[j].slot == e->pend[i].slot) e->pend[i].last = false;
   }
   return RSIM_OK;
 }
@@ -379,24 +711,139 @@ static int on_trap(rsim_engine *e, node_rt *n, int rc) {
   return RSIM_OK;
 }
 
-/* Runs node n once at e->now; trig is the triggering reading or NULL. */
-static int run_node(rsim_engine *e, node_rt *n, const rsim_reading *trig) {
+/* Appends v (a list to concatenate, or one element) to the list dst. */
+static void list_append(rsim_val *dst, const rsim_val *v, bool concat) {
+  size_t add = concat ? v->of.agg.n : 1;
+  dst->of.agg.items = rsim_xrealloc(dst->of.agg.items, (dst->of.agg.n + add + 1) * sizeof(rsim_val));
+  for (size_t i = 0; i < add; i++) {
+    rsim_val *slot = &dst->of.agg.items[dst->of.agg.n++];
+    memset(slot, 0, sizeof *slot);
+    rsim_val_copy(slot, concat ? &v->of.agg.items[i] : v);
+  }
+}
+
+/* The current value of one source (NULL when it has none), counting what a
+** latest-policy target never saw. */
+static const rsim_val *src_value(rsim_engine *e, node_rt *n, src_rt *sr, bool consume) {
+  if (sr->slot >= 0) return slot_val(e, sr->slot);
+  node_rt *s = &e->nodes[sr->node];
+  if (!s->has_out) return NULL;
+  if (consume) {
+    if (s->out_seq > sr->consumed + 1) n->st.superseded += s->out_seq - sr->consumed - 1;
+    sr->consumed = s->out_seq;
+  }
+  return &s->out;
+}
+
+/* Builds the argument for link lr into *arg: borrowed (*owned false) or a
+** new list (*owned true).  Returns false when the input has no value yet. */
+static bool link_arg(rsim_engine *e, node_rt *n, link_rt *lr, rsim_val *arg, bool *owned) {
+  const rsim__link *l = lr->l;
+  *owned = false;
+  if (!l->fan_in && l->policy == RSIM__LINK_LATEST) {
+    const rsim_val *v = src_value(e, n, &lr->srcs[0], true);
+    if (!v) return false;
+    *arg = *v;
+    return true;
+  }
+  memset(arg, 0, sizeof *arg);
+  rsim_val_set_agg(arg, RSIM_LIST, 0);
+  *owned = true;
+  bool any = l->policy == RSIM__LINK_QUEUE; /* an empty queue is an empty list */
+  for (size_t k = 0; k < l->n_srcs; k++) {
+    src_rt *sr = &lr->srcs[k];
+    if (l->policy == RSIM__LINK_QUEUE && sr->slot < 0) continue; /* queued below */
+    const rsim_val *v = src_value(e, n, sr, true);
+    if (v) {
+      list_append(arg, v, sr->concat);
+      any = true;
+    }
+  }
+  for (size_t q = 0; q < lr->qn; q++) {
+    list_append(arg, &lr->q[q].v, lr->q[q].concat);
+    rsim_val_clear(&lr->q[q].v);
+  }
+  lr->qn = 0;
+  return any;
+}
+
+/* After node src output: queue links fed by it take a copy. */
+static void feed_queues(rsim_engine *e, size_t src) {
+  for (size_t i = 0; i < e->g->n; i++) {
+    node_rt *t = &e->nodes[i];
+    for (size_t j = 0; t->links && j < t->g->n_inputs; j++) {
+      link_rt *lr = &t->links[j];
+      if (lr->l->policy != RSIM__LINK_QUEUE) continue;
+      for (size_t k = 0; k < lr->l->n_srcs; k++) {
+        if (lr->srcs[k].slot >= 0 || lr->srcs[k].node != src) continue;
+        if (lr->qn == lr->l->queue) {
+          /* Full: the oldest goes, counted and said once. */
+          rsim_val_clear(&lr->q[0].v);
+          memmove(lr->q, lr->q + 1, (lr->qn - 1) * sizeof *lr->q);
+          lr->qn--;
+          t->st.dropped++;
+          if (!lr->warned_drop) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "queue of input '%s' (%zu outputs) is full; dropping the oldest output of %s (counted)",
+                     lr->l->port, lr->l->queue, e->nodes[src].g->name);
+            emit_log(e, t->g->name, RSIM_LOG_WARN, msg);
+          }
+          lr->warned_drop = true;
+        }
+        if (lr->qn == lr->qcap) {
+          lr->qcap = lr->qcap ? 2 * lr->qcap : 8;
+          lr->q = rsim_xrealloc(lr->q, lr->qcap * sizeof *lr->q);
+        }
+        qitem *it = &lr->q[lr->qn++];
+        memset(it, 0, sizeof *it);
+        rsim_val_copy(&it->v, &e->nodes[src].out);
+        it->concat = lr->srcs[k].concat;
+        src_value(e, t, &lr->srcs[k], true); /* queued outputs are never superseded */
+      }
+    }
+  }
+}
+
+/* The value of a trigger reading: the slot's cached answer for the last
+** reading of the instant, else built for this one reading. */
+static const rsim_val *trigger_val(rsim_engine *e, size_t pi, rsim_val *tmp) {
+  pending *p = &e->pend[pi];
+  if (p->last) return slot_val(e, p->slot);
+  const rsim_reading *r = &p->r;
+  rsim_reading xf = {0};
+  sensor_slot *s = &e->slots[p->slot];
+  if (p->src_pending >= 0) {
+    char msg[300];
+    if (rsim__transform(s->gs->ops, s->gs->n_ops, &e->pend[p->src_pending].r, &xf, msg, sizeof msg))
+      return NULL;
+    free(xf.sensor_id);
+    xf.sensor_id = rsim_xstrdup(s->id);
+    r = &xf;
+    e->bst.transforms++;
+  }
+  reading_val(r, ANS_EXACT, 0, tmp);
+  rsim_reading_clear(&xf);
+  return tmp;
+}
+
+/* Runs node n once at e->now; trig is the index of the triggering pending
+** reading or -1. */
+static int run_node(rsim_engine *e, node_rt *n, int trig) {
   size_t np = n->sig->n_params;
   rsim_val args_stack[8], *args = np <= 8 ? args_stack : rsim_xcalloc(np, sizeof *args);
-  rsim_val trig_val = {0};
+  bool owned_stack[8], *owned = np <= 8 ? owned_stack : rsim_xcalloc(np, sizeof *owned);
+  rsim_val trig_tmp = {0};
   bool ready = true;
-  for (size_t p = 0; p < np && ready; p++) {
-    int src = n->param_src[p];
-    if (src >= 0 && trig && src == n->trigger_slot) {
-      if (trig_val.kind == RSIM_BOOL) rsim_engine_reading_to_val(trig, &trig_val);
-      args[p] = trig_val;
-    } else if (src >= 0) {
-      ready = e->slots[src].has;
-      if (ready) args[p] = *slot_val(&e->slots[src]);
+  size_t built = 0;
+  for (size_t p = 0; p < np && ready; p++, built++) {
+    link_rt *lr = n->param_link[p];
+    owned[p] = false;
+    if (trig >= 0 && !lr->l->fan_in && lr->l->policy == RSIM__LINK_LATEST && lr->srcs[0].slot == n->trigger_slot) {
+      const rsim_val *v = trigger_val(e, (size_t)trig, &trig_tmp);
+      ready = v != NULL;
+      if (ready) args[p] = *v;
     } else {
-      node_rt *s = &e->nodes[-1 - src];
-      ready = s->has_out;
-      if (ready) args[p] = s->out;
+      ready = link_arg(e, n, lr, &args[p], &owned[p]);
     }
   }
   int rc = RSIM_OK;
@@ -414,15 +861,20 @@ static int run_node(rsim_engine *e, node_rt *n, const rsim_reading *trig) {
       if (n->has_out) rsim_val_clear(&n->out);
       n->out = result; /* moves ownership into the bus */
       n->has_out = true;
+      n->out_seq++;
       n->out_t = e->now;
       n->st.outputs++;
       fold_output(e, n, e->now);
+      feed_queues(e, (size_t)(n - e->nodes));
     } else if (rc) {
       rc = on_trap(e, n, rc);
     }
   }
-  rsim_val_clear(&trig_val);
+  for (size_t p = 0; p < built; p++)
+    if (owned[p]) rsim_val_clear(&args[p]);
+  rsim_val_clear(&trig_tmp);
   if (args != args_stack) free(args);
+  if (owned != owned_stack) free(owned);
   return rc;
 }
 
@@ -436,10 +888,10 @@ int rsim_engine_step(rsim_engine *e) {
     node_rt *n = &e->nodes[e->g->order[k]];
     if (n->g->period_ns && n->next_tick == t) {
       n->next_tick += n->g->period_ns;
-      rc = run_node(e, n, NULL);
+      rc = run_node(e, n, -1);
     }
     for (size_t i = 0; i < e->n_pending && !rc && n->trigger_slot >= 0; i++)
-      if (e->pending_slot[i] == n->trigger_slot) rc = run_node(e, n, &e->pending[i]);
+      if (e->pend[i].slot == n->trigger_slot) rc = run_node(e, n, (int)i);
   }
   return rc;
 }
@@ -472,6 +924,8 @@ void rsim_engine_stats(const rsim_engine *e, size_t i, rsim_component_stats *out
 }
 
 uint64_t rsim_engine_readings(const rsim_engine *e) { return e->readings; }
+
+void rsim_engine_bridge_stats_get(const rsim_engine *e, rsim_engine_bridge_stats *out) { *out = e->bst; }
 
 const rsim_val *rsim_engine_output(const rsim_engine *e, size_t i, const rsim_type **out_type,
                                    rsim_time *out_t) {

@@ -6,8 +6,11 @@
 ** Invariants:
 **  - g->order is a topological order of the components (sources before
 **    targets), ties broken by position in the file.
-**  - a link's src_index is the index of the source component when
-**    src_is_sensor is false.
+**  - a link source's index is the index of the source component when
+**    is_sensor is false.
+**  - a link has at least one source; several mean fan-in into a list.
+**  - a derived sensor's `from` names a sensor of the store, never another
+**    derived sensor (transforms chain inside one sensor instead).
 */
 #ifndef RSIM_ENGINE_INT_H
 #define RSIM_ENGINE_INT_H
@@ -16,13 +19,74 @@
 #include "rsim/store.h"
 #include "rsim/wasm.h"
 
+/* One source of a link: a sensor or a component's output. */
+typedef struct rsim__src {
+  bool is_sensor;
+  char *name;          /* sensor id or component name */
+  size_t index;        /* resolved component index (component sources) */
+} rsim__src;
+
+/* How a link hands a source's outputs to its target (docs/graph.md). */
+enum {
+  RSIM__LINK_LATEST = 0, /* the latest output; outputs the target never saw are counted */
+  RSIM__LINK_QUEUE       /* every output since the target's last run, bounded */
+};
+
 typedef struct rsim__link {
   char *port;          /* the target's parameter name */
-  bool src_is_sensor;
-  char *src;           /* sensor id or component name */
-  size_t src_index;    /* resolved component index (component sources) */
+  rsim__src *srcs;     /* one, or several for fan-in into a list */
+  size_t n_srcs;
+  bool fan_in;         /* written as a list: the port takes a list */
+  char *iface;         /* interface the source must export, or NULL */
+  int policy;          /* RSIM__LINK_* */
+  size_t queue;        /* bound of a queue link, in outputs */
   int line;
 } rsim__link;
+
+/* How the bridge answers for a sensor between its readings. */
+enum {
+  RSIM__SAMPLE_AUTO = 0,   /* by kind: interpolate numeric kinds, hold frames */
+  RSIM__SAMPLE_EXACT,      /* only a reading stamped now */
+  RSIM__SAMPLE_HOLD,       /* last known good */
+  RSIM__SAMPLE_INTERPOLATE /* linear between the readings around now */
+};
+
+/* A host-side transform of a sensor's readings (sample.c). */
+typedef enum rsim__op_kind {
+  RSIM__OP_GRAYSCALE,  /* camera rgb8 -> mono8 */
+  RSIM__OP_DOWNSCALE,  /* camera: n x n box average */
+  RSIM__OP_DECIMATE,   /* lidar/radar: every n-th point */
+  RSIM__OP_RANGE_CROP, /* lidar/radar: keep a <= range <= b */
+  RSIM__OP_SCALE       /* numeric kinds: field *= a (unit conversion) */
+} rsim__op_kind;
+
+typedef struct rsim__xform {
+  rsim__op_kind op;
+  int n;               /* downscale/decimate factor */
+  double a, b;         /* range_crop bounds; scale factor in a */
+  char field[16];      /* scale: the payload field (docs/graph.md) */
+} rsim__xform;
+
+/* A CAN signal the bridge may interpolate: little-endian integer at offset. */
+typedef struct rsim__can_signal {
+  int offset;          /* in the frame's data bytes */
+  int bytes;           /* 1, 2 or 4 */
+  bool is_signed;
+} rsim__can_signal;
+
+/* A `sensors:` entry: bridge settings of a sensor, or a derived sensor. */
+typedef struct rsim__gsensor {
+  char *id;
+  char *from;          /* derived sensors: the store sensor it transforms */
+  int sample;          /* RSIM__SAMPLE_* */
+  int64_t max_staleness_ns; /* 0: the default (docs/graph.md) */
+  rsim__xform *ops;
+  size_t n_ops;
+  char *ops_text;      /* as written, for the readings' metadata */
+  rsim__can_signal *signals;
+  size_t n_signals;
+  int line;
+} rsim__gsensor;
 
 typedef struct rsim__gnode {
   char *name;
@@ -45,7 +109,12 @@ struct rsim_graph {
   rsim__gnode *nodes;
   size_t n;
   size_t *order;
+  rsim__gsensor *sensors;
+  size_t n_sensors;
 };
+
+/* The `sensors:` entry for id, or NULL. */
+const rsim__gsensor *rsim__graph_sensor(const rsim_graph *g, const char *id);
 
 /* A component compiled and matched against its graph node by check.c. */
 typedef struct rsim__checked {
@@ -80,5 +149,23 @@ int rsim__engine_sensor_val(struct rsim_engine *e, size_t node, const char *id, 
 rsim_time rsim__engine_now(const struct rsim_engine *e);
 void rsim__engine_log(struct rsim_engine *e, size_t node, int level, const char *msg);
 const char *rsim__engine_config(const struct rsim_engine *e, size_t node, const char *key);
+
+/* ---- sample.c: interpolation and transforms, pure functions ---------- */
+
+/*
+** Linear interpolation of a numeric reading between prev and next at t
+** (prev->t < t < next->t) into out (owned by the caller).  Returns
+** RSIM_ENOTSUP when the kind has no numeric layout (frames, clouds, a CAN
+** frame without signals or with another id) or a payload has the wrong size.
+*/
+int rsim__interpolate(const rsim_reading *prev, const rsim_reading *next, rsim_time t,
+                      const rsim__can_signal *sig, size_t n_sig, rsim_reading *out);
+/* Applies ops in order to in, giving out (owned by the caller); RSIM_EINVAL
+** with a message in msg when a reading does not fit an op. */
+int rsim__transform(const rsim__xform *ops, size_t n_ops, const rsim_reading *in,
+                    rsim_reading *out, char *msg, size_t msg_len);
+/* Parses one transform ("downscale 2", "scale distance 100", ...) for a
+** sensor kind; RSIM_EINVAL with a message in msg. */
+int rsim__xform_parse(const char *text, rsim__xform *out, char *msg, size_t msg_len);
 
 #endif /* RSIM_ENGINE_INT_H */

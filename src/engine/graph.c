@@ -13,6 +13,12 @@
 **       trigger: camera_front           # on-data, or rate_hz: N, or period: 50ms
 **       inputs: { reading: sensor:camera_front }
 **       config: { min_area: "40" }      # strings handed to get-config
+**   sensors:                              # optional: bridge settings, derived sensors
+**     imu: { sample: interpolate, max_staleness: 50ms }
+**     camera_gray: { from: camera_front, transform: [grayscale, downscale 2] }
+**
+** An input is a source ("sensor:<id>" or a component), a list of sources
+** (fan-in into a list), or { from:, interface:, policy: latest|queue, queue: N }.
 */
 #include <errno.h>
 #include <limits.h>
@@ -131,29 +137,208 @@ static char *resolve_wasm(const char *graph_dir, const char *spec) {
 
 /* ---- parsing --------------------------------------------------------------- */
 
-static int parse_link(loader *L, rsim__gnode *c, const yaml_node_t *k, const yaml_node_t *v) {
-  const char *port = scalar(k), *src;
-  int rc = want_scalar(L, k, v, &src);
-  if (rc) return rc;
-  rsim__link *l = &c->inputs[c->n_inputs];
+/* One source as written: "sensor:<id>" or a component name ("x.out" too). */
+static int parse_src(loader *L, const char *port, const yaml_node_t *v, rsim__src *out) {
+  const char *src = scalar(v);
+  if (!src || !rsim_utf8_valid(src, strlen(src)))
+    return fail(L, v, "input '%s': a source must be sensor:<id> or a component name", port, NULL);
   if (!strncmp(src, "sensor:", 7)) {
     if (!src[7]) return fail(L, v, "input '%s': 'sensor:' needs a sensor id", port, NULL);
-    l->src_is_sensor = true;
-    l->src = rsim_xstrdup(src + 7);
-  } else {
-    size_t n = strlen(src);
-    if (n > 4 && !strcmp(src + n - 4, ".out")) n -= 4; /* "detector.out" == "detector" */
-    l->src = rsim_xstrndup(src, n);
-    if (!valid_name(l->src)) {
-      free(l->src);
-      l->src = NULL;
-      return fail(L, v, "input '%s': '%s' is neither sensor:<id> nor a component name", port, src);
+    out->is_sensor = true;
+    out->name = rsim_xstrdup(src + 7);
+    return RSIM_OK;
+  }
+  size_t n = strlen(src);
+  if (n > 4 && !strcmp(src + n - 4, ".out")) n -= 4; /* "detector.out" == "detector" */
+  out->name = rsim_xstrndup(src, n);
+  if (!valid_name(out->name))
+    return fail(L, v, "input '%s': '%s' is neither sensor:<id> nor a component name", port, src);
+  return RSIM_OK;
+}
+
+static int parse_srcs(loader *L, rsim__link *l, const yaml_node_t *v) {
+  if (v->type != YAML_SEQUENCE_NODE) {
+    l->srcs = rsim_xcalloc(1, sizeof *l->srcs);
+    l->n_srcs = 1;
+    return parse_src(L, l->port, v, &l->srcs[0]);
+  }
+  size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if (n == 0) return fail(L, v, "input '%s': an empty list of sources", l->port, NULL);
+  l->fan_in = true;
+  l->srcs = rsim_xcalloc(n, sizeof *l->srcs);
+  for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+    int rc = parse_src(L, l->port, node_at(L, *it), &l->srcs[l->n_srcs]);
+    l->n_srcs++;
+    if (rc) return rc;
+  }
+  return RSIM_OK;
+}
+
+/* An input: a source, a list of sources (fan-in), or a mapping with
+** from:, and optionally interface:, policy: and queue:. */
+static int parse_link(loader *L, rsim__gnode *c, const yaml_node_t *k, const yaml_node_t *v) {
+  rsim__link *l = &c->inputs[c->n_inputs++];
+  l->port = rsim_xstrdup(scalar(k));
+  l->line = (int)v->start_mark.line + 1;
+  if (v->type != YAML_MAPPING_NODE) return parse_srcs(L, l, v);
+  int rc = no_duplicate_keys(L, v);
+  if (rc) return rc;
+  const yaml_node_t *from = NULL;
+  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+    yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
+    const char *key = scalar(pk), *s;
+    if (key && !strcmp(key, "from")) {
+      from = pv;
+    } else if (key && !strcmp(key, "interface")) {
+      if ((rc = want_scalar(L, pk, pv, &s))) return rc;
+      l->iface = rsim_xstrdup(s);
+    } else if (key && !strcmp(key, "policy")) {
+      if ((rc = want_scalar(L, pk, pv, &s))) return rc;
+      if (!strcmp(s, "latest")) l->policy = RSIM__LINK_LATEST;
+      else if (!strcmp(s, "queue")) l->policy = RSIM__LINK_QUEUE;
+      else return fail(L, pv, "input '%s': policy '%s' is not latest or queue", l->port, s);
+    } else if (key && !strcmp(key, "queue")) {
+      if ((rc = want_scalar(L, pk, pv, &s))) return rc;
+      char *end;
+      long q = strtol(s, &end, 10);
+      if (*end || q < 1 || q > 100000)
+        return fail(L, pv, "input '%s': queue '%s' must be a number of outputs, 1 to 100000", l->port, s);
+      l->queue = (size_t)q;
+      l->policy = RSIM__LINK_QUEUE;
+    } else {
+      return fail(L, pk, "input '%s': unknown key '%s' (expected from, interface, policy, queue)",
+                  l->port, key);
     }
   }
-  l->port = rsim_xstrdup(port);
-  l->line = (int)v->start_mark.line + 1;
-  c->n_inputs++;
+  if (!from) return fail(L, v, "input '%s' has no 'from:'", l->port, NULL);
+  if (l->policy == RSIM__LINK_QUEUE && !l->queue) l->queue = 64;
+  return parse_srcs(L, l, from);
+}
+
+/* ---- sensors: bridge settings and derived sensors ------------------------- */
+
+static int parse_signals(loader *L, rsim__gsensor *s, const yaml_node_t *v, const char *text) {
+  /* "0:u16 2:s16 4:s16 6:s16": byte offset and type of each signal. */
+  char *copy = rsim_xstrdup(text), *save = NULL;
+  int rc = RSIM_OK;
+  for (char *tok = strtok_r(copy, " ,", &save); tok && !rc; tok = strtok_r(NULL, " ,", &save)) {
+    int off;
+    char type[8];
+    rsim__can_signal sig = {0};
+    if (sscanf(tok, "%d:%7s", &off, type) != 2 || off < 0 || off > 7) {
+      rc = fail(L, v, "sensor '%s': signal '%s' is not <byte offset 0-7>:<u8|s8|u16|s16|u32|s32>", s->id, tok);
+      break;
+    }
+    sig.offset = off;
+    sig.is_signed = type[0] == 's';
+    sig.bytes = !strcmp(type + 1, "8") ? 1 : !strcmp(type + 1, "16") ? 2 : !strcmp(type + 1, "32") ? 4 : 0;
+    if (!sig.bytes || (type[0] != 'u' && type[0] != 's') || off + sig.bytes > 8) {
+      rc = fail(L, v, "sensor '%s': signal '%s' does not fit an 8-byte CAN frame as u8..s32", s->id, tok);
+      break;
+    }
+    s->signals = rsim_xrealloc(s->signals, (s->n_signals + 1) * sizeof *s->signals);
+    s->signals[s->n_signals++] = sig;
+  }
+  free(copy);
+  return rc;
+}
+
+static int parse_transforms(loader *L, rsim__gsensor *s, const yaml_node_t *v) {
+  size_t n = v->type == YAML_SEQUENCE_NODE ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start) : 1;
+  s->ops = rsim_xcalloc(n, sizeof *s->ops);
+  rsim_buf text = {0};
+  for (size_t i = 0; i < n; i++) {
+    const yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? node_at(L, v->data.sequence.items.start[i]) : v;
+    const char *t = scalar(item);
+    char msg[200];
+    if (!t) {
+      rsim_buf_free(&text);
+      return fail(L, item, "sensor '%s': a transform is a string like \"downscale 2\"", s->id, NULL);
+    }
+    if (rsim__xform_parse(t, &s->ops[s->n_ops], msg, sizeof msg)) {
+      rsim_buf_free(&text);
+      return fail(L, item, "sensor '%s': %s", s->id, msg);
+    }
+    s->n_ops++;
+    rsim_buf_printf(&text, "%s%s", i ? ", " : "", t);
+  }
+  rsim_buf_putc(&text, 0);
+  s->ops_text = (char *)text.data;
   return RSIM_OK;
+}
+
+static int parse_sensor(loader *L, rsim__gsensor *s, const yaml_node_t *k, const yaml_node_t *body) {
+  s->id = rsim_xstrdup(scalar(k));
+  s->line = (int)k->start_mark.line + 1;
+  if (body->type != YAML_MAPPING_NODE)
+    return fail(L, body, "sensor '%s' must be a mapping (from:, transform:, sample:, max_staleness:)", s->id, NULL);
+  int rc = no_duplicate_keys(L, body);
+  if (rc) return rc;
+  for (yaml_node_pair_t *p = body->data.mapping.pairs.start; p < body->data.mapping.pairs.top; p++) {
+    yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
+    const char *key = scalar(pk), *v = NULL;
+    if (key && !strcmp(key, "transform")) {
+      rc = parse_transforms(L, s, pv);
+    } else if (key && (!strcmp(key, "from") || !strcmp(key, "sample") || !strcmp(key, "max_staleness") ||
+                       !strcmp(key, "signals"))) {
+      if ((rc = want_scalar(L, pk, pv, &v))) return rc;
+      if (key[0] == 'f') {
+        s->from = rsim_xstrdup(!strncmp(v, "sensor:", 7) ? v + 7 : v);
+      } else if (key[0] == 's' && key[1] == 'a') {
+        static const char *const names[] = {"auto", "exact", "hold", "interpolate"};
+        s->sample = -1;
+        for (int i = 0; i < 4; i++)
+          if (!strcmp(v, names[i])) s->sample = i;
+        if (s->sample < 0)
+          return fail(L, pv, "sensor '%s': sample '%s' is not auto, exact, hold or interpolate", s->id, v);
+      } else if (key[0] == 'm') {
+        if (rsim_parse_duration(v, &s->max_staleness_ns) || s->max_staleness_ns <= 0)
+          return fail(L, pv, "sensor '%s': max_staleness '%s' is not a positive duration (e.g. 200ms)", s->id, v);
+      } else {
+        rc = parse_signals(L, s, pv, v);
+      }
+    } else {
+      return fail(L, pk, "sensor '%s': unknown key '%s' (expected from, transform, sample, max_staleness, signals)",
+                  s->id, key);
+    }
+    if (rc) return rc;
+  }
+  if (s->n_ops && !s->from)
+    return fail(L, body, "sensor '%s': transforms make a derived sensor; say which sensor it comes 'from:'", s->id, NULL);
+  return RSIM_OK;
+}
+
+static int parse_sensors(loader *L, rsim_graph *g, const yaml_node_t *v) {
+  if (v->type != YAML_MAPPING_NODE) return fail(L, v, "'sensors:' must be a mapping of sensor ids", NULL, NULL);
+  int rc = no_duplicate_keys(L, v);
+  if (rc) return rc;
+  size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+  g->sensors = rsim_xcalloc(n ? n : 1, sizeof *g->sensors);
+  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = node_at(L, p->key);
+    if (!scalar(k) || !valid_name(scalar(k)))
+      return fail(L, k, "sensor id '%s' may use only letters, digits, '-', '_' and '.'", scalar(k), NULL);
+    rc = parse_sensor(L, &g->sensors[g->n_sensors++], k, node_at(L, p->value));
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < g->n_sensors; i++) {
+    const rsim__gsensor *s = &g->sensors[i];
+    if (!s->from) continue;
+    if (!strcmp(s->from, s->id)) return fail(L, NULL, "sensor '%s' is derived from itself", s->id, NULL);
+    const rsim__gsensor *src = rsim__graph_sensor(g, s->from);
+    if (src && src->from)
+      return rsim_errbuf_set(L->eb, RSIM_EGRAPH,
+                             "%s:%d: sensor '%s' comes from '%s', which is itself derived; list "
+                             "all transforms on one derived sensor instead",
+                             L->path, s->line, s->id, s->from);
+  }
+  return RSIM_OK;
+}
+
+const rsim__gsensor *rsim__graph_sensor(const rsim_graph *g, const char *id) {
+  for (size_t i = 0; i < g->n_sensors; i++)
+    if (!strcmp(g->sensors[i].id, id)) return &g->sensors[i];
+  return NULL;
 }
 
 static int parse_map_of_scalars(loader *L, rsim__gnode *c, const yaml_node_t *key,
@@ -171,8 +356,6 @@ static int parse_map_of_scalars(loader *L, rsim__gnode *c, const yaml_node_t *ke
     if (!name || !rsim_utf8_valid(name, strlen(name)))
       return fail(L, pk, "a key under '%s' must be a plain name", scalar(key), NULL);
     if (links) {
-      for (size_t i = 0; i < c->n_inputs; i++)
-        if (!strcmp(c->inputs[i].port, name)) return fail(L, pk, "input '%s' is linked twice", name, NULL);
       int rc = parse_link(L, c, pk, pv);
       if (rc) return rc;
     } else {
@@ -275,6 +458,10 @@ static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
     const char *key = scalar(k), *s;
     if (key && !strcmp(key, "components")) comps = v;
+    else if (key && !strcmp(key, "sensors")) {
+      int rc = parse_sensors(L, g, v);
+      if (rc) return rc;
+    }
     else if (key && !strcmp(key, "name")) {
       int rc = want_scalar(L, k, v, &s);
       if (rc) return rc;
@@ -283,7 +470,7 @@ static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
     } else if (key && !strcmp(key, "description")) {
       /* free text for people */
     } else {
-      return fail(L, k, "unknown top-level key '%s' (expected name, description, components)",
+      return fail(L, k, "unknown top-level key '%s' (expected name, description, sensors, components)",
                   key, NULL);
     }
   }
@@ -318,20 +505,22 @@ static int find_node(const rsim_graph *g, const char *name) {
 static int resolve_links(rsim_graph *g, rsim_errbuf *eb) {
   for (size_t i = 0; i < g->n; i++) {
     rsim__gnode *c = &g->nodes[i];
-    for (size_t j = 0; j < c->n_inputs; j++) {
-      rsim__link *l = &c->inputs[j];
-      if (l->src_is_sensor) continue;
-      int s = find_node(g, l->src);
-      if (s < 0)
-        return rsim_errbuf_set(eb, RSIM_EGRAPH,
-                               "%s:%d: input '%s' of component '%s' comes from '%s', which is "
-                               "not a component (write sensor:%s for a sensor)",
-                               g->path, l->line, l->port, c->name, l->src, l->src);
-      if ((size_t)s == i)
-        return rsim_errbuf_set(eb, RSIM_EGRAPH, "%s:%d: component '%s' feeds its own input '%s'",
-                               g->path, l->line, c->name, l->port);
-      l->src_index = (size_t)s;
-    }
+    for (size_t j = 0; j < c->n_inputs; j++)
+      for (size_t k = 0; k < c->inputs[j].n_srcs; k++) {
+        rsim__link *l = &c->inputs[j];
+        rsim__src *src = &l->srcs[k];
+        if (src->is_sensor) continue;
+        int s = find_node(g, src->name);
+        if (s < 0)
+          return rsim_errbuf_set(eb, RSIM_EGRAPH,
+                                 "%s:%d: input '%s' of component '%s' comes from '%s', which is "
+                                 "not a component (write sensor:%s for a sensor)",
+                                 g->path, l->line, l->port, c->name, src->name, src->name);
+        if ((size_t)s == i)
+          return rsim_errbuf_set(eb, RSIM_EGRAPH, "%s:%d: component '%s' feeds its own input '%s'",
+                                 g->path, l->line, c->name, l->port);
+        src->index = (size_t)s;
+      }
   }
   return RSIM_OK;
 }
@@ -344,7 +533,8 @@ static int topo_sort(rsim_graph *g, rsim_errbuf *eb) {
   g->order = rsim_xcalloc(g->n, sizeof *g->order);
   for (size_t i = 0; i < g->n; i++)
     for (size_t j = 0; j < g->nodes[i].n_inputs; j++)
-      if (!g->nodes[i].inputs[j].src_is_sensor) indeg[i]++;
+      for (size_t k = 0; k < g->nodes[i].inputs[j].n_srcs; k++)
+        if (!g->nodes[i].inputs[j].srcs[k].is_sensor) indeg[i]++;
   size_t placed = 0;
   while (placed < g->n) {
     size_t pick = g->n;
@@ -354,10 +544,11 @@ static int topo_sort(rsim_graph *g, rsim_errbuf *eb) {
     done[pick] = true;
     g->order[placed++] = pick;
     for (size_t i = 0; i < g->n; i++)
-      for (size_t j = 0; j < g->nodes[i].n_inputs; j++) {
-        const rsim__link *l = &g->nodes[i].inputs[j];
-        if (!l->src_is_sensor && l->src_index == pick) indeg[i]--;
-      }
+      for (size_t j = 0; j < g->nodes[i].n_inputs; j++)
+        for (size_t k = 0; k < g->nodes[i].inputs[j].n_srcs; k++) {
+          const rsim__src *s = &g->nodes[i].inputs[j].srcs[k];
+          if (!s->is_sensor && s->index == pick) indeg[i]--;
+        }
   }
   int rc = RSIM_OK;
   if (placed < g->n) {
@@ -427,7 +618,9 @@ void rsim_graph_free(rsim_graph *g) {
     free(c->trigger);
     for (size_t j = 0; j < c->n_inputs; j++) {
       free(c->inputs[j].port);
-      free(c->inputs[j].src);
+      free(c->inputs[j].iface);
+      for (size_t k = 0; k < c->inputs[j].n_srcs; k++) free(c->inputs[j].srcs[k].name);
+      free(c->inputs[j].srcs);
     }
     free(c->inputs);
     for (size_t j = 0; j < c->n_config; j++) {
@@ -437,6 +630,14 @@ void rsim_graph_free(rsim_graph *g) {
     free(c->config);
   }
   free(g->nodes);
+  for (size_t i = 0; i < g->n_sensors; i++) {
+    free(g->sensors[i].id);
+    free(g->sensors[i].from);
+    free(g->sensors[i].ops);
+    free(g->sensors[i].ops_text);
+    free(g->sensors[i].signals);
+  }
+  free(g->sensors);
   free(g->order);
   free(g->path);
   free(g->name);

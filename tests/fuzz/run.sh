@@ -16,8 +16,13 @@ core=("$root"/src/core/*.c "$root"/src/value/*.c)
 clang-19 "${common[@]}" "$here/fuzz_value_decode.c" "${core[@]}" -lm -o "$out/fuzz_value_decode"
 # The graph loader lives in the engine, which links Wasmtime for checks it
 # does not run here; link the library for simplicity.
-clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "${core[@]}" \
-  $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_graph"
+# The graph loader parses transforms (sample.c), which use the store's
+# reading helpers; link the store and its backends for them.
+store=("$root/src/store/store.c" "$root/src/store/sqlite.c" "$root/src/store/mcap_store.c" "$root/src/store/ros2.c"
+       "$root/src/store/copy.c" "$root/src/store/view.c" "$root"/src/mcap/*.c)
+store_libs=$(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3)
+clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "$root/src/engine/sample.c" \
+  "${store[@]}" "${core[@]}" $(pkg-config --cflags --libs yaml-0.1) $store_libs -lm -o "$out/fuzz_graph"
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
   $(pkg-config --cflags --libs libzstd liblz4 zlib) -lm -o "$out/fuzz_mcap_reader"
 clang-19 "${common[@]}" "$here/fuzz_ros2.c" "$root/src/store/ros2.c" "$root/src/store/store.c" \

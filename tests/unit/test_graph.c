@@ -121,3 +121,48 @@ TEST(graph_repeated_key_rejected) {
   ASSERT_CONTAINS(eb.msg, "g.yaml:6:");
   ASSERT_CONTAINS(eb.msg, "key 'inputs' appears twice");
 }
+
+#define ONE_COMPONENT "components:\n  d:\n    wasm: x.wasm\n    trigger: cam\n    inputs: { reading: sensor:cam }\n"
+
+TEST(graph_sensors_section_errors_have_lines) {
+  rsim_errbuf eb = load_fails("sensors:\n  small: { from: cam, transform: [blur 3] }\n" ONE_COMPONENT);
+  ASSERT_CONTAINS(eb.msg, "g.yaml:2:");
+  ASSERT_CONTAINS(eb.msg, "unknown transform 'blur'");
+  eb = load_fails("sensors:\n  small: { transform: [grayscale] }\n" ONE_COMPONENT);
+  ASSERT_CONTAINS(eb.msg, "say which sensor it comes 'from:'");
+  eb = load_fails("sensors:\n  a: { from: cam, transform: [grayscale] }\n  b: { from: a, transform: [downscale 2] }\n" ONE_COMPONENT);
+  ASSERT_CONTAINS(eb.msg, "sensor 'b' comes from 'a', which is itself derived");
+  eb = load_fails("sensors:\n  imu: { sample: smooth }\n" ONE_COMPONENT);
+  ASSERT_CONTAINS(eb.msg, "g.yaml:2:");
+  ASSERT_CONTAINS(eb.msg, "sample 'smooth' is not auto, exact, hold or interpolate");
+  eb = load_fails("sensors:\n  can: { signals: \"0:u16 7:s16\" }\n" ONE_COMPONENT);
+  ASSERT_CONTAINS(eb.msg, "does not fit an 8-byte CAN frame");
+  eb = load_fails("sensors:\n  imu: { max_staleness: soon }\n" ONE_COMPONENT);
+  ASSERT_CONTAINS(eb.msg, "max_staleness 'soon' is not a positive duration");
+}
+
+TEST(graph_link_forms_parse_and_bad_ones_are_named) {
+  rsim_errbuf eb = load_fails("components:\n  d:\n    wasm: x.wasm\n    rate_hz: 1\n"
+                              "    inputs: { a: { from: sensor:cam, policy: random } }\n");
+  ASSERT_CONTAINS(eb.msg, "policy 'random' is not latest or queue");
+  eb = load_fails("components:\n  d:\n    wasm: x.wasm\n    rate_hz: 1\n    inputs: { a: { queue: 4 } }\n");
+  ASSERT_CONTAINS(eb.msg, "input 'a' has no 'from:'");
+  eb = load_fails("components:\n  d:\n    wasm: x.wasm\n    rate_hz: 1\n    inputs: { a: [] }\n");
+  ASSERT_CONTAINS(eb.msg, "an empty list of sources");
+  rsim_graph *g = NULL;
+  const char *path = write_graph("ok.yaml",
+                                 "components:\n  s1:\n    wasm: x.wasm\n    rate_hz: 1\n"
+                                 "  s2:\n    wasm: x.wasm\n    rate_hz: 1\n"
+                                 "  t:\n    wasm: x.wasm\n    rate_hz: 1\n"
+                                 "    inputs: { all: [s2, s1], q: { from: s1, queue: 3 } }\n");
+  ASSERT_OK(rsim_graph_load(path, &g, &eb));
+  /* Fan-in sources are placed before their target like any other. */
+  ASSERT_EQ(g->order[2], 2);
+  const rsim__link *l = &g->nodes[2].inputs[0];
+  ASSERT(l->fan_in);
+  ASSERT_EQ(l->n_srcs, 2);
+  ASSERT_EQ(l->srcs[0].index, 1);
+  ASSERT_EQ(g->nodes[2].inputs[1].policy, RSIM__LINK_QUEUE);
+  ASSERT_EQ(g->nodes[2].inputs[1].queue, 3);
+  rsim_graph_free(g);
+}
