@@ -347,7 +347,7 @@ static const char *const kAnsNames[] = {"none", "exact", "held", "interpolated"}
 static void reading_val(const rsim_reading *r, int ans, rsim_time age, rsim_val *out) {
   rsim_reading view = *r;
   rsim_kv *kv = rsim_xcalloc(r->n_meta + 2, sizeof *kv);
-  memcpy(kv, r->meta, r->n_meta * sizeof *kv);
+  if (r->n_meta) memcpy(kv, r->meta, r->n_meta * sizeof *kv);
   char agebuf[24];
   snprintf(agebuf, sizeof agebuf, "%lld", (long long)age);
   kv[r->n_meta] = (rsim_kv){(char *)"rsim.sample", (char *)kAnsNames[ans]};
