@@ -8,9 +8,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 "$here/setup.sh" || exit 1
 . "$here/env.sh"
-if ! python3 -c 'import mcap, mcap_ros2' 2>/dev/null; then
-  printf '\n==> installing the independent MCAP reader and ROS 2 writer the tests use (PyPI mcap, mcap-ros2-support)\n'
-  python3 -m pip install -q "mcap==1.6.0" "mcap-ros2-support==0.6.0" || exit 1
+if ! python3 -c 'import mcap, mcap_ros2, mcap_protobuf, foxglove_schemas_protobuf' 2>/dev/null; then
+  printf '\n==> installing the independent MCAP reader and ROS 2 / Foxglove writers the tests use (PyPI)\n'
+  python3 -m pip install -q "mcap==1.6.0" "mcap-ros2-support==0.6.0" "mcap-protobuf-support==0.6.0" \
+    "foxglove-schemas-protobuf==0.4.0" || exit 1
 fi
 "$here/build.sh" "$root/build" || exit 1
 "$here/build.sh" "$root/build-asan" -DRSIM_SANITIZE=ON || exit 1

@@ -85,6 +85,40 @@ int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb);
 ** exist unless overwrite is true.  Used by the generator and importers.
 */
 int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_errbuf *eb);
+/*
+** How MCAP topics become sensors (docs/mcap.md, "Topic map").  Without a
+** rule a topic of a schema replaysim reads becomes a sensor named after it
+** ("/camera/front" -> "camera_front", or the channel's rsim.id), of the
+** schema's kind.  A rule names the topic exactly; id NULL keeps the derived
+** id, id "-" leaves the topic out; kind RSIM_SENSOR_KIND_COUNT keeps the
+** schema's kind (a point cloud may be read as radar).  A rule for a topic
+** that is not in the file, or a kind the schema cannot give, is an error.
+*/
+typedef struct rsim_topic_rule {
+  char *topic;
+  char *id;
+  rsim_sensor_kind kind;
+} rsim_topic_rule;
+
+/* Loads a topic map (YAML: `TOPIC: ID`, `TOPIC: skip`, or
+** `TOPIC: {id: ID, kind: KIND}`); *out is owned by the caller
+** (rsim_topic_rules_free). */
+int rsim_topic_map_load(const char *path, rsim_topic_rule **out, size_t *out_n, rsim_errbuf *eb);
+/* Parses one rule written "TOPIC=ID[:KIND]" (ID "-" skips) and appends it. */
+int rsim_topic_rule_add(const char *spec, rsim_topic_rule **rules, size_t *n, rsim_errbuf *eb);
+void rsim_topic_rules_free(rsim_topic_rule *rules, size_t n);
+
+typedef struct rsim_store_opts {
+  const rsim_topic_rule *topics; /* reading MCAP: the topic map (copied) */
+  size_t n_topics;
+  bool foxglove; /* writing MCAP: Foxglove protobuf schemas for camera,
+                 ** lidar, radar and gps (exact; others stay rsim) */
+} rsim_store_opts;
+
+/* rsim_store_open and rsim_store_create with options (o may be NULL). */
+int rsim_store_open_opts(const char *path, const rsim_store_opts *o, rsim_store **out, rsim_errbuf *eb);
+int rsim_store_create_opts(const char *path, bool overwrite, const rsim_store_opts *o, rsim_store **out,
+                           rsim_errbuf *eb);
 /* Closes the store; NULL is a no-op.  Open cursors must be closed first. */
 void rsim_store_close(rsim_store *st);
 /* Message of the last failure on this handle; never NULL. */

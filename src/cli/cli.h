@@ -26,19 +26,25 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 /* Option scanning: matches "--name value" and "--name=value". */
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
-/* Sensor filters of `run` and `check`: --sensors P[,P...], --exclude P
-** (repeatable), --remap OLD=NEW (repeatable); patterns are shell-style. */
+/* Sensor filters of `run`, `check`, `info` and `import`: --sensors
+** P[,P...], --exclude P (repeatable), --remap OLD=NEW (repeatable); patterns
+** are shell-style.  For MCAP input, the topic map: --topics FILE.yaml and
+** --topic TOPIC=ID[:KIND] (repeatable). */
 typedef struct cli_filters {
   const char *include[32], *exclude[32], *remap[32];
   size_t n_include, n_exclude, n_remap;
   char *owned; /* the split copy of --sensors */
+  rsim_topic_rule *topics;
+  size_t n_topics;
+  rsim_errbuf topic_err; /* a bad --topic/--topics, reported on open */
 } cli_filters;
 
 /* Consumes one filter option at argv[*i]; false if it is not one. */
 bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f);
-/* Replaces *st by a filtered view when any filter was given (the view then
-** owns nothing: keep *base open and close both). */
-int cli_filter_apply(cli_filters *f, rsim_store *base, rsim_store **st, rsim_errbuf *eb);
+/* Opens path with the topic map into *base and sets *st to a filtered view
+** of it when any filter was given, else to *base (close both: the view owns
+** nothing). */
+int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_store **st, rsim_errbuf *eb);
 void cli_filters_free(cli_filters *f);
 
 /* A progress line on stderr: redrawn in place on a terminal, one line per

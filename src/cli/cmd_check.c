@@ -19,7 +19,7 @@ int cli_check(int argc, char **argv) {
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else {
-      fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db]\n");
+      fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db|drive.mcap] [--topics MAP.yaml] ...\n");
       return CLI_USAGE;
     }
   }
@@ -34,7 +34,7 @@ int cli_check(int argc, char **argv) {
     return CLI_FAIL;
   }
   rsim_store *st = NULL, *base = NULL;
-  if (store && (rsim_store_open(store, &base, &eb) || cli_filter_apply(&filters, base, &st, &eb))) {
+  if (store && cli_store_open(store, &filters, &base, &st, &eb)) {
     fprintf(stderr, "%s\n", eb.msg);
     rsim_store_close(base);
     rsim_graph_free(g);
@@ -85,14 +85,25 @@ int cli_inspect(int argc, char **argv) {
 }
 
 int cli_info(int argc, char **argv) {
-  if (argc != 2 || argv[1][0] == '-') {
-    fprintf(stderr, "usage: replaysim info STORE\n");
+  const char *path = NULL;
+  cli_filters filters = {0};
+  for (int i = 1; i < argc; i++) {
+    if (cli_filter_opt(argc, argv, &i, &filters)) continue;
+    if (argv[i][0] != '-' && !path) path = argv[i];
+    else path = NULL, i = argc;
+  }
+  if (!path) {
+    fprintf(stderr, "usage: replaysim info STORE [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]] [--sensors ...]\n");
+    cli_filters_free(&filters);
     return CLI_USAGE;
   }
   rsim_errbuf eb = {0};
-  rsim_store *st;
-  if (rsim_store_open(argv[1], &st, &eb)) {
+  rsim_store *st, *base;
+  int orc = cli_store_open(path, &filters, &base, &st, &eb);
+  cli_filters_free(&filters);
+  if (orc) {
     fprintf(stderr, "%s\n", eb.msg);
+    rsim_store_close(base);
     return CLI_FAIL;
   }
   const rsim_sensor_info *s;
@@ -102,13 +113,14 @@ int cli_info(int argc, char **argv) {
   if (!rc) rc = rsim_store_time_range(st, &t0, &t1);
   if (rc) {
     fprintf(stderr, "%s\n", rsim_store_errmsg(st));
-    rsim_store_close(st);
+    if (st != base) rsim_store_close(st);
+    rsim_store_close(base);
     return CLI_FAIL;
   }
   char d[32];
   rsim_format_duration(t1 - t0, d, sizeof d);
   printf("store:    %s\nstart:    %lld ns\nend:      %lld ns\nduration: %s\nsensors:  %zu\n\n",
-         argv[1], (long long)t0, (long long)t1, d, n);
+         path, (long long)t0, (long long)t1, d, n);
   printf("  %-20s %-11s %9s %10s\n", "id", "kind", "rate", "readings");
   for (size_t i = 0; i < n; i++) {
     int64_t count = 0;
@@ -116,6 +128,7 @@ int cli_info(int argc, char **argv) {
     printf("  %-20s %-11s %7.1f Hz %10lld\n", s[i].id, rsim_sensor_kind_name(s[i].kind), s[i].rate_hz,
            (long long)count);
   }
-  rsim_store_close(st);
+  if (st != base) rsim_store_close(st);
+  rsim_store_close(base);
   return CLI_OK;
 }

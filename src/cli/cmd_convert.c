@@ -14,29 +14,41 @@ static void on_progress(void *ud, double f) { cli_progress_update(ud, f, NULL); 
 static int convert(const char *verb, int argc, char **argv) {
   const char *in = NULL, *out = NULL, *v;
   bool overwrite = false;
+  rsim_store_opts wo = {0};
+  cli_filters filters = {0};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
     else if (!strcmp(argv[i], "--overwrite")) overwrite = true;
+    else if (cli_opt(argc, argv, &i, "--schemas", &v) && (!strcmp(v, "foxglove") || !strcmp(v, "rsim")))
+      wo.foxglove = !strcmp(v, "foxglove");
+    else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !in) in = argv[i];
     else in = NULL, i = argc;
   }
   if (!in || !out) {
-    fprintf(stderr, "usage: replaysim %s INPUT --out OUTPUT [--overwrite]\n"
-                    "  (SQLite <-> MCAP; an output ending in .mcap is MCAP)\n", verb);
+    fprintf(stderr, "usage: replaysim %s INPUT --out OUTPUT [--overwrite] [--schemas rsim|foxglove]\n"
+                    "           [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]] [--sensors P[,P]] ...\n"
+                    "  (SQLite <-> MCAP; an output ending in .mcap is MCAP; --schemas foxglove writes\n"
+                    "   camera, lidar, radar and gps in Foxglove schemas, rsim keeps every byte)\n", verb);
+    cli_filters_free(&filters);
     return CLI_USAGE;
   }
   rsim_errbuf eb = {0};
-  rsim_store *src = NULL, *dst = NULL;
-  if (rsim_store_open(in, &src, &eb) || rsim_store_create(out, overwrite, &dst, &eb)) {
+  rsim_store *base = NULL, *src = NULL, *dst = NULL;
+  int orc = cli_store_open(in, &filters, &base, &src, &eb);
+  cli_filters_free(&filters);
+  if (orc || rsim_store_create_opts(out, overwrite, &wo, &dst, &eb)) {
     fprintf(stderr, "%s: %s\n", verb, eb.msg);
-    rsim_store_close(src);
+    if (src != base) rsim_store_close(src);
+    rsim_store_close(base);
     return CLI_FAIL;
   }
   cli_progress pr;
   cli_progress_init(&pr, verb);
   int rc = rsim_store_copy(src, dst, on_progress, &pr, &eb);
   rsim_store_close(dst);
-  rsim_store_close(src);
+  if (src != base) rsim_store_close(src);
+  rsim_store_close(base);
   if (rc) {
     fprintf(stderr, "\n%s: %s\n", verb, eb.msg);
     remove(out);

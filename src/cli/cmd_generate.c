@@ -19,6 +19,7 @@ int cli_generate(int argc, char **argv) {
   uint64_t seed = 1;
   rsim_time start = RSIM_GEN_DEFAULT_START;
   bool overwrite = false, quiet = false;
+  rsim_store_opts so = {.foxglove = true}; /* an MCAP drive opens in Foxglove */
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
     else if (cli_opt(argc, argv, &i, "--duration", &v)) {
@@ -38,11 +39,14 @@ int cli_generate(int argc, char **argv) {
         fprintf(stderr, "generate: --start '%s' is not a time in ns since the epoch\n", v);
         return CLI_USAGE;
       }
-    } else if (!strcmp(argv[i], "--overwrite")) overwrite = true;
+    } else if (cli_opt(argc, argv, &i, "--schemas", &v) && (!strcmp(v, "foxglove") || !strcmp(v, "rsim")))
+      so.foxglove = !strcmp(v, "foxglove");
+    else if (!strcmp(argv[i], "--overwrite")) overwrite = true;
     else if (!strcmp(argv[i], "--quiet")) quiet = true;
     else {
-      fprintf(stderr, "usage: replaysim generate --out drive.db [--duration 60s] [--seed N] "
-                      "[--start NS] [--overwrite] [--quiet]\n");
+      fprintf(stderr, "usage: replaysim generate --out drive.db|drive.mcap [--duration 60s] [--seed N] "
+                      "[--start NS] [--overwrite] [--quiet]\n"
+                      "                         [--schemas foxglove|rsim]   (MCAP: Foxglove schemas by default)\n");
       return CLI_USAGE;
     }
   }
@@ -52,7 +56,7 @@ int cli_generate(int argc, char **argv) {
   }
   rsim_errbuf eb = {0};
   rsim_store *st;
-  if (rsim_store_create(out, overwrite, &st, &eb)) {
+  if (rsim_store_create_opts(out, overwrite, &so, &st, &eb)) {
     fprintf(stderr, "generate: %s\n", eb.msg);
     return CLI_FAIL;
   }

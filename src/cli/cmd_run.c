@@ -30,10 +30,11 @@ typedef struct run_args {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: replaysim run GRAPH --store drive.db [--from T] [--to T] [--speed X|max]\n"
+          "usage: replaysim run GRAPH --store drive.db|drive.mcap [--from T] [--to T] [--speed X|max]\n"
           "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
           "                     [--log-level debug|info|warn|error] [--quiet] [--component-digests]\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
+          "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
   return CLI_USAGE;
 }
@@ -159,8 +160,7 @@ int cli_run(int argc, char **argv) {
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int exit_code = CLI_FAIL;
-  if (rsim_graph_load(a.graph, &g, &eb) || rsim_store_open(a.store, &base, &eb) ||
-      cli_filter_apply(&a.filters, base, &st, &eb))
+  if (rsim_graph_load(a.graph, &g, &eb) || cli_store_open(a.store, &a.filters, &base, &st, &eb))
     goto out;
   rsim_time first, last;
   if (rsim_store_time_range(st, &first, &last)) {

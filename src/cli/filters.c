@@ -1,6 +1,8 @@
 /*
-** filters.c -- the sensor filter options shared by `run` and `check`.
+** filters.c -- the sensor filter and topic map options shared by `run`,
+** `check`, `info` and `import`, and opening a store with them.
 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,28 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f) {
   const char *v;
   if (cli_opt(argc, argv, i, "--exclude", &v)) return push(f->exclude, &f->n_exclude, v);
   if (cli_opt(argc, argv, i, "--remap", &v)) return push(f->remap, &f->n_remap, v);
+  if (cli_opt(argc, argv, i, "--topic", &v)) {
+    if (!f->topic_err.code) rsim_topic_rule_add(v, &f->topics, &f->n_topics, &f->topic_err);
+    return true;
+  }
+  if (cli_opt(argc, argv, i, "--topics", &v)) {
+    rsim_topic_rule *r;
+    size_t n;
+    if (f->topic_err.code || rsim_topic_map_load(v, &r, &n, &f->topic_err)) return true;
+    for (size_t k = 0; k < n; k++) { /* the file's rules go after --topic ones; a topic once */
+      bool dup = false;
+      for (size_t j = 0; j < f->n_topics; j++) dup |= !strcmp(f->topics[j].topic, r[k].topic);
+      if (dup) {
+        rsim_errbuf_set(&f->topic_err, RSIM_EINVAL, "%s: topic '%s' is also given with --topic", v, r[k].topic);
+        break;
+      }
+      f->topics = rsim_xrealloc(f->topics, (f->n_topics + 1) * sizeof *f->topics);
+      f->topics[f->n_topics++] = r[k];
+      r[k].topic = r[k].id = NULL;
+    }
+    rsim_topic_rules_free(r, n);
+    return true;
+  }
   if (!cli_opt(argc, argv, i, "--sensors", &v)) return false;
   free(f->owned);
   f->owned = rsim_xstrdup(v);
@@ -26,14 +50,22 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f) {
   return true;
 }
 
-int cli_filter_apply(cli_filters *f, rsim_store *base, rsim_store **st, rsim_errbuf *eb) {
-  *st = base;
+int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_store **st, rsim_errbuf *eb) {
+  *base = *st = NULL;
+  if (f->topic_err.code) return rsim_errbuf_set(eb, f->topic_err.code, "%s", f->topic_err.msg);
+  rsim_store_opts o = {.topics = f->topics, .n_topics = f->n_topics};
+  int rc = rsim_store_open_opts(path, &o, base, eb);
+  if (rc) return rc;
+  *st = *base;
   if (!f->n_include && !f->n_exclude && !f->n_remap) return RSIM_OK;
   rsim_store_filter sf = {f->include, f->n_include, f->exclude, f->n_exclude, f->remap, f->n_remap};
-  return rsim_store_view(base, &sf, st, eb);
+  return rsim_store_view(*base, &sf, st, eb);
 }
 
 void cli_filters_free(cli_filters *f) {
   free(f->owned);
   f->owned = NULL;
+  rsim_topic_rules_free(f->topics, f->n_topics);
+  f->topics = NULL;
+  f->n_topics = 0;
 }

@@ -5,7 +5,7 @@
 ** encoding "jsonschema").
 **
 ** Channels:
-**   /<camera sensor>                foxglove.RawImage     (rgb8 / mono8 frames)
+**   /<camera sensor>                foxglove.CompressedImage  (JPEG, quality 90)
 **   /<lidar sensor>                 foxglove.PointCloud   (x, y, z, intensity float32)
 **   /rsim/<component>               rsim.ComponentOutput  (the output value as JSON)
 **   /rsim/<component>/annotations   foxglove.ImageAnnotations  (outputs with 2-D boxes)
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <turbojpeg.h>
 
 #include "record/record_int.h"
 #include "rsim/mcap.h"
@@ -36,8 +37,8 @@ struct rsim__mcap_rec {
   rsim_buf msg;
 };
 
-enum { S_RAW_IMAGE, S_POINT_CLOUD, S_OUTPUT, S_ANNOTATIONS, S_SCENE, S_LOG, S_COUNT };
-static const char *const kSchemaNames[S_COUNT] = {"foxglove.RawImage", "foxglove.PointCloud",
+enum { S_IMAGE, S_POINT_CLOUD, S_OUTPUT, S_ANNOTATIONS, S_SCENE, S_LOG, S_COUNT };
+static const char *const kSchemaNames[S_COUNT] = {"foxglove.CompressedImage", "foxglove.PointCloud",
                                                   "rsim.ComponentOutput", "foxglove.ImageAnnotations",
                                                   "foxglove.SceneUpdate", "foxglove.Log"};
 
@@ -101,22 +102,41 @@ static const char *meta(const rsim_reading *r, const char *key) {
 
 /* ---- inputs -------------------------------------------------------------------------- */
 
+/* A camera reading as JPEG (a run of 30 Hz raw frames would be gigabytes);
+** *out is freed with tjFree.  Nonzero when the reading is not a plain frame. */
+static int jpeg_of(const rsim_reading *r, uint8_t **out, size_t *n) {
+  const char *enc = meta(r, "encoding"), *ws = meta(r, "width"), *hs = meta(r, "height");
+  if (!enc || !ws || !hs) return -1;
+  int w = atoi(ws), h = atoi(hs), bpp = !strcmp(enc, "mono8") ? 1 : !strcmp(enc, "rgb8") ? 3 : 0;
+  if (!bpp || w <= 0 || h <= 0 || (size_t)w * (size_t)h * (size_t)bpp != r->payload_len) return -1;
+  tjhandle tj = tjInitCompress();
+  unsigned long len = 0;
+  int rc = !tj || tjCompress2(tj, r->payload, w, 0, h, bpp == 1 ? TJPF_GRAY : TJPF_RGB, out, &len,
+                              bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, 90, 0);
+  if (tj) tjDestroy(tj);
+  *n = len;
+  return rc;
+}
+
 int rsim__mcap_rec_reading(rsim__mcap_rec *m, const rsim_reading *r) {
   rsim_buf *b = &m->msg;
   char name[300];
   snprintf(name, sizeof name, "/%s", r->sensor_id);
   b->len = 0;
   if (r->kind == RSIM_SENSOR_CAMERA) {
-    const char *enc = meta(r, "encoding"), *w = meta(r, "width"), *h = meta(r, "height");
-    if (!enc || !w || !h) return RSIM_OK; /* not a raw frame we can describe */
-    int bpp = strcmp(enc, "mono8") ? 3 : 1;
+    uint8_t *jpeg = NULL;
+    size_t n = 0;
+    if (jpeg_of(r, &jpeg, &n)) { /* not a raw frame we can describe */
+      tjFree(jpeg);
+      return RSIM_OK;
+    }
     rsim_buf_puts(b, "{\"timestamp\":");
     put_time(b, r->t);
-    rsim_buf_printf(b, ",\"frame_id\":\"%s\",\"width\":%d,\"height\":%d,\"encoding\":\"%s\",\"step\":%d,\"data\":",
-                    r->sensor_id, atoi(w), atoi(h), enc, atoi(w) * bpp);
-    put_base64(b, r->payload, r->payload_len);
+    rsim_buf_printf(b, ",\"frame_id\":\"%s\",\"format\":\"jpeg\",\"data\":", r->sensor_id);
+    put_base64(b, jpeg, n);
+    tjFree(jpeg);
     rsim_buf_putc(b, '}');
-    return publish(m, name, S_RAW_IMAGE, r->t);
+    return publish(m, name, S_IMAGE, r->t);
   }
   if (r->kind == RSIM_SENSOR_LIDAR && r->payload_len >= 4) {
     rsim_buf_puts(b, "{\"timestamp\":");

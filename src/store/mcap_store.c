@@ -9,10 +9,15 @@
 **   u32 n_meta, n_meta x (u32 len, key, u32 len, value), payload
 ** so a reading survives SQLite -> MCAP -> SQLite byte for byte.  Ground truth
 ** goes to channel "/rsim/truth" (schema "rsim.Truth"), store metadata to a
-** Metadata record "rsim.store".  Channels with other schemas are listed by
-** name in the error when none can be read.  ROS 2 topics of the sensor_msgs
-** types in ros2.c become sensors too ("/camera/image_raw" ->
-** "camera_image_raw"), decoded into the layouts of docs/sensors.md.
+** Metadata record "rsim.store".
+**
+** Other people's files: topics of the Foxglove schemas in foxglove.c and of
+** the ROS 2 sensor_msgs types in ros2.c become sensors too, decoded into the
+** layouts of docs/sensors.md; a topic map (rsim_store_opts) renames, skips
+** or re-kinds them.  Channels with other schemas are listed by name in the
+** error when none can be read.  Written with rsim_store_opts.foxglove, the
+** camera, lidar, radar and gps channels use Foxglove protobuf schemas (so
+** Foxglove shows a generated drive) and the rest stay rsim.SensorReading.
 **
 ** Order: the cursor yields readings by log time; readings with equal times
 ** are sorted by sensor id (stable), as the store contract says, whatever
@@ -23,6 +28,7 @@
 #include <string.h>
 
 #include "rsim/mcap.h"
+#include "store/codec.h"
 #include "store/store_int.h"
 
 #define READING_SCHEMA "rsim.SensorReading"
@@ -30,11 +36,18 @@
 #define TRUTH_TOPIC "/rsim/truth"
 #define TRUTH_SIZE 100
 
+enum { F_NATIVE, F_ROS2, F_FOX };
+
 typedef struct sensor_chan {
   char *id;
+  const char *topic; /* borrowed from the reader's channel (reading) */
   uint16_t channel;
   uint32_t seq;
-  int decoder; /* -1: rsim.SensorReading; else a ROS 2 decoder (ros2.c) */
+  int family;        /* F_*: how messages decode */
+  int ros2;          /* F_ROS2: the ros2.c type */
+  rsim__fox *fox;    /* F_FOX: the bound decoder (owned) */
+  rsim_sensor_kind kind;
+  rsim_sensor_info *info; /* writing Foxglove: the sensor (owned copy) */
 } sensor_chan;
 
 typedef struct mstore {
@@ -44,6 +57,10 @@ typedef struct mstore {
   size_t n_chans;
   uint16_t truth_channel;
   uint16_t reading_schema;
+  uint16_t fox_schema[RSIM_SENSOR_KIND_COUNT]; /* writing Foxglove: schema per kind */
+  bool foxglove;
+  rsim_topic_rule *rules;
+  size_t n_rules;
   rsim_mcap_kv *meta;
   size_t n_meta;
   rsim_buf enc;
@@ -93,10 +110,20 @@ static bool take_str(const uint8_t **p, const uint8_t *end, char **out) {
   return true;
 }
 
-/* Fills r (cleared first; sensor_id and kind set by the caller). */
+static int decode_foreign(rsim_store *st, const sensor_chan *ch, const uint8_t *data, size_t len,
+                          rsim_reading *r) {
+  char why[RSIM__WHY] = "";
+  int rc = ch->family == F_ROS2 ? rsim__ros2_decode(ch->ros2, ch->kind, data, len, r, why)
+                                : rsim__fox_decode(ch->fox, data, len, r, why);
+  if (!rc) return RSIM_OK;
+  return rsim__store_err(st, rc, "%s: sensor '%s' (topic '%s') at t=%lld: %s", st->path, ch->id, ch->topic,
+                         (long long)r->t, why);
+}
+
+/* Fills r (cleared first; sensor_id, t and kind set by the caller). */
 static int decode(rsim_store *st, const char *sensor, const uint8_t *data, size_t len, rsim_reading *r) {
   const sensor_chan *ch = chan_of(M(st), sensor);
-  if (ch && ch->decoder >= 0) return rsim__ros2_decode(st, ch->decoder, sensor, data, len, r);
+  if (ch && ch->family != F_NATIVE) return decode_foreign(st, ch, data, len, r);
   const uint8_t *p = data, *end = data + len;
   uint32_t n;
   if (!take_u32(&p, end, &n) || n > len / 8)
@@ -124,8 +151,14 @@ static void be_close(rsim_store *st) {
     if (rsim_mcap_writer_close(m->w, &eb)) fprintf(stderr, "replaysim: %s\n", eb.msg);
   }
   rsim_mcap_reader_close(m->rd);
-  for (size_t i = 0; i < m->n_chans; i++) free(m->chans[i].id);
+  for (size_t i = 0; i < m->n_chans; i++) {
+    free(m->chans[i].id);
+    rsim__fox_free(m->chans[i].fox);
+    if (m->chans[i].info) rsim_sensor_info_clear(m->chans[i].info);
+    free(m->chans[i].info);
+  }
   free(m->chans);
+  rsim_topic_rules_free(m->rules, m->n_rules);
   for (size_t i = 0; i < m->n_meta; i++) {
     free(m->meta[i].key);
     free(m->meta[i].value);
@@ -136,83 +169,145 @@ static void be_close(rsim_store *st) {
   st->impl = NULL;
 }
 
-/* A ROS 2 topic becomes a sensor: "/camera/image_raw" -> "camera_image_raw",
-** its kind from the message type, its rate from the statistics. */
-static void add_ros2_sensor(rsim_store *st, const rsim_mcap_channel *ch, int decoder, rsim_sensor_kind kind) {
-  mstore *m = M(st);
-  const char *t = ch->topic[0] == '/' ? ch->topic + 1 : ch->topic;
+/* ---- which channels are which sensors ------------------------------------------------- */
+
+static const rsim_mcap_schema *schema_of(const mstore *m, uint16_t id) {
+  size_t ns;
+  const rsim_mcap_schema *sc = rsim_mcap_schemas(m->rd, &ns);
+  for (size_t k = 0; k < ns; k++)
+    if (sc[k].id == id) return &sc[k];
+  return NULL;
+}
+
+static rsim_topic_rule *rule_of(mstore *m, const char *topic) {
+  for (size_t i = 0; i < m->n_rules; i++)
+    if (!strcmp(m->rules[i].topic, topic)) return &m->rules[i];
+  return NULL;
+}
+
+/* Messages a second, from the statistics record. */
+static double rate_of(const mstore *m, uint16_t channel) {
+  const rsim_mcap_record *s = rsim_mcap_statistics(m->rd);
+  if (!s || s->r.statistics.message_end_time <= s->r.statistics.message_start_time) return 0;
+  for (size_t k = 0; k < s->r.statistics.n_counts; k++)
+    if (s->r.statistics.channel_message_counts[k].key == channel)
+      return (double)s->r.statistics.channel_message_counts[k].value * 1e9 /
+             (double)(s->r.statistics.message_end_time - s->r.statistics.message_start_time);
+  return 0;
+}
+
+/* "/camera/image_raw" -> "camera_image_raw". */
+static char *id_from_topic(const char *topic) {
+  const char *t = topic[0] == '/' ? topic + 1 : topic;
   char *id = rsim_xstrdup(*t ? t : "topic");
   for (char *p = id; *p; p++)
     if (*p == '/') *p = '_';
-  rsim_sensor_info info = {.id = id, .kind = kind};
-  const rsim_mcap_record *s = rsim_mcap_statistics(m->rd);
-  if (s && s->r.statistics.message_end_time > s->r.statistics.message_start_time)
-    for (size_t k = 0; k < s->r.statistics.n_counts; k++)
-      if (s->r.statistics.channel_message_counts[k].key == ch->id)
-        info.rate_hz = (double)s->r.statistics.channel_message_counts[k].value * 1e9 /
-                       (double)(s->r.statistics.message_end_time - s->r.statistics.message_start_time);
-  info.meta = rsim_xcalloc(1, sizeof *info.meta);
-  info.meta[0] = (rsim_kv){rsim_xstrdup("ros2.topic"), rsim_xstrdup(ch->topic)};
-  info.n_meta = 1;
+  return id;
+}
+
+static void meta_add(rsim_sensor_info *info, const char *k, const char *v) {
+  info->meta = rsim_xrealloc(info->meta, (info->n_meta + 1) * sizeof *info->meta);
+  info->meta[info->n_meta++] = (rsim_kv){rsim_xstrdup(k), rsim_xstrdup(v)};
+}
+
+/* One channel -> one sensor (or none: skipped, or a schema we do not read,
+** listed in *other).  Errors name the topic. */
+static int add_channel(rsim_store *st, const rsim_mcap_channel *ch, rsim_buf *other) {
+  mstore *m = M(st);
+  const rsim_mcap_schema *sc = schema_of(m, ch->schema_id);
+  const char *schema = sc ? sc->name : "";
+  if (!strcmp(schema, TRUTH_SCHEMA)) {
+    m->truth_channel = ch->id;
+    return RSIM_OK;
+  }
+  rsim_topic_rule *rule = rule_of(m, ch->topic);
+  if (rule && rule->id && !strcmp(rule->id, "-")) return RSIM_OK;
+  sensor_chan sc_out = {.channel = ch->id, .topic = ch->topic, .kind = RSIM_SENSOR_KIND_COUNT};
+  rsim_sensor_kind natural = RSIM_SENSOR_KIND_COUNT;
+  if (!strcmp(schema, READING_SCHEMA)) sc_out.family = F_NATIVE;
+  else if ((sc_out.ros2 = rsim__ros2_type(schema, ch->message_encoding, &natural)) >= 0) sc_out.family = F_ROS2;
+  else if (rsim__fox_reads(schema)) sc_out.family = F_FOX;
+  else {
+    if (rule)
+      return rsim__store_err(st, RSIM_ENOTSUP, "%s: topic '%s' has schema '%s' (%s), which replaysim does not read",
+                             st->path, ch->topic, *schema ? schema : "none", ch->message_encoding);
+    rsim_buf_printf(other, "%s%s (%s)", other->len ? ", " : "", ch->topic, *schema ? schema : "no schema");
+    return RSIM_OK;
+  }
+  rsim_sensor_info info = {0};
+  const char *kind = NULL, *id = NULL;
+  for (size_t k = 0; k < ch->n_metadata; k++) {
+    const rsim_mcap_kv *kv = &ch->metadata[k];
+    if (!strcmp(kv->key, "rsim.kind")) kind = kv->value;
+    else if (!strcmp(kv->key, "rsim.id")) id = kv->value;
+    else if (!strcmp(kv->key, "rsim.rate_hz")) info.rate_hz = atof(kv->value);
+    else meta_add(&info, kv->key, kv->value);
+  }
+  int rc = RSIM_OK;
+  if (rule && rule->kind != RSIM_SENSOR_KIND_COUNT && sc_out.family == F_NATIVE && kind &&
+      strcmp(kind, rsim_sensor_kind_name(rule->kind)))
+    rc = rsim__store_err(st, RSIM_EINVAL, "%s: topic '%s' holds %s readings; a topic map cannot change that",
+                         st->path, ch->topic, kind);
+  else if (rule && rule->kind != RSIM_SENSOR_KIND_COUNT) info.kind = rule->kind;
+  else if (kind && !rsim_sensor_kind_parse(kind, &info.kind)) {
+  } else if (sc_out.family != F_NATIVE) info.kind = natural; /* F_FOX: the bind below chooses */
+  else rc = rsim__store_err(st, RSIM_ECORRUPT, "%s: channel '%s' has no valid rsim.kind", st->path, ch->topic);
+  sc_out.kind = info.kind;
+  char why[RSIM__WHY] = "";
+  if (!rc && sc_out.family == F_ROS2 && !rsim__ros2_kind_ok(sc_out.ros2, info.kind))
+    rc = rsim__store_err(st, RSIM_EINVAL, "%s: topic '%s': %s cannot be read as a %s sensor", st->path, ch->topic,
+                         schema, rsim_sensor_kind_name(info.kind));
+  if (!rc && sc_out.family == F_FOX &&
+      (rc = rsim__fox_bind(schema, sc->encoding, sc->data, sc->data_len, ch->message_encoding, &info.kind,
+                           &sc_out.fox, why)))
+    rsim__store_err(st, rc, "%s: topic '%s': %s", st->path, ch->topic, why);
+  if (rc) {
+    rsim_sensor_info_clear(&info);
+    return rc;
+  }
+  info.id = rule && rule->id ? rsim_xstrdup(rule->id)
+            : id ? rsim_xstrdup(id)
+            : sc_out.family == F_NATIVE ? rsim_xstrdup(ch->topic)
+                                        : id_from_topic(ch->topic);
+  if (!info.rate_hz) info.rate_hz = rate_of(m, ch->id);
+  if (sc_out.family != F_NATIVE && !kind) {
+    meta_add(&info, "mcap.topic", ch->topic);
+    meta_add(&info, "mcap.schema", schema);
+  }
+  if (chan_of(m, info.id) || !rsim_utf8_valid(info.id, strlen(info.id))) {
+    rsim__store_err(st, RSIM_EINVAL, "%s: topic '%s' gives sensor id '%s', which %s", st->path, ch->topic, info.id,
+                    chan_of(m, info.id) ? "another topic has (map one of them with --topic)" : "is not UTF-8");
+    rsim__fox_free(sc_out.fox);
+    rsim_sensor_info_clear(&info);
+    return RSIM_EINVAL;
+  }
+  sc_out.id = rsim_xstrdup(info.id);
   st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);
   st->sensors[st->n_sensors++] = info;
   m->chans = rsim_xrealloc(m->chans, (m->n_chans + 1) * sizeof *m->chans);
-  m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(id), ch->id, 0, decoder};
+  m->chans[m->n_chans++] = sc_out;
+  return RSIM_OK;
 }
 
 static int load_sensors(rsim_store *st) {
   mstore *m = M(st);
   if (m->w) return RSIM_OK; /* write mode keeps st->sensors as they are added */
-  size_t ns, nc;
-  const rsim_mcap_schema *sc = rsim_mcap_schemas(m->rd, &ns);
+  size_t nc;
   const rsim_mcap_channel *ch = rsim_mcap_channels(m->rd, &nc);
   rsim_buf other = {0};
-  for (size_t i = 0; i < nc; i++) {
-    const char *schema = NULL;
-    for (size_t k = 0; k < ns; k++)
-      if (sc[k].id == ch[i].schema_id) schema = sc[k].name;
-    if (schema && !strcmp(schema, TRUTH_SCHEMA)) {
-      m->truth_channel = ch[i].id;
-      continue;
-    }
-    rsim_sensor_kind ros_kind;
-    int ros = schema ? rsim__ros2_kind(schema, ch[i].message_encoding, &ros_kind) : -1;
-    if (ros >= 0) {
-      add_ros2_sensor(st, &ch[i], ros, ros_kind);
-      continue;
-    }
-    if (!schema || strcmp(schema, READING_SCHEMA)) {
-      rsim_buf_printf(&other, "%s%s (%s)", other.len ? ", " : "", ch[i].topic, schema ? schema : "no schema");
-      continue;
-    }
-    rsim_sensor_info info = {0};
-    const char *kind = NULL;
-    info.meta = rsim_xcalloc(ch[i].n_metadata + 1, sizeof *info.meta);
-    for (size_t k = 0; k < ch[i].n_metadata; k++) {
-      const rsim_mcap_kv *kv = &ch[i].metadata[k];
-      if (!strcmp(kv->key, "rsim.kind")) kind = kv->value;
-      else if (!strcmp(kv->key, "rsim.rate_hz")) info.rate_hz = atof(kv->value);
-      else {
-        info.meta[info.n_meta].key = rsim_xstrdup(kv->key);
-        info.meta[info.n_meta++].value = rsim_xstrdup(kv->value);
-      }
-    }
-    if (!kind || rsim_sensor_kind_parse(kind, &info.kind) || !rsim_utf8_valid(ch[i].topic, strlen(ch[i].topic))) {
-      rsim_sensor_info_clear(&info);
-      rsim_buf_free(&other);
-      return rsim__store_err(st, RSIM_ECORRUPT, "%s: channel '%s' has no valid rsim.kind", st->path, ch[i].topic);
-    }
-    info.id = rsim_xstrdup(ch[i].topic);
-    st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);
-    st->sensors[st->n_sensors++] = info;
-    m->chans = rsim_xrealloc(m->chans, (m->n_chans + 1) * sizeof *m->chans);
-    m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(ch[i].topic), ch[i].id, 0, -1};
-  }
   int rc = RSIM_OK;
-  if (!st->n_sensors)
+  for (size_t i = 0; i < nc && !rc; i++) rc = add_channel(st, &ch[i], &other);
+  for (size_t r = 0; r < m->n_rules && !rc; r++) {
+    size_t i = 0;
+    while (i < nc && strcmp(ch[i].topic, m->rules[r].topic)) i++;
+    if (i == nc) rc = rsim__store_err(st, RSIM_ENOTFOUND, "%s: the topic map names '%s', which is not in the file",
+                                      st->path, m->rules[r].topic);
+  }
+  if (!rc && !st->n_sensors)
     rc = rsim__store_err(st, RSIM_ENOTSUP,
-                         "%s: no channel replaysim can replay (found: %s); it reads rsim.SensorReading and "
-                         "ROS 2 sensor_msgs Image, CompressedImage, PointCloud2, Imu, NavSatFix (CDR)",
+                         "%s: no channel replaysim can replay (found: %s); it reads rsim.SensorReading, Foxglove "
+                         "RawImage, CompressedImage, PointCloud, LocationFix (protobuf, json) and ROS 2 "
+                         "sensor_msgs Image, CompressedImage, PointCloud2, Imu, NavSatFix (cdr)",
                          st->path, other.len ? (rsim_buf_putc(&other, 0), (char *)other.data) : "no channels");
   rsim_buf_free(&other);
   rsim__store_sort_sensors(st);
@@ -462,28 +557,73 @@ static int werr(rsim_store *st, int rc) {
   return rsim__store_err(st, rc, "%s", rsim_mcap_writer_errmsg(M(st)->w));
 }
 
+static rsim_sensor_info *info_copy(const rsim_sensor_info *in) {
+  rsim_sensor_info *c = rsim_xcalloc(1, sizeof *c);
+  *c = (rsim_sensor_info){.id = rsim_xstrdup(in->id), .kind = in->kind, .rate_hz = in->rate_hz};
+  for (size_t i = 0; i < in->n_meta; i++) meta_add(c, in->meta[i].key, in->meta[i].value);
+  return c;
+}
+
+/* The Foxglove schema of a kind, added on first use; 0 when it has none. */
+static int fox_schema(rsim_store *st, rsim_sensor_kind kind, uint16_t *out) {
+  mstore *m = M(st);
+  *out = 0;
+  if (!m->foxglove) return RSIM_OK;
+  if (!m->fox_schema[kind]) {
+    const char *name;
+    rsim_buf fds = {0};
+    if (!rsim__fox_schema_for(kind, &name, &fds)) return RSIM_OK;
+    /* Lidar and radar share foxglove.PointCloud: one schema record. */
+    for (int k = 0; k < RSIM_SENSOR_KIND_COUNT && !m->fox_schema[kind]; k++) {
+      const char *other;
+      rsim_buf tmp = {0};
+      if (k != (int)kind && m->fox_schema[k] && rsim__fox_schema_for((rsim_sensor_kind)k, &other, &tmp) &&
+          !strcmp(other, name))
+        m->fox_schema[kind] = m->fox_schema[k];
+      rsim_buf_free(&tmp);
+    }
+    int rc = m->fox_schema[kind] ? RSIM_OK
+                                 : rsim_mcap_writer_add_schema(m->w, name, "protobuf", fds.data, fds.len, &m->fox_schema[kind]);
+    rsim_buf_free(&fds);
+    if (rc) return werr(st, rc);
+  }
+  *out = m->fox_schema[kind];
+  return RSIM_OK;
+}
+
 static int be_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
   mstore *m = M(st);
   if (chan_of(m, info->id)) return rsim__store_err(st, RSIM_EINVAL, "%s: sensor '%s' added twice", st->path, info->id);
-  int rc;
-  if (!m->reading_schema) {
+  uint16_t fox;
+  int rc = fox_schema(st, info->kind, &fox);
+  if (rc) return rc;
+  if (!fox && !m->reading_schema) {
     static const char desc[] = "u32 n_meta, n_meta x (u32 len, key, u32 len, value), payload (docs/sensors.md)";
     if ((rc = rsim_mcap_writer_add_schema(m->w, READING_SCHEMA, "rsim", (const uint8_t *)desc, sizeof desc - 1,
                                           &m->reading_schema)))
       return werr(st, rc);
   }
-  rsim_mcap_kv *kv = rsim_xcalloc(info->n_meta + 2, sizeof *kv);
+  rsim_mcap_kv *kv = rsim_xcalloc(info->n_meta + 3, sizeof *kv);
   char rate[32];
   snprintf(rate, sizeof rate, "%.17g", info->rate_hz);
-  kv[0] = (rsim_mcap_kv){(char *)"rsim.kind", (char *)rsim_sensor_kind_name(info->kind)};
-  kv[1] = (rsim_mcap_kv){(char *)"rsim.rate_hz", rate};
-  for (size_t i = 0; i < info->n_meta; i++) kv[2 + i] = (rsim_mcap_kv){info->meta[i].key, info->meta[i].value};
+  size_t nkv = 0;
+  kv[nkv++] = (rsim_mcap_kv){(char *)"rsim.kind", (char *)rsim_sensor_kind_name(info->kind)};
+  kv[nkv++] = (rsim_mcap_kv){(char *)"rsim.rate_hz", rate};
+  if (fox) kv[nkv++] = (rsim_mcap_kv){(char *)"rsim.id", info->id};
+  for (size_t i = 0; i < info->n_meta; i++) kv[nkv++] = (rsim_mcap_kv){info->meta[i].key, info->meta[i].value};
+  /* Foxglove topics start with '/', as the viewer's users expect. */
+  rsim_buf topic = {0};
+  rsim_buf_printf(&topic, "%s%s", fox ? "/" : "", info->id);
+  rsim_buf_putc(&topic, 0);
   uint16_t ch;
-  rc = rsim_mcap_writer_add_channel(m->w, m->reading_schema, info->id, "rsim", kv, info->n_meta + 2, &ch);
+  rc = rsim_mcap_writer_add_channel(m->w, fox ? fox : m->reading_schema, (const char *)topic.data,
+                                    fox ? "protobuf" : "rsim", kv, nkv, &ch);
+  rsim_buf_free(&topic);
   free(kv);
   if (rc) return werr(st, rc);
   m->chans = rsim_xrealloc(m->chans, (m->n_chans + 1) * sizeof *m->chans);
-  m->chans[m->n_chans++] = (sensor_chan){rsim_xstrdup(info->id), ch, 0, -1};
+  m->chans[m->n_chans++] = (sensor_chan){.id = rsim_xstrdup(info->id), .channel = ch, .kind = info->kind,
+                                         .family = fox ? F_FOX : F_NATIVE, .info = fox ? info_copy(info) : NULL};
   /* Keep the sensor list: lookups during writing come from it. */
   rsim_sensor_info copy = {.id = rsim_xstrdup(info->id), .kind = info->kind, .rate_hz = info->rate_hz};
   st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);
@@ -498,7 +638,12 @@ static int be_put(rsim_store *st, const rsim_reading *r) {
   sensor_chan *ch = (sensor_chan *)chan_of(m, r->sensor_id);
   if (!ch) return rsim__store_err(st, RSIM_ENOTFOUND, "%s: no sensor '%s' (add it first)", st->path, r->sensor_id);
   if (r->t < 0) return rsim__store_err(st, RSIM_EINVAL, "%s: sensor '%s': MCAP cannot hold negative times", st->path, r->sensor_id);
-  encode(&m->enc, r);
+  if (ch->family == F_FOX) {
+    char why[RSIM__WHY] = "";
+    int rc = rsim__fox_encode(r, ch->info, &m->enc, why);
+    if (rc) return rsim__store_err(st, rc, "%s: sensor '%s' at t=%lld: %s", st->path, r->sensor_id, (long long)r->t, why);
+  } else
+    encode(&m->enc, r);
   int rc = rsim_mcap_writer_write(m->w, ch->channel, ch->seq++, (uint64_t)r->t, (uint64_t)r->t, m->enc.data, m->enc.len);
   return rc ? werr(st, rc) : RSIM_OK;
 }
@@ -568,14 +713,20 @@ const rsim__store_backend rsim__store_mcap = {
     .commit = be_noop,
 };
 
-int rsim__mcap_store_open(rsim_store *st, bool create, rsim_errbuf *eb) {
+int rsim__mcap_store_open(rsim_store *st, bool create, const rsim_store_opts *o, rsim_errbuf *eb) {
   mstore *m = rsim_xcalloc(1, sizeof *m);
   st->impl = m;
   st->be = &rsim__store_mcap;
   int rc;
+  m->foxglove = o && o->foxglove;
+  for (size_t i = 0; o && i < o->n_topics; i++) {
+    const rsim_topic_rule *r = &o->topics[i];
+    m->rules = rsim_xrealloc(m->rules, (m->n_rules + 1) * sizeof *m->rules);
+    m->rules[m->n_rules++] = (rsim_topic_rule){rsim_xstrdup(r->topic), r->id ? rsim_xstrdup(r->id) : NULL, r->kind};
+  }
   if (create) {
-    rsim_mcap_writer_opts o = {.profile = "replaysim"};
-    rc = rsim_mcap_writer_open(st->path, &o, &m->w, eb);
+    rsim_mcap_writer_opts wo = {.profile = "replaysim"};
+    rc = rsim_mcap_writer_open(st->path, &wo, &m->w, eb);
     if (!rc) st->sensors_loaded = true;
     return rc;
   }

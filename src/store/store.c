@@ -98,12 +98,20 @@ static rsim_store *store_new(const char *path) {
 }
 
 int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb) {
+  return rsim_store_open_opts(path, NULL, out, eb);
+}
+
+int rsim_store_open_opts(const char *path, const rsim_store_opts *o, rsim_store **out, rsim_errbuf *eb) {
   *out = NULL;
   int kind;
   int rc = sniff(path, &kind, eb);
   if (rc) return rc;
   rsim_store *st = store_new(path);
-  rc = kind == KIND_MCAP ? rsim__mcap_store_open(st, false, eb) : rsim__sqlite_open(st, false, eb);
+  if (o && o->n_topics && kind != KIND_MCAP) {
+    rsim_store_close(st);
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "%s: a topic map applies to MCAP files only", path);
+  }
+  rc = kind == KIND_MCAP ? rsim__mcap_store_open(st, false, o, eb) : rsim__sqlite_open(st, false, eb);
   if (!rc && (rc = rsim_store_sensors(st, &(const rsim_sensor_info *){0}, &(size_t){0})))
     rsim_errbuf_set(eb, rc, "%s", st->errmsg);
   if (rc) {
@@ -115,6 +123,11 @@ int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb) {
 }
 
 int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_errbuf *eb) {
+  return rsim_store_create_opts(path, overwrite, NULL, out, eb);
+}
+
+int rsim_store_create_opts(const char *path, bool overwrite, const rsim_store_opts *o, rsim_store **out,
+                           rsim_errbuf *eb) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (f) {
@@ -126,7 +139,7 @@ int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_e
   st->writable = true;
   size_t n = strlen(path);
   bool mcap = n > 5 && !strcmp(path + n - 5, ".mcap");
-  int rc = mcap ? rsim__mcap_store_open(st, true, eb) : rsim__sqlite_open(st, true, eb);
+  int rc = mcap ? rsim__mcap_store_open(st, true, o, eb) : rsim__sqlite_open(st, true, eb);
   if (rc) {
     rsim_store_close(st);
     return rc;

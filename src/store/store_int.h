@@ -54,11 +54,6 @@ void rsim__store_sort_sensors(rsim_store *st);
 extern const rsim__store_backend rsim__store_sqlite;
 int rsim__sqlite_open(rsim_store *st, bool create, rsim_errbuf *eb);
 extern const rsim__store_backend rsim__store_mcap;
-/* ROS 2 messages in MCAP (ros2.c): the decoder index for a schema and
-** message encoding (-1 when unknown), and decoding into a reading. */
-int rsim__ros2_kind(const char *schema, const char *encoding, rsim_sensor_kind *kind);
-int rsim__ros2_decode(rsim_store *st, int type, const char *sensor, const uint8_t *data, size_t len,
-                      rsim_reading *r);
-int rsim__mcap_store_open(rsim_store *st, bool create, rsim_errbuf *eb);
+int rsim__mcap_store_open(rsim_store *st, bool create, const rsim_store_opts *o, rsim_errbuf *eb);
 
 #endif /* RSIM_STORE_INT_H */

@@ -18,20 +18,15 @@ clang-19 "${common[@]}" "$here/fuzz_value_decode.c" "${core[@]}" -lm -o "$out/fu
 # does not run here; link the library for simplicity.
 # The graph loader parses transforms (sample.c), which use the store's
 # reading helpers; link the store and its backends for them.
-store=("$root/src/store/store.c" "$root/src/store/sqlite.c" "$root/src/store/mcap_store.c" "$root/src/store/ros2.c"
-       "$root/src/store/copy.c" "$root/src/store/view.c" "$root"/src/mcap/*.c)
-store_libs=$(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3)
+store=("$root"/src/store/*.c "$root"/src/mcap/*.c)
+store_libs=$(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3 jansson yaml-0.1)
 clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "$root/src/engine/sample.c" \
-  "${store[@]}" "${core[@]}" $(pkg-config --cflags --libs yaml-0.1) $store_libs -lm -o "$out/fuzz_graph"
+  "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_graph"
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
   $(pkg-config --cflags --libs libzstd liblz4 zlib) -lm -o "$out/fuzz_mcap_reader"
-clang-19 "${common[@]}" "$here/fuzz_ros2.c" "$root/src/store/ros2.c" "$root/src/store/store.c" \
-  "$root/src/store/sqlite.c" "$root/src/store/mcap_store.c" "$root/src/store/copy.c" "$root/src/store/view.c" \
-  "$root"/src/mcap/*.c "${core[@]}" \
-  $(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3) -lm -o "$out/fuzz_ros2"
-for t in value_decode graph mcap_reader ros2; do
+clang-19 "${common[@]}" "$here/fuzz_decoders.c" "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_decoders"
+for t in value_decode graph mcap_reader decoders; do
   corpus="$here/corpus/${t%%_*}"
-  [ "$t" = ros2 ] && corpus="$here/corpus/ros2"
   work="$(mktemp -d)"
   cp "$corpus"/* "$work"/
   printf '==> fuzz_%s for %ss\n' "$t" "$secs"

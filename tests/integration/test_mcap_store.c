@@ -106,7 +106,8 @@ TEST(mcap_store_files_pass_the_independent_reader) {
   snprintf(cmd, sizeof cmd, "python3 %s %s", test_source_path("tests/mcap/validate.py"), mcap);
   int rc = test_run(cmd, &out);
   if (rc) test_fail(__FILE__, __LINE__, "independent reader (pip mcap) rejected the file: %s", out);
-  ASSERT_CONTAINS(out, "camera_front 31");
+  ASSERT_CONTAINS(out, "/camera_front 31");
+  ASSERT_CONTAINS(out, "/gps 10");
   ASSERT_CONTAINS(out, "imu 100");
   free(out);
 }
@@ -137,7 +138,7 @@ TEST(run_recorded_as_mcap_opens_with_foxglove_schemas) {
   snprintf(cmd, sizeof cmd, "python3 %s %s", test_source_path("tests/mcap/check_run.py"), run);
   int rc = test_run(cmd, &out);
   if (rc) test_fail(__FILE__, __LINE__, "the run's MCAP does not read as Foxglove expects: %s", out);
-  ASSERT_CONTAINS(out, "/camera_front foxglove.RawImage 61");
+  ASSERT_CONTAINS(out, "/camera_front foxglove.CompressedImage 61");
   ASSERT_CONTAINS(out, "/rsim/detector rsim.ComponentOutput 61");
   ASSERT_CONTAINS(out, "/rsim/detector/annotations foxglove.ImageAnnotations 61");
   ASSERT_CONTAINS(out, "/rsim/fusion/scene foxglove.SceneUpdate");

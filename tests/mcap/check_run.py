@@ -14,9 +14,9 @@ with open(sys.argv[1], "rb") as f:
         assert channel.message_encoding == "json" and schema.encoding == "jsonschema", channel.topic
         doc = json.loads(message.data)
         name = schema.name
-        if name == "foxglove.RawImage":
+        if name == "foxglove.CompressedImage":
             data = base64.b64decode(doc["data"])
-            assert len(data) == doc["step"] * doc["height"], (len(data), doc["step"], doc["height"])
+            assert doc["format"] == "jpeg" and data[:3] == b"\xff\xd8\xff", doc["format"]
         elif name == "foxglove.PointCloud":
             assert len(base64.b64decode(doc["data"])) % doc["point_stride"] == 0
         elif name == "foxglove.ImageAnnotations":

@@ -107,6 +107,6 @@ with open(out, "wb") as f:
                         "linear_acceleration_covariance": [0.0] * 9}, log_time=t, publish_time=t)
         w.write_message("/gps/fix", fix, {"header": hdr, "status": {"status": 0, "service": 1},
                         "latitude": 48.1 + i * 1e-5, "longitude": 11.5, "altitude": 520.0,
-                        "position_covariance": [4.0] + [0.0] * 8, "position_covariance_type": 1},
+                        "position_covariance": [4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 9.0], "position_covariance_type": 2},
                         log_time=t, publish_time=t)
     w.finish()
