@@ -65,9 +65,11 @@ int rsim_graph_check(const rsim_graph *g, rsim_store *st, rsim_buf *report, rsim
 
 /* ---- runs -------------------------------------------------------------------- */
 
+/* What a component's trap or exceeded limit does when its graph entry has
+** no `on_fault:` of its own (docs/graph.md, "Faults and limits"). */
 typedef enum rsim_on_error {
-  RSIM_ON_ERROR_STOP = 0, /* a trapping component stops the run (default) */
-  RSIM_ON_ERROR_CONTINUE  /* report, re-instantiate the component, go on */
+  RSIM_ON_ERROR_STOP = 0, /* the run stops (default) */
+  RSIM_ON_ERROR_CONTINUE  /* report, re-instantiate the component, skip that call, go on */
 } rsim_on_error;
 
 /* How the engine reports a log line from a component or itself. */
@@ -128,6 +130,12 @@ typedef struct rsim_component_stats {
   uint64_t superseded;    /* outputs of its sources it never saw (latest links) */
   uint64_t dropped;       /* outputs its full queues dropped (queue links) */
   int64_t total_ns, max_ns; /* wall time in calls */
+  uint64_t limit_hits;    /* calls stopped by fuel or deadline (also in errors) */
+  uint64_t restarts;      /* re-instantiations after a fault */
+  uint64_t retries;       /* calls made again after a fault (on_fault: retry) */
+  uint64_t skipped;       /* due calls that gave no output because of a fault */
+  uint64_t timing_violations; /* calls longer than the budget (or the period) */
+  uint64_t max_fuel;      /* most fuel one call used (fuel-limited components) */
 } rsim_component_stats;
 
 size_t rsim_engine_n_components(const rsim_engine *e);

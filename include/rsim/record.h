@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rsim/engine.h"
 #include "rsim/store.h"
 #include "rsim/util.h"
 #include "rsim/value.h"
@@ -49,7 +50,7 @@ int rsim_record_output(rsim_record *r, rsim_time t, const char *component, const
 int rsim_record_reading(rsim_record *r, const rsim_reading *reading);
 int rsim_record_event(rsim_record *r, rsim_time t, const char *component, int level,
                       const char *message);
-int rsim_record_stats(rsim_record *r, const char *component, uint64_t calls, uint64_t errors,
-                      uint64_t not_ready, uint64_t outputs, double mean_us, double max_us);
+/* A component's statistics at the end of the run (one row each). */
+int rsim_record_stats(rsim_record *r, const rsim_component_stats *s);
 
 #endif /* RSIM_RECORD_H */

@@ -44,16 +44,44 @@ typedef struct rsim_func_sig {
   rsim_type *result;  /* NULL when the function returns nothing */
 } rsim_func_sig;
 
-/* Per-instance limits (0 = unlimited).  Filled by the caller.  Only
-** memory_bytes is enforced so far; a non-zero fuel or deadline makes
-** rsim_instance_new answer RSIM_ENOTSUP rather than pretend. */
+/*
+** Per-instance limits (0 = unlimited), filled by the caller.
+**   fuel_per_call   Wasmtime fuel (about one unit a wasm instruction) a call
+**                   may burn: deterministic, so a run stops at the same
+**                   place on every machine.  Needs an engine with fuel.
+**   deadline_ns     wall time a call may take, checked by epoch
+**                   interruption every millisecond.  Needs an engine with
+**                   deadlines.  Not deterministic: a safety net.
+**   memory_bytes    linear memory size; growth past it fails inside the
+**                   guest (memory.grow answers -1), so what follows is the
+**                   guest's own reaction, usually a trap after malloc fails.
+**   table_elements  table size; likewise.
+** A call stopped by fuel or deadline returns RSIM_ELIMIT and
+** rsim_instance_last_limit says which.
+*/
 typedef struct rsim_wasm_limits {
-  uint64_t fuel_per_call;    /* deterministic instruction budget per call */
-  uint64_t memory_bytes;     /* linear memory cap */
-  int64_t deadline_ns;       /* wall-clock budget per call (epoch interruption) */
+  uint64_t fuel_per_call;
+  int64_t deadline_ns;
+  uint64_t memory_bytes;
+  uint64_t table_elements;
 } rsim_wasm_limits;
 
+typedef enum rsim_limit_kind {
+  RSIM_LIMIT_NONE = 0,
+  RSIM_LIMIT_FUEL,
+  RSIM_LIMIT_DEADLINE
+} rsim_limit_kind;
+
+/* What an engine can enforce: fuel metering slows every call a little, and
+** deadlines start a 1 ms ticker thread, so both are off unless asked for. */
+typedef struct rsim_wasm_engine_opts {
+  bool fuel;
+  bool deadlines;
+} rsim_wasm_engine_opts;
+
 int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb);
+/* Same with options (o may be NULL). */
+int rsim_wasm_engine_new_opts(const rsim_wasm_engine_opts *o, rsim_wasm_engine **out, rsim_errbuf *eb);
 void rsim_wasm_engine_free(rsim_wasm_engine *e);
 
 /*
@@ -123,5 +151,7 @@ bool rsim_instance_poisoned(const rsim_instance *in);
 const char *rsim_instance_errmsg(const rsim_instance *in);
 /* Fuel consumed by the last call (0 when fuel is not metered). */
 uint64_t rsim_instance_last_fuel(const rsim_instance *in);
+/* The limit that stopped the last call, or RSIM_LIMIT_NONE. */
+rsim_limit_kind rsim_instance_last_limit(const rsim_instance *in);
 
 #endif /* RSIM_WASM_H */

@@ -95,7 +95,19 @@ static void print_stats(rsim_engine *e, rsim_record *rec) {
     printf("%-14s %8llu %8llu %9llu %7llu %10.1f %10.1f\n", s.name, (unsigned long long)s.calls,
            (unsigned long long)s.outputs, (unsigned long long)s.not_ready,
            (unsigned long long)s.errors, mean, max);
-    if (rec) rsim_record_stats(rec, s.name, s.calls, s.errors, s.not_ready, s.outputs, mean, max);
+    if (rec) rsim_record_stats(rec, &s);
+  }
+  /* Faults and limits: what happened to whom, in numbers. */
+  for (size_t i = 0; i < rsim_engine_n_components(e); i++) {
+    rsim_component_stats s;
+    rsim_engine_stats(e, i, &s);
+    if (s.errors)
+      printf("%s: %llu faults (%llu stopped by a limit), %llu restarts, %llu retries, %llu calls without output\n",
+             s.name, (unsigned long long)s.errors, (unsigned long long)s.limit_hits, (unsigned long long)s.restarts,
+             (unsigned long long)s.retries, (unsigned long long)s.skipped);
+    if (s.timing_violations)
+      printf("%s: %llu calls over their time budget\n", s.name, (unsigned long long)s.timing_violations);
+    if (s.max_fuel) printf("%s: at most %llu fuel in one call\n", s.name, (unsigned long long)s.max_fuel);
   }
   /* Nothing is dropped without being said: outputs a component never saw. */
   for (size_t i = 0; i < rsim_engine_n_components(e); i++) {

@@ -480,7 +480,7 @@ static int wire_node(rsim_engine *e, size_t i) {
   n->host.node = i;
   rsim_errbuf eb = {0};
   int rc = rsim_instance_new(n->comp, n->g->name, rsim__host_defs, rsim__n_host_defs, &n->host,
-                             NULL, &n->inst, &eb);
+                             &n->g->limits, &n->inst, &eb);
   if (rc) return seterr(e, rc, "%s", eb.msg);
   if (e->o.record) {
     rc = rsim_record_component(e->o.record, n->g->name, n->g->wasm_path, n->sig->full, n->sig->result);
@@ -530,7 +530,13 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
   e->g = g;
   e->o = *opts;
   rsim_sha256_init(&e->digest);
-  int rc = rsim_wasm_engine_new(&e->we, eb);
+  /* Fuel metering and the deadline ticker cost something: only when used. */
+  rsim_wasm_engine_opts wo = {0};
+  for (size_t i = 0; i < g->n; i++) {
+    wo.fuel |= g->nodes[i].limits.fuel_per_call > 0;
+    wo.deadlines |= g->nodes[i].limits.deadline_ns > 0;
+  }
+  int rc = rsim_wasm_engine_new_opts(&wo, &e->we, eb);
   if (rc) goto fail;
   rsim__checked *chk = rsim_xcalloc(g->n, sizeof *chk);
   int problems = rsim__graph_check(g, opts->store, e->we, chk, NULL, eb);
@@ -691,24 +697,88 @@ static void fold_output(rsim_engine *e, node_rt *n, rsim_time t) {
   rsim_buf_free(&json);
 }
 
-static int on_trap(rsim_engine *e, node_rt *n, int rc) {
+static int policy_of(const rsim_engine *e, const node_rt *n) {
+  if (n->g->on_fault != RSIM__FAULT_DEFAULT) return n->g->on_fault;
+  return e->o.on_error == RSIM_ON_ERROR_STOP ? RSIM__FAULT_HALT : RSIM__FAULT_SKIP;
+}
+
+/* A fault (trap, exceeded limit, malformed result) of n at e->now: reported
+** with the component, the sim time and the reason; the instance is started
+** afresh (a trap poisons its store) unless the policy halts the run.
+** Returns the error when the run must stop, else RSIM_OK.  Its state is
+** lost on a restart: checkpoints (issue 6, not yet) will restore it. */
+static int on_fault(rsim_engine *e, node_rt *n, int rc, bool will_retry) {
   char tbuf[32];
   rsim_format_duration(e->now - e->from, tbuf, sizeof tbuf);
   seterr(e, rc, "component '%s' failed at sim time %s (t=%lld ns): %s", n->g->name, tbuf,
          (long long)e->now, rsim_instance_errmsg(n->inst));
   n->st.errors++;
-  if (e->o.on_error == RSIM_ON_ERROR_STOP) {
+  if (rc == RSIM_ELIMIT) n->st.limit_hits++;
+  if (policy_of(e, n) == RSIM__FAULT_HALT) {
     /* The caller reports it; keep it in the output database too. */
     if (e->o.record) rsim_record_event(e->o.record, e->now, n->g->name, RSIM_LOG_ERROR, e->errmsg);
     return rc;
   }
   emit_log(e, n->g->name, RSIM_LOG_ERROR, e->errmsg);
-  /* Continue: a trap poisons the store, so start the component afresh.
-  ** Its state is lost; the checkpoint issue restores it instead. */
-  int rr = rsim_instance_reset(n->inst);
-  if (rr) return seterr(e, rr, "component '%s' could not be restarted: %s", n->g->name,
-                        rsim_instance_errmsg(n->inst));
+  if (rsim_instance_poisoned(n->inst) || rc == RSIM_ELIMIT) {
+    int rr = rsim_instance_reset(n->inst);
+    if (rr) return seterr(e, rr, "component '%s' could not be restarted: %s", n->g->name,
+                          rsim_instance_errmsg(n->inst));
+    n->st.restarts++;
+  }
+  char msg[160];
+  snprintf(msg, sizeof msg, "restarted; %s", will_retry ? "calling it again with the same inputs"
+                                                         : "no output from this call");
+  emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
+  if (!will_retry) n->st.skipped++;
   return RSIM_OK;
+}
+
+/* A call longer than the budget (or the period, at 1x real time) is a
+** timing violation: counted, logged, and the end of the run if asked. */
+static int check_timing(rsim_engine *e, node_rt *n, int64_t dt) {
+  int64_t budget = n->g->budget_ns ? n->g->budget_ns : n->g->period_ns;
+  if (!budget || dt <= budget) return RSIM_OK;
+  n->st.timing_violations++;
+  char msg[200];
+  snprintf(msg, sizeof msg, "call took %.3f ms, over its budget of %.3f ms%s", (double)dt / 1e6, (double)budget / 1e6,
+           n->g->budget_ns ? "" : " (its period)");
+  if (n->g->halt_on_timing) {
+    char tbuf[32];
+    rsim_format_duration(e->now - e->from, tbuf, sizeof tbuf);
+    seterr(e, RSIM_EHALTED, "component '%s' at sim time %s (t=%lld ns): %s (on_timing: halt)", n->g->name, tbuf,
+           (long long)e->now, msg);
+    if (e->o.record) rsim_record_event(e->o.record, e->now, n->g->name, RSIM_LOG_ERROR, e->errmsg);
+    return RSIM_EHALTED;
+  }
+  /* Warn on the first few and then every thousandth, not on every frame. */
+  uint64_t v = n->st.timing_violations;
+  if (v <= 3 || v % 1000 == 0) emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
+  return RSIM_OK;
+}
+
+/* Calls n with args under its fault policy.  *got tells whether *result
+** holds an output. */
+static int call_node(rsim_engine *e, node_rt *n, const rsim_val *args, size_t np, rsim_val *result, bool *got) {
+  *got = false;
+  for (int attempt = 0;; attempt++) {
+    int64_t t0 = rsim_monotonic_ns();
+    int rc = rsim_instance_call(n->inst, n->export_index, args, np, result);
+    int64_t dt = rsim_monotonic_ns() - t0;
+    n->st.calls++;
+    n->st.total_ns += dt;
+    if (dt > n->st.max_ns) n->st.max_ns = dt;
+    uint64_t fuel = rsim_instance_last_fuel(n->inst);
+    if (n->g->limits.fuel_per_call && fuel > n->st.max_fuel) n->st.max_fuel = fuel;
+    if (rc == RSIM_OK) {
+      *got = n->sig->result != NULL;
+      return check_timing(e, n, dt);
+    }
+    bool retry = attempt == 0 && policy_of(e, n) == RSIM__FAULT_RETRY;
+    int frc = on_fault(e, n, rc, retry);
+    if (frc || !retry) return frc;
+    n->st.retries++;
+  }
 }
 
 /* Appends v (a list to concatenate, or one element) to the list dst. */
@@ -851,13 +921,9 @@ static int run_node(rsim_engine *e, node_rt *n, int trig) {
     n->st.not_ready++;
   } else {
     rsim_val result = {0};
-    int64_t t0 = rsim_monotonic_ns();
-    rc = rsim_instance_call(n->inst, n->export_index, args, np, &result);
-    int64_t dt = rsim_monotonic_ns() - t0;
-    n->st.calls++;
-    n->st.total_ns += dt;
-    if (dt > n->st.max_ns) n->st.max_ns = dt;
-    if (rc == RSIM_OK && n->sig->result) {
+    bool got;
+    rc = call_node(e, n, args, np, &result, &got);
+    if (got) {
       if (n->has_out) rsim_val_clear(&n->out);
       n->out = result; /* moves ownership into the bus */
       n->has_out = true;
@@ -866,9 +932,8 @@ static int run_node(rsim_engine *e, node_rt *n, int trig) {
       n->st.outputs++;
       fold_output(e, n, e->now);
       feed_queues(e, (size_t)(n - e->nodes));
-    } else if (rc) {
-      rc = on_trap(e, n, rc);
-    }
+    } else
+      rsim_val_clear(&result);
   }
   for (size_t p = 0; p < built; p++)
     if (owned[p]) rsim_val_clear(&args[p]);

@@ -100,8 +100,20 @@ typedef struct rsim__gnode {
   size_t n_inputs;
   rsim_kv *config;
   size_t n_config;
+  rsim_wasm_limits limits; /* `limits:` (fuel, deadline, memory, table) */
+  int on_fault;        /* RSIM__FAULT_*: what a trap or a limit leads to */
+  int64_t budget_ns;   /* timing budget per call; 0: the period (rate components) */
+  bool halt_on_timing; /* `on_timing: halt` */
   int line;
 } rsim__gnode;
+
+/* What follows a component's trap or exceeded limit (docs/graph.md). */
+enum {
+  RSIM__FAULT_DEFAULT = 0, /* from the run's --on-error: halt, or skip */
+  RSIM__FAULT_SKIP,        /* restart it, no output this time, go on */
+  RSIM__FAULT_RETRY,       /* restart it and call again once; then skip */
+  RSIM__FAULT_HALT         /* stop the run */
+};
 
 struct rsim_graph {
   char *path;

@@ -393,6 +393,57 @@ static int parse_rate(loader *L, rsim__gnode *c, const yaml_node_t *k, const yam
   return RSIM_OK;
 }
 
+/* "64MiB", "512KiB", "1GiB", "100MB", or a plain number of bytes. */
+static bool parse_size(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  static const struct { const char *unit; double mul; } units[] = {
+      {"", 1}, {"B", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+      {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}};
+  if (end == s || errno || !(v > 0)) return false;
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+    if (!strcmp(end, units[i].unit) && v * units[i].mul < 1.8e19) {
+      *out = (uint64_t)(v * units[i].mul);
+      return *out > 0;
+    }
+  return false;
+}
+
+/* limits: {fuel: N, deadline: 20ms, memory: 64MiB, table: N} */
+static int parse_limits(loader *L, rsim__gnode *c, const yaml_node_t *v) {
+  if (v->type != YAML_MAPPING_NODE)
+    return fail(L, v, "component '%s': limits must be a mapping (fuel, deadline, memory, table)", c->name, NULL);
+  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+    yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
+    const char *key = scalar(pk), *s;
+    if (!key) return fail(L, pk, "component '%s': limit names must be plain names", c->name, NULL);
+    int rc = want_scalar(L, pk, pv, &s);
+    if (rc) return rc;
+    bool ok;
+    if (!strcmp(key, "fuel")) ok = parse_size(s, &c->limits.fuel_per_call);
+    else if (!strcmp(key, "memory")) ok = parse_size(s, &c->limits.memory_bytes);
+    else if (!strcmp(key, "table")) ok = parse_size(s, &c->limits.table_elements);
+    else if (!strcmp(key, "deadline")) ok = !rsim_parse_duration(s, &c->limits.deadline_ns) && c->limits.deadline_ns > 0;
+    else return fail(L, pk, "component '%s': unknown limit '%s' (expected fuel, deadline, memory, table)", c->name, key);
+    if (!ok) return fail(L, pv, "component '%s': limit '%s' is not a positive amount (fuel: 1e8, memory: 64MiB, deadline: 50ms)", c->name, s);
+  }
+  return RSIM_OK;
+}
+
+static int parse_choice(loader *L, const yaml_node_t *k, const yaml_node_t *v, const char *const *names, int *out,
+                        const char *what) {
+  const char *s;
+  int rc = want_scalar(L, k, v, &s);
+  if (rc) return rc;
+  for (int i = 0; names[i]; i++)
+    if (!strcmp(s, names[i])) {
+      *out = i;
+      return RSIM_OK;
+    }
+  return fail(L, v, "'%s' is not one of %s", s, what);
+}
+
 static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_node,
                            const yaml_node_t *body) {
   const char *name = scalar(name_node);
@@ -427,10 +478,23 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
       rc = parse_map_of_scalars(L, c, k, v, true);
     } else if (!strcmp(key, "config")) {
       rc = parse_map_of_scalars(L, c, k, v, false);
+    } else if (!strcmp(key, "limits")) {
+      rc = parse_limits(L, c, v);
+    } else if (!strcmp(key, "on_fault")) {
+      static const char *const names[] = {"default", "skip", "retry", "halt", NULL};
+      rc = parse_choice(L, k, v, names, &c->on_fault, "skip, retry, halt");
+    } else if (!strcmp(key, "on_timing")) {
+      static const char *const names[] = {"warn", "halt", NULL};
+      int h = 0;
+      rc = parse_choice(L, k, v, names, &h, "warn, halt");
+      c->halt_on_timing = h == 1;
+    } else if (!strcmp(key, "budget")) {
+      if (!(rc = want_scalar(L, k, v, &s)) && (rsim_parse_duration(s, &c->budget_ns) || c->budget_ns <= 0))
+        return fail(L, v, "component '%s': budget '%s' is not a positive duration (e.g. 5ms)", name, s);
     } else {
       return fail(L, k,
                   "component '%s': unknown key '%s' (expected wasm, world, export, trigger, "
-                  "rate_hz, period, inputs, config)",
+                  "rate_hz, period, inputs, config, limits, on_fault, budget, on_timing)",
                   name, key);
     }
     if (rc) return rc;

@@ -38,8 +38,9 @@ static const char kSchema[] =
     "CREATE TABLE events(id INTEGER PRIMARY KEY, t INTEGER, component TEXT, level TEXT,"
     " message TEXT);"
     "CREATE TABLE stats(component TEXT PRIMARY KEY, calls INTEGER, errors INTEGER,"
-    " not_ready INTEGER, outputs INTEGER, mean_us REAL, max_us REAL);"
-    "INSERT INTO run(key, value) VALUES('schema_version', '1');";
+    " not_ready INTEGER, outputs INTEGER, mean_us REAL, max_us REAL, limit_hits INTEGER,"
+    " restarts INTEGER, retries INTEGER, skipped INTEGER, timing_violations INTEGER, max_fuel INTEGER);"
+    "INSERT INTO run(key, value) VALUES('schema_version', '2');";
 
 static int fail(rsim_record *r, int code, const char *what) {
   snprintf(r->errmsg, sizeof r->errmsg, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
@@ -197,28 +198,32 @@ int rsim_record_event(rsim_record *r, rsim_time t, const char *component, int le
   return tick(r);
 }
 
-int rsim_record_stats(rsim_record *r, const char *component, uint64_t calls, uint64_t errors,
-                      uint64_t not_ready, uint64_t outputs, double mean_us, double max_us) {
+int rsim_record_stats(rsim_record *r, const rsim_component_stats *s) {
+  double mean_us = s->calls ? (double)s->total_ns / (double)s->calls / 1e3 : 0, max_us = (double)s->max_ns / 1e3;
+  const uint64_t counts[] = {s->calls,    s->errors,  s->not_ready, s->outputs,           s->limit_hits,
+                             s->restarts, s->retries, s->skipped,   s->timing_violations, s->max_fuel};
   if (r->mcap) {
-    char v[200];
-    snprintf(v, sizeof v, "calls %llu errors %llu not_ready %llu outputs %llu mean_us %.1f max_us %.1f",
-             (unsigned long long)calls, (unsigned long long)errors, (unsigned long long)not_ready,
-             (unsigned long long)outputs, mean_us, max_us);
+    char v[400];
+    snprintf(v, sizeof v,
+             "calls %llu errors %llu not_ready %llu outputs %llu mean_us %.1f max_us %.1f limit_hits %llu "
+             "restarts %llu retries %llu skipped %llu timing_violations %llu max_fuel %llu",
+             (unsigned long long)counts[0], (unsigned long long)counts[1], (unsigned long long)counts[2],
+             (unsigned long long)counts[3], mean_us, max_us, (unsigned long long)counts[4],
+             (unsigned long long)counts[5], (unsigned long long)counts[6], (unsigned long long)counts[7],
+             (unsigned long long)counts[8], (unsigned long long)counts[9]);
     char key[300];
-    snprintf(key, sizeof key, "stats.%s", component);
+    snprintf(key, sizeof key, "stats.%s", s->name);
     return rsim__mcap_rec_set(r->mcap, key, v);
   }
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO stats VALUES(?, ?, ?, ?, ?, ?, ?)", -1,
+  if (sqlite3_prepare_v2(r->db, "INSERT OR REPLACE INTO stats VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1,
                          &st, NULL) != SQLITE_OK)
     return fail(r, RSIM_EBACKEND, "stats");
-  sqlite3_bind_text(st, 1, component, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)calls);
-  sqlite3_bind_int64(st, 3, (sqlite3_int64)errors);
-  sqlite3_bind_int64(st, 4, (sqlite3_int64)not_ready);
-  sqlite3_bind_int64(st, 5, (sqlite3_int64)outputs);
+  sqlite3_bind_text(st, 1, s->name, -1, SQLITE_TRANSIENT);
+  for (int i = 0; i < 4; i++) sqlite3_bind_int64(st, 2 + i, (sqlite3_int64)counts[i]);
   sqlite3_bind_double(st, 6, mean_us);
   sqlite3_bind_double(st, 7, max_us);
+  for (int i = 4; i < 10; i++) sqlite3_bind_int64(st, 4 + i, (sqlite3_int64)counts[i]);
   int ok = sqlite3_step(st) == SQLITE_DONE;
   sqlite3_finalize(st);
   return ok ? RSIM_OK : fail(r, RSIM_EBACKEND, "stats");

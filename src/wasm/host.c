@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wasm/wasm_int.h"
 
@@ -37,16 +38,34 @@ struct rsim_instance {
   wasmtime_component_func_t *funcs; /* one per export */
   bool *has_func;
   bool poisoned;
+  uint64_t last_fuel;
+  rsim_limit_kind last_limit;
   char host_err[512]; /* why the last host callback failed */
   char errmsg[1024];
 };
 
 /* ---- engine and components ------------------------------------------------------- */
 
-int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb) {
+#define TICK_NS 1000000 /* epoch period: the resolution of deadlines */
+
+static void *ticker(void *arg) {
+  rsim_wasm_engine *e = arg;
+  struct timespec ts = {0, TICK_NS};
+  while (!atomic_load(&e->stop)) {
+    nanosleep(&ts, NULL);
+    wasmtime_engine_increment_epoch(e->engine);
+  }
+  return NULL;
+}
+
+int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb) { return rsim_wasm_engine_new_opts(NULL, out, eb); }
+
+int rsim_wasm_engine_new_opts(const rsim_wasm_engine_opts *o, rsim_wasm_engine **out, rsim_errbuf *eb) {
   wasm_config_t *cfg = wasm_config_new();
   if (!cfg) return rsim_errbuf_set(eb, RSIM_EBACKEND, "wasmtime: cannot create a config");
   wasmtime_config_wasm_component_model_set(cfg, true);
+  if (o && o->fuel) wasmtime_config_consume_fuel_set(cfg, true);
+  if (o && o->deadlines) wasmtime_config_epoch_interruption_set(cfg, true);
   /* Built with component-model-async; its concurrency support roughly
   ** doubles the cost of every call, and replaysim makes no async calls. */
   wasmtime_config_concurrency_support_set(cfg, false);
@@ -54,12 +73,23 @@ int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb) {
   if (!engine) return rsim_errbuf_set(eb, RSIM_EBACKEND, "wasmtime: cannot create an engine");
   rsim_wasm_engine *e = rsim_xcalloc(1, sizeof *e);
   e->engine = engine;
+  if (o) e->o = *o;
+  atomic_init(&e->stop, false);
+  if (e->o.deadlines && pthread_create(&e->ticker, NULL, ticker, e)) {
+    wasm_engine_delete(engine);
+    free(e);
+    return rsim_errbuf_set(eb, RSIM_EBACKEND, "cannot start the deadline ticker thread");
+  }
   *out = e;
   return RSIM_OK;
 }
 
 void rsim_wasm_engine_free(rsim_wasm_engine *e) {
   if (!e) return;
+  if (e->o.deadlines) {
+    atomic_store(&e->stop, true);
+    pthread_join(e->ticker, NULL);
+  }
   wasm_engine_delete(e->engine);
   free(e);
 }
@@ -280,12 +310,29 @@ static int build_linker(rsim_instance *in, const rsim_host_def *defs, size_t n_d
   return RSIM_OK;
 }
 
+/* Sets the store's fuel and epoch deadline for the next call.  On an engine
+** that meters them, a store without limits still needs fuel and a deadline
+** (both start at zero): it gets all there is. */
+static void arm(rsim_instance *in) {
+  wasmtime_context_t *ctx = wasmtime_store_context(in->store);
+  const rsim_wasm_engine_opts *o = &in->c->e->o;
+  if (o->fuel) {
+    wasmtime_error_t *err = wasmtime_context_set_fuel(ctx, in->limits.fuel_per_call ? in->limits.fuel_per_call : UINT64_MAX);
+    if (err) wasmtime_error_delete(err);
+  }
+  if (o->deadlines)
+    wasmtime_context_set_epoch_deadline(ctx, in->limits.deadline_ns ? (uint64_t)(in->limits.deadline_ns + TICK_NS - 1) / TICK_NS + 1
+                                                                    : UINT64_MAX / 2);
+}
+
 /* Creates the store and the instance, and looks the exports up. */
 static int instantiate(rsim_instance *in, rsim_errbuf *eb) {
   rsim_component *c = in->c;
   in->store = wasmtime_store_new(c->e->engine, NULL, NULL);
-  if (in->limits.memory_bytes)
-    wasmtime_store_limiter(in->store, (int64_t)in->limits.memory_bytes, -1, -1, -1, -1);
+  if (in->limits.memory_bytes || in->limits.table_elements)
+    wasmtime_store_limiter(in->store, in->limits.memory_bytes ? (int64_t)in->limits.memory_bytes : -1,
+                           in->limits.table_elements ? (int64_t)in->limits.table_elements : -1, -1, -1, -1);
+  arm(in); /* start functions run at instantiation, under the limits too */
   wasmtime_context_t *ctx = wasmtime_store_context(in->store);
   wasmtime_error_t *err = wasmtime_component_linker_instantiate(in->linker, ctx, c->comp, &in->inst);
   if (err) return link_error(in, eb, "instantiation failed", err);
@@ -306,8 +353,10 @@ int rsim_instance_new(rsim_component *c, const char *name, const rsim_host_def *
                       size_t n_defs, void *ctx, const rsim_wasm_limits *limits,
                       rsim_instance **out, rsim_errbuf *eb) {
   *out = NULL;
-  if (limits && (limits->fuel_per_call || limits->deadline_ns))
-    return rsim_errbuf_set(eb, RSIM_ENOTSUP, "component %s: fuel and deadline limits are not supported yet", name);
+  if (limits && limits->fuel_per_call && !c->e->o.fuel)
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "component %s: a fuel limit needs an engine with fuel metering", name);
+  if (limits && limits->deadline_ns && !c->e->o.deadlines)
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "component %s: a deadline needs an engine with deadlines", name);
   rsim_instance *in = rsim_xcalloc(1, sizeof *in);
   in->c = c;
   in->name = rsim_xstrdup(name);
@@ -347,9 +396,24 @@ int rsim_instance_reset(rsim_instance *in) {
 
 bool rsim_instance_poisoned(const rsim_instance *in) { return in->poisoned; }
 const char *rsim_instance_errmsg(const rsim_instance *in) { return in->errmsg; }
-uint64_t rsim_instance_last_fuel(const rsim_instance *in) { return 0; }
+uint64_t rsim_instance_last_fuel(const rsim_instance *in) { return in->last_fuel; }
+rsim_limit_kind rsim_instance_last_limit(const rsim_instance *in) { return in->last_limit; }
 
 /* ---- calls --------------------------------------------------------------------------- */
+
+/* Was the trap one of our limits?  Fuel: none left.  Deadline: Wasmtime's
+** interrupt trap after at least the deadline. */
+static int classify(rsim_instance *in, const char *msg, uint64_t fuel_left, int64_t dt) {
+  if (in->limits.fuel_per_call && fuel_left == 0 && strstr(msg, "fuel")) {
+    in->last_limit = RSIM_LIMIT_FUEL;
+    return RSIM_ELIMIT;
+  }
+  if (in->limits.deadline_ns && dt >= in->limits.deadline_ns && strstr(msg, "interrupt")) {
+    in->last_limit = RSIM_LIMIT_DEADLINE;
+    return RSIM_ELIMIT;
+  }
+  return RSIM_ETRAP;
+}
 
 int rsim_instance_call(rsim_instance *in, size_t export_index, const rsim_val *args, size_t nargs,
                        rsim_val *result) {
@@ -379,17 +443,36 @@ int rsim_instance_call(rsim_instance *in, size_t export_index, const rsim_val *a
       rc = RSIM_ETYPE;
       break;
     }
+  in->last_limit = RSIM_LIMIT_NONE;
+  in->last_fuel = 0;
   if (!rc) {
     in->host_err[0] = 0;
     wasmtime_context_t *ctx = wasmtime_store_context(in->store);
+    arm(in);
+    int64_t t0 = rsim_monotonic_ns();
     wasmtime_error_t *err =
         wasmtime_component_func_call(&in->funcs[export_index], ctx, wargs, nargs, &wres, s->result ? 1 : 0);
+    int64_t dt = rsim_monotonic_ns() - t0;
+    uint64_t left = 0;
+    if (in->c->e->o.fuel) {
+      wasmtime_error_t *ferr = wasmtime_context_get_fuel(ctx, &left);
+      if (ferr) wasmtime_error_delete(ferr);
+      in->last_fuel = (in->limits.fuel_per_call ? in->limits.fuel_per_call : UINT64_MAX) - left;
+    }
     if (err) {
       char msg[700];
       rsim__wasm_take_error(err, msg, sizeof msg);
       in->poisoned = true;
-      snprintf(in->errmsg, sizeof in->errmsg, "component %s: trap in %s: %s", in->name, s->name, msg);
-      rc = RSIM_ETRAP;
+      rc = classify(in, msg, left, dt);
+      if (rc == RSIM_ELIMIT && in->last_limit == RSIM_LIMIT_FUEL)
+        snprintf(in->errmsg, sizeof in->errmsg, "component %s: %s stopped: fuel limit of %llu per call used up",
+                 in->name, s->name, (unsigned long long)in->limits.fuel_per_call);
+      else if (rc == RSIM_ELIMIT)
+        snprintf(in->errmsg, sizeof in->errmsg, "component %s: %s stopped: deadline of %.3f ms per call passed (ran %.3f ms)",
+                 in->name, s->name, (double)in->limits.deadline_ns / 1e6, (double)dt / 1e6);
+      else
+        snprintf(in->errmsg, sizeof in->errmsg, "component %s: trap in %s: %s%s", in->name, s->name, msg,
+                 in->limits.memory_bytes ? " (its memory is capped: an allocation past the cap fails)" : "");
     } else if (s->result) {
       if (rsim__wasm_from(&wres, s->result, result, &eb)) {
         snprintf(in->errmsg, sizeof in->errmsg, "component %s: result of %s: %s", in->name, s->name, eb.msg);

@@ -6,12 +6,17 @@
 #ifndef RSIM_WASM_INT_H
 #define RSIM_WASM_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <wasmtime.h>
 
 #include "rsim/wasm.h"
 
 struct rsim_wasm_engine {
   wasm_engine_t *engine;
+  rsim_wasm_engine_opts o;
+  pthread_t ticker;       /* o.deadlines: increments the epoch every 1 ms */
+  atomic_bool stop;
 };
 
 struct rsim_component {

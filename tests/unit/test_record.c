@@ -33,7 +33,9 @@ TEST(record_outputs_events_stats_land) {
     ASSERT_OK(rsim_record_output(r, 1000 + i, "det", NULL, NULL, enc, sizeof enc, i % 2 ? "[\"x\"]" : NULL));
   }
   ASSERT_OK(rsim_record_event(r, 5, "det", RSIM_LOG_WARN, "something odd"));
-  ASSERT_OK(rsim_record_stats(r, "det", 1500, 0, 2, 1500, 12.5, 40.0));
+  rsim_component_stats cs = {.name = "det", .calls = 1500, .not_ready = 2, .outputs = 1500, .total_ns = 18750000,
+                             .max_ns = 40000, .restarts = 3, .max_fuel = 777};
+  ASSERT_OK(rsim_record_stats(r, &cs));
   ASSERT_OK(rsim_record_set(r, "digest", "abc"));
   ASSERT_OK(rsim_record_close(r));
   rsim_type_free(t);
@@ -42,6 +44,9 @@ TEST(record_outputs_events_stats_land) {
   ASSERT_EQ(count_rows(path, "SELECT max(t) - min(t) FROM outputs"), 1499);
   ASSERT_EQ(count_rows(path, "SELECT count(*) FROM events WHERE level='warn'"), 1);
   ASSERT_EQ(count_rows(path, "SELECT not_ready FROM stats WHERE component='det'"), 2);
+  ASSERT_EQ(count_rows(path, "SELECT restarts FROM stats WHERE component='det'"), 3);
+  ASSERT_EQ(count_rows(path, "SELECT max_fuel FROM stats WHERE component='det'"), 777);
+  ASSERT_EQ(count_rows(path, "SELECT CAST(mean_us * 10 AS INTEGER) FROM stats WHERE component='det'"), 125);
   ASSERT_EQ(count_rows(path, "SELECT count(*) FROM components WHERE result_type='list<string>'"), 1);
 }
 

@@ -202,3 +202,38 @@ TEST(wasm_missing_import_is_named) {
   rsim_component_free(c);
   rsim_wasm_engine_free(e);
 }
+
+TEST(wasm_fuel_is_metered_per_call_and_needs_an_engine_that_meters) {
+  rsim_errbuf eb = {0};
+  rsim_wasm_engine *plain, *metered;
+  rsim_component *c, *c2;
+  rsim_instance *in = NULL;
+  rsim_wasm_limits lim = {.fuel_per_call = 50000000};
+  ASSERT_OK(rsim_wasm_engine_new(&plain, &eb));
+  ASSERT_OK(rsim_component_load(plain, test_component_path("trap_nth"), &c, &eb));
+  ASSERT_EQ(rsim_instance_new(c, "t", kDefs, 4, NULL, &lim, &in, &eb), RSIM_EINVAL);
+  ASSERT_CONTAINS(eb.msg, "fuel metering");
+  rsim_wasm_engine_opts o = {.fuel = true};
+  ASSERT_OK(rsim_wasm_engine_new_opts(&o, &metered, &eb));
+  ASSERT_OK(rsim_component_load(metered, test_component_path("trap_nth"), &c2, &eb));
+  ASSERT_OK(rsim_instance_new(c2, "t", kDefs, 4, NULL, &lim, &in, &eb));
+  rsim_val arg = {0}, res = {0};
+  frame(&arg, 4, 4);
+  ASSERT_OK(rsim_instance_call(in, 0, &arg, 1, &res));
+  uint64_t first = rsim_instance_last_fuel(in);
+  ASSERT(first > 0 && first < lim.fuel_per_call);
+  rsim_val_clear(&res);
+  /* Its second call traps (trap_at 2): a trap, not a limit. */
+  ASSERT_EQ(rsim_instance_call(in, 0, &arg, 1, &res), RSIM_ETRAP);
+  ASSERT_EQ(rsim_instance_last_limit(in), RSIM_LIMIT_NONE);
+  ASSERT_OK(rsim_instance_reset(in));
+  ASSERT_OK(rsim_instance_call(in, 0, &arg, 1, &res));
+  ASSERT_EQ(rsim_instance_last_fuel(in), first); /* the same work, the same fuel */
+  rsim_val_clear(&res);
+  rsim_val_clear(&arg);
+  rsim_instance_free(in);
+  rsim_component_free(c);
+  rsim_component_free(c2);
+  rsim_wasm_engine_free(plain);
+  rsim_wasm_engine_free(metered);
+}

@@ -1,0 +1,58 @@
+/*
+** misbehave.c -- a deliberately bad camera detector for the fault tests.
+** Its graph config picks the fault and the call it starts at (counting from
+** its last (re-)instantiation):
+**   fault: loop      spins forever           (stopped by fuel or a deadline)
+**   fault: alloc     allocates without end   (stopped by its memory limit)
+**   fault: badvalue  returns a string that is not UTF-8 (refused by the host)
+**   at: N            the first faulty call (default 2); calls before it
+**                    return one object
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "camera_detector.h"
+#define RSIM_WORLD camera_detector
+#include "rsim_guest.h"
+
+static int g_calls;
+
+/* volatile: the optimiser must not prove the loops finite or the memory unused. */
+static volatile unsigned g_sink;
+
+static void spin(void) {
+  for (;;) g_sink++;
+}
+
+static void eat_memory(void) {
+  for (;;) {
+    unsigned char *p = malloc(1 << 20);
+    if (!p) __builtin_trap(); /* what a component does when malloc fails */
+    memset(p, 1, 1 << 20);
+    g_sink += p[4096];
+  }
+}
+
+void exports_rsim_sim_camera_processing_process_frame(
+    exports_rsim_sim_camera_processing_sensor_reading_t *reading,
+    exports_rsim_sim_camera_processing_list_detected_object_t *ret) {
+  char fault[16];
+  rsim_config_str("fault", fault, sizeof fault, "loop");
+  int at = (int)rsim_config_f32("at", 2.0f);
+  rsim_sim_types_sensor_reading_free(reading);
+  ret->len = 1;
+  ret->ptr = calloc(1, sizeof *ret->ptr);
+  ret->ptr[0].id = rsim_str_dup("obj");
+  ret->ptr[0].class_ = rsim_str_dup("car");
+  ret->ptr[0].confidence = 0.5f;
+  if (++g_calls < at) return;
+  if (!strcmp(fault, "loop")) spin();
+  if (!strcmp(fault, "alloc")) eat_memory();
+  if (!strcmp(fault, "badvalue")) {
+    free(ret->ptr[0].class_.ptr);
+    ret->ptr[0].class_.ptr = (uint8_t *)malloc(2);
+    ret->ptr[0].class_.ptr[0] = 0xff; /* not UTF-8 */
+    ret->ptr[0].class_.ptr[1] = 0xfe;
+    ret->ptr[0].class_.len = 2;
+  }
+}
