@@ -53,3 +53,6 @@ void exports_rsim_sim_camera_processing_process_frame(
   }
   rsim_sim_types_sensor_reading_free(reading);
 }
+
+/* Nothing but configuration and scratch survives a call. */
+RSIM_STATELESS()

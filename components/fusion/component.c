@@ -67,3 +67,6 @@ void exports_rsim_sim_sensor_fusion_fuse_detections(
   exports_rsim_sim_sensor_fusion_list_detected_object_free(camera_objects);
   exports_rsim_sim_sensor_fusion_list_radar_track_free(radar_tracks);
 }
+
+/* Nothing but configuration and scratch survives a call. */
+RSIM_STATELESS()

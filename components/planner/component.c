@@ -52,3 +52,6 @@ void exports_rsim_sim_planning_plan(exports_rsim_sim_planning_list_fused_object_
   exports_rsim_sim_planning_list_fused_object_free(objects);
   exports_rsim_sim_planning_sensor_reading_free(vehicle);
 }
+
+/* Nothing but configuration and scratch survives a call. */
+RSIM_STATELESS()

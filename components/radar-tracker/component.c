@@ -52,3 +52,48 @@ void exports_rsim_sim_radar_processing_process_scan(
   }
   rsim_sim_types_sensor_reading_free(reading);
 }
+
+/* ---- state: the parameters, the counters and the live tracks only (the
+** association scratch is rebuilt on every scan) ---------------------------------- */
+
+typedef struct saved_head {
+  uint32_t magic, version, track_size;
+  bool init;
+  trk_params p;
+  int n;
+  uint32_t next_id;
+  int64_t last_t;
+  bool has_last;
+} saved_head;
+
+#define STATE_MAGIC 0x314b5254u /* "TRK1" */
+
+void exports_rsim_sim_state_save(radar_tracker_list_u8_t *ret) {
+  saved_head h = {STATE_MAGIC, 1, (uint32_t)sizeof(trk_track), g_init, g_state.p, g_state.n,
+                  g_state.next_id, g_state.last_t, g_state.has_last};
+  size_t tracks = (size_t)g_state.n * sizeof(trk_track);
+  ret->len = sizeof h + tracks;
+  ret->ptr = malloc(ret->len);
+  memcpy(ret->ptr, &h, sizeof h);
+  memcpy(ret->ptr + sizeof h, g_state.tracks, tracks);
+}
+
+bool exports_rsim_sim_state_restore(radar_tracker_list_u8_t *bytes, radar_tracker_string_t *err) {
+  saved_head h;
+  bool ok = bytes->len >= sizeof h;
+  if (ok) memcpy(&h, bytes->ptr, sizeof h);
+  ok = ok && h.magic == STATE_MAGIC && h.version == 1 && h.track_size == sizeof(trk_track) && h.n >= 0 &&
+       h.n <= TRK_MAX_TRACKS && bytes->len == sizeof h + (size_t)h.n * sizeof(trk_track);
+  if (ok) {
+    g_init = h.init;
+    g_state.p = h.p;
+    g_state.n = h.n;
+    g_state.next_id = h.next_id;
+    g_state.last_t = h.last_t;
+    g_state.has_last = h.has_last;
+    memcpy(g_state.tracks, bytes->ptr + sizeof h, (size_t)h.n * sizeof(trk_track));
+  } else
+    *err = rsim_str_dup("not a radar tracker state of this build");
+  if (bytes->len) free(bytes->ptr); /* an empty list's pointer is not malloc's */
+  return ok;
+}

@@ -11,8 +11,17 @@
 ** It gives: rsim_log(level, fmt, ...) through the host's log import,
 ** rsim_config_str / rsim_config_f32 for `config:` values of the graph,
 ** rsim_meta(reading, key) for reading metadata, little-endian payload
-** readers, and rsim_str for building wit-bindgen strings.  Nothing here uses
-** WASI: components get all data and time from the host.
+** readers, rsim_str for building wit-bindgen strings, and the state
+** interface in one line (checkpoints, seek, step back, recovery):
+**
+**   static my_state g_state;      // everything kept between calls, no pointers
+**   RSIM_STATE(g_state)           // save and restore it byte for byte
+**
+**   RSIM_STATELESS()              // nothing survives a call
+**
+** or write exports_rsim_sim_state_save/_restore yourself (see the radar
+** tracker, which saves only its live tracks).  Nothing here uses WASI:
+** components get all data and time from the host.
 */
 #ifndef RSIM_GUEST_H
 #define RSIM_GUEST_H
@@ -31,7 +40,37 @@
 #define RSIM_CAT(a, b) RSIM_CAT2(a, b)
 #define RSIM_STRING_T RSIM_CAT(RSIM_WORLD, _string_t)
 
+#define RSIM_BYTES_T RSIM_CAT(RSIM_WORLD, _list_u8_t)
+
 enum { RSIM_DEBUG = 0, RSIM_INFO = 1, RSIM_WARN = 2, RSIM_ERROR = 3 };
+
+/* The state interface over a plain object (a struct without pointers). */
+#define RSIM_STATE(var)                                                             \
+  void exports_rsim_sim_state_save(RSIM_BYTES_T *ret) {                            \
+    ret->len = sizeof(var);                                                         \
+    ret->ptr = (uint8_t *)malloc(sizeof(var));                                      \
+    memcpy(ret->ptr, &(var), sizeof(var));                                          \
+  }                                                                                 \
+  bool exports_rsim_sim_state_restore(RSIM_BYTES_T *bytes, RSIM_STRING_T *err) {    \
+    bool ok = bytes->len == sizeof(var);                                            \
+    if (ok) memcpy(&(var), bytes->ptr, sizeof(var));                                \
+    else *err = rsim_str_dup("state of the wrong size (another build?)");          \
+    if (bytes->len) free(bytes->ptr); /* an empty list's pointer is not malloc's */ \
+    return ok;                                                                      \
+  }
+
+/* The state interface of a component that keeps nothing between calls. */
+#define RSIM_STATELESS()                                                            \
+  void exports_rsim_sim_state_save(RSIM_BYTES_T *ret) {                            \
+    ret->len = 0;                                                                   \
+    ret->ptr = NULL;                                                                \
+  }                                                                                 \
+  bool exports_rsim_sim_state_restore(RSIM_BYTES_T *bytes, RSIM_STRING_T *err) {    \
+    bool ok = bytes->len == 0;                                                      \
+    if (!ok) *err = rsim_str_dup("a stateless component was given state");          \
+    if (bytes->len) free(bytes->ptr);                                               \
+    return ok;                                                                      \
+  }
 
 /* A borrowed wit-bindgen string over a C string (no copy, no free). */
 static inline RSIM_STRING_T rsim_str(const char *s) {

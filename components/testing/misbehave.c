@@ -56,3 +56,6 @@ void exports_rsim_sim_camera_processing_process_frame(
     ret->ptr[0].class_.len = 2;
   }
 }
+
+/* The call count is the state: a restored instance traps when the original would. */
+RSIM_STATE(g_calls)

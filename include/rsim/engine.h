@@ -84,6 +84,8 @@ typedef struct rsim_engine_opts {
   rsim_log_fn log;        /* NULL = warnings and errors to stderr */
   void *log_ud;
   int log_level;          /* lowest level passed to log: 0 debug .. 3 error */
+  int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 1 s, < 0 = only the start */
+  size_t checkpoint_max;  /* checkpoints kept in memory (oldest dropped first); 0 = 4096 */
 } rsim_engine_opts;
 
 /* Log levels, as in the WIT enum log-level. */
@@ -158,6 +160,32 @@ uint64_t rsim_engine_readings(const rsim_engine *e);
 */
 const rsim_val *rsim_engine_output(const rsim_engine *e, size_t i, const rsim_type **out_type,
                                    rsim_time *out_t);
+
+/* ---- checkpoints and seeking (docs/checkpoints.md) --------------------------------- */
+
+/*
+** Puts the run into the state it has after every instant <= t (t is
+** clamped to the range; before the first instant it is the start): the
+** latest checkpoint at or before t is restored and the run re-simulated
+** to t, or it goes on from the current instant when that is nearer.
+** Outputs re-simulated on the way are neither recorded nor logged again.
+** The state, the digests and every later output are those of a run played
+** from the start to t.
+*/
+int rsim_engine_seek(rsim_engine *e, rsim_time t);
+/* Back to the state after the instant before the current one (the start
+** after the first); RSIM_EEOF at the start. */
+int rsim_engine_step_back(rsim_engine *e);
+
+typedef struct rsim_engine_ckpt_stats {
+  uint64_t taken;         /* checkpoints taken (the start not counted) */
+  size_t held;            /* in memory now */
+  size_t bytes;           /* their size, roughly */
+  uint64_t seeks, restores;
+  uint64_t resimulated;   /* instants stepped again by seeks */
+  const char *stateless;  /* a component without the state interface (seeks re-simulate from the start), or NULL */
+} rsim_engine_ckpt_stats;
+void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *out);
 
 /* The sensor-reading record as WIT defines it (static, borrowed). */
 const rsim_type *rsim_engine_reading_type(void);

@@ -81,6 +81,7 @@ static int pick_export(checker *C, const rsim__gnode *n, const rsim_component *c
   for (size_t i = 0; i < ne; i++) {
     const rsim_func_sig *s = rsim_component_export(comp, i);
     if (wiface && !iface_is(s->iface, wiface)) continue;
+    if (iface_is(s->iface, "rsim:sim/state@")) continue; /* checkpoints, not the work */
     found = (int)i;
     count++;
   }

@@ -17,123 +17,21 @@
 #include <string.h>
 
 #include "engine/engine_int.h"
+#include "engine/engine_rt.h"
 #include "rsim/record.h"
-
-/*
-** A sensor as the bridge sees it.  Base slots are fed by the main cursor
-** (or, for sensors the graph does not stream but a component asks for, by
-** the store on each use: "ad hoc").  Derived slots transform the answer of
-** their source slot.  The answer at the current instant -- exact, held or
-** interpolated, or none when stale -- is computed once per instant and its
-** value once per change of content ("gen").
-*/
-enum { ANS_NONE = 0, ANS_EXACT, ANS_HELD, ANS_INTERP };
-
-typedef struct sensor_slot {
-  char *id;
-  rsim_sensor_kind kind;
-  int src;                 /* derived: slot of the source sensor; else -1 */
-  const rsim__gsensor *gs; /* graph settings, or NULL */
-  int sample;              /* RSIM__SAMPLE_*, resolved from AUTO */
-  int64_t max_stale;       /* ns */
-  bool adhoc;
-  bool has;                /* latest holds a reading at or before now */
-  rsim_reading latest;
-  uint64_t seq;            /* changes with latest */
-  rsim_cursor *ahead;      /* interpolation: readings after now */
-  rsim_reading next;
-  bool has_next, ahead_done;
-  /* the answer at instant ans_now */
-  rsim_time ans_now;
-  bool ans_valid;
-  int ans;
-  const rsim_reading *ans_r;
-  rsim_time ans_age;
-  uint64_t gen;            /* changes with the answer's content */
-  uint64_t key_seq;        /* what gen was computed from */
-  int key_ans;
-  rsim_time key_t;
-  rsim_reading interp;     /* owned: the interpolated reading */
-  rsim_reading xf;         /* owned: derived slots, the transformed answer */
-  rsim_val val;            /* the answer as a value, for gen val_gen */
-  bool has_val;
-  uint64_t val_gen;
-  rsim_time val_now;
-  bool warned;
-} sensor_slot;
-
-/* Per link source: what the target has consumed of it. */
-typedef struct src_rt {
-  int slot;                /* sensor sources: slot; else -1 */
-  size_t node;             /* component sources */
-  bool concat;             /* fan-in/queue: the source gives a whole list */
-  uint64_t consumed;       /* component sources: out_seq last handed over */
-} src_rt;
-
-typedef struct qitem {
-  rsim_val v;
-  bool concat;
-} qitem;
-
-typedef struct link_rt {
-  const rsim__link *l;
-  src_rt *srcs;
-  qitem *q;                /* queue links: pending outputs, oldest first */
-  size_t qn, qcap;
-  bool warned_drop;
-} link_rt;
-
-typedef struct node_rt {
-  const rsim__gnode *g;
-  rsim_component *comp;
-  rsim_instance *inst;
-  size_t export_index;
-  const rsim_func_sig *sig;
-  link_rt **param_link;    /* per param: its link */
-  link_rt *links;          /* one per input */
-  int trigger_slot;        /* on-data trigger sensor slot, or -1 */
-  rsim_time next_tick;     /* rate components */
-  rsim_val out;            /* the bus: latest output */
-  bool has_out;
-  uint64_t out_seq;        /* outputs so far */
-  rsim_time out_t;
-  rsim__host_ctx host;
-  rsim_component_stats st;
-  rsim_sha256 digest;      /* this component's outputs alone */
-  char **warned;           /* unknown sensors already warned about */
-  size_t n_warned;
-} node_rt;
-
-typedef struct pending {
-  rsim_reading r;          /* base readings; derived entries borrow src's */
-  int slot;
-  int src_pending;         /* derived entries: index of the source reading */
-  bool last;               /* the last reading of its slot at this instant */
-} pending;
-
-struct rsim_engine {
-  const rsim_graph *g;
-  rsim_engine_opts o;
-  rsim_wasm_engine *we;
-  node_rt *nodes;
-  sensor_slot *slots;
-  size_t n_slots;
-  size_t n_streamed;       /* slots [0, n_streamed) are on the main cursor */
-  rsim_cursor *cur;
-  rsim_time from, to, now;
-  pending *pend;           /* readings of the current instant */
-  size_t n_pending, cap_pending;
-  uint64_t readings;
-  rsim_engine_bridge_stats bst;
-  rsim_sha256 digest;
-  rsim_buf scratch;
-  char errmsg[1024];
-};
 
 static int seterr(rsim_engine *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int seterr(rsim_engine *e, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
@@ -406,6 +304,7 @@ const char *rsim__engine_config(const rsim_engine *e, size_t node, const char *k
 }
 
 static void emit_log(rsim_engine *e, const char *component, int level, const char *msg) {
+  if (e->quiet) return;
   if (e->o.record) rsim_record_event(e->o.record, e->now, component, level, msg);
   if (level < e->o.log_level) return;
   if (e->o.log) {
@@ -489,6 +388,55 @@ static int wire_node(rsim_engine *e, size_t i) {
   return RSIM_OK;
 }
 
+void rsim__engine_log_event(rsim_engine *e, const char *component, int level, const char *msg) {
+  emit_log(e, component, level, msg);
+}
+
+/* The main cursor over every base slot, for readings after `after`. */
+int rsim__engine_reopen(rsim_engine *e, rsim_time after) {
+  rsim_cursor_close(e->cur);
+  e->cur = NULL;
+  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
+  e->n_pending = 0;
+  size_t n_base = 0;
+  for (size_t s = 0; s < e->n_streamed; s++) n_base += e->slots[s].src < 0;
+  if (!n_base || after >= e->to) return RSIM_OK;
+  const char **ids = rsim_xcalloc(n_base, sizeof *ids);
+  size_t k = 0;
+  for (size_t s = 0; s < e->n_streamed; s++)
+    if (e->slots[s].src < 0) ids[k++] = e->slots[s].id;
+  int rc = rsim_store_cursor_open(e->o.store, after + 1, e->to, ids, n_base, &e->cur);
+  free(ids);
+  return rc ? seterr(e, rc, "%s", rsim_store_errmsg(e->o.store)) : RSIM_OK;
+}
+
+void rsim__engine_reload_bridge(rsim_engine *e) {
+  /* Before the first step the slots hold the readings before the range. */
+  rsim_time at = e->started ? e->now : e->from - 1;
+  for (size_t i = 0; i < e->n_slots; i++) {
+    sensor_slot *s = &e->slots[i];
+    rsim_reading_clear(&s->latest);
+    rsim_reading_clear(&s->next);
+    rsim_reading_clear(&s->interp);
+    rsim_reading_clear(&s->xf);
+    rsim_cursor_close(s->ahead);
+    s->ahead = NULL;
+    s->has = s->has_next = s->ahead_done = s->ans_valid = false;
+    s->ans_now = INT64_MIN;
+    if (s->has_val) rsim_val_clear(&s->val);
+    s->has_val = false;
+    s->key_seq = UINT64_MAX;
+    s->key_ans = -1;
+    s->gen++;
+    s->seq++;
+    rsim_reading r = {0};
+    if (s->src < 0 && !s->adhoc && at > INT64_MIN && rsim_store_reading_at(e->o.store, s->id, at, &r) == RSIM_OK) {
+      slot_set(s, &r);
+      rsim_reading_clear(&r);
+    }
+  }
+}
+
 /* Positions rate schedules and the bridge at the start of the range. */
 static int position(rsim_engine *e, rsim_time anchor) {
   for (size_t i = 0; i < e->g->n; i++) {
@@ -566,6 +514,7 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
   e->now = e->from;
   for (size_t i = 0; i < g->n && !rc; i++) rc = wire_node(e, g->order[i]);
   if (!rc) rc = position(e, first);
+  if (!rc) rc = rsim__ckpt_init(e);
   if (rc) {
     rsim_errbuf_set(eb, rc, "%s", e->errmsg);
     goto fail;
@@ -579,6 +528,7 @@ fail:
 
 void rsim_engine_free(rsim_engine *e) {
   if (!e) return;
+  rsim__ckpt_free(e);
   for (size_t i = 0; e->nodes && i < e->g->n; i++) {
     node_rt *n = &e->nodes[i];
     rsim_instance_free(n->inst);
@@ -720,15 +670,17 @@ static int on_fault(rsim_engine *e, node_rt *n, int rc, bool will_retry) {
     return rc;
   }
   emit_log(e, n->g->name, RSIM_LOG_ERROR, e->errmsg);
+  bool from_ckpt = false;
   if (rsim_instance_poisoned(n->inst) || rc == RSIM_ELIMIT) {
     int rr = rsim_instance_reset(n->inst);
     if (rr) return seterr(e, rr, "component '%s' could not be restarted: %s", n->g->name,
                           rsim_instance_errmsg(n->inst));
     n->st.restarts++;
+    from_ckpt = rsim__ckpt_restore_node(e, (size_t)(n - e->nodes));
   }
-  char msg[160];
-  snprintf(msg, sizeof msg, "restarted; %s", will_retry ? "calling it again with the same inputs"
-                                                         : "no output from this call");
+  char msg[200];
+  snprintf(msg, sizeof msg, "restarted%s; %s", from_ckpt ? " from its state at the latest checkpoint" : "",
+           will_retry ? "calling it again with the same inputs" : "no output from this call");
   emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
   if (!will_retry) n->st.skipped++;
   return RSIM_OK;
@@ -948,6 +900,7 @@ int rsim_engine_step(rsim_engine *e) {
   int rc = rsim_engine_next_time(e, &t);
   if (rc) return rc;
   e->now = t;
+  e->started = true;
   rc = take_readings(e, t);
   for (size_t k = 0; k < e->g->n && !rc; k++) {
     node_rt *n = &e->nodes[e->g->order[k]];
@@ -958,6 +911,7 @@ int rsim_engine_step(rsim_engine *e) {
     for (size_t i = 0; i < e->n_pending && !rc && n->trigger_slot >= 0; i++)
       if (e->pend[i].slot == n->trigger_slot) rc = run_node(e, n, (int)i);
   }
+  if (!rc) rc = rsim__ckpt_after_step(e);
   return rc;
 }
 

@@ -88,7 +88,7 @@ TEST(wasm_reflects_imports_and_exports) {
   rsim_component *c;
   ASSERT_OK(rsim_wasm_engine_new(&e, &eb));
   ASSERT_OK(rsim_component_load(e, test_component_path("camera_detector"), &c, &eb));
-  ASSERT_EQ(rsim_component_n_exports(c), 1);
+  ASSERT_EQ(rsim_component_n_exports(c), 3); /* process-frame, and the state interface's save, restore */
   const rsim_func_sig *s = rsim_component_export(c, 0);
   ASSERT_STREQ(s->full, "rsim:sim/camera-processing@0.1.0#process-frame");
   ASSERT_EQ(s->n_params, 1);
@@ -99,6 +99,12 @@ TEST(wasm_reflects_imports_and_exports) {
   free(rt);
   ASSERT_EQ(rsim_component_find_export(c, "process-frame"), 0);
   ASSERT_EQ(rsim_component_find_export(c, "nope"), -1);
+  int save = rsim_component_find_export(c, "rsim:sim/state@0.1.0#save");
+  int restore = rsim_component_find_export(c, "rsim:sim/state@0.1.0#restore");
+  ASSERT(save > 0 && restore > 0);
+  char *st = rsim_type_str(rsim_component_export(c, (size_t)restore)->result);
+  ASSERT_STREQ(st, "result<_, string>");
+  free(st);
   ASSERT(rsim_component_n_imports(c) >= 2);
   for (size_t i = 0; i < rsim_component_n_imports(c); i++)
     ASSERT_STREQ(rsim_component_import(c, i)->iface, IFACE);

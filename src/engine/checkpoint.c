@@ -1,0 +1,358 @@
+/*
+** checkpoint.c -- checkpoints of a run and exact seeking.
+**
+** A checkpoint is everything a run carries from one instant to the next
+** that cannot be recomputed: the time, each component's schedule, its
+** latest output and digest, what its links have handed over or queued, the
+** run digest, and each component's own state through the WIT state
+** interface (save -> bytes).  Sensor readings are not copied: the store
+** gives each slot's latest reading at the checkpoint's time again
+** (engine_rt.h, first invariant), and the bridge's caches are rebuilt.
+**
+** Checkpoints are taken at the first instant of every `every` of sim time
+** (buckets counted from the start of the range, so a re-simulation takes
+** them at the same instants), kept sorted by time in a bounded array, plus
+** the start, which is always kept.  seek(t) restores the latest checkpoint
+** at or before t (or goes on from the current instant, when that is
+** nearer) and steps to t with recording and logging off: the state after
+** it is the state a run from the start would have at t, bit for bit.
+**
+** A component without the state interface cannot be put back mid-run, so
+** then only the start serves: everything is re-simulated from the start of
+** the range, and the run says so once.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_rt.h"
+
+typedef struct link_ck {
+  uint64_t *consumed; /* per source */
+  qitem *q;
+  size_t qn;
+} link_ck;
+
+typedef struct node_ck {
+  rsim_time next_tick;
+  bool has_out;
+  rsim_val out;
+  uint64_t out_seq;
+  rsim_time out_t;
+  rsim_sha256 digest;
+  rsim_component_stats st;
+  uint8_t *state; /* save()'s bytes */
+  size_t state_len;
+  link_ck *links;
+} node_ck;
+
+typedef struct ckpt {
+  rsim_time now;
+  bool start;     /* the state before any step */
+  int64_t bucket;
+  rsim_sha256 digest;
+  uint64_t readings;
+  rsim_engine_bridge_stats bst;
+  node_ck *nodes;
+  size_t bytes;
+} ckpt;
+
+struct rsim__ckpts {
+  ckpt start;
+  ckpt *ring; /* sorted by now */
+  size_t n, cap;
+  int64_t every;
+  int *save_idx, *restore_idx; /* per node; -1 without the state interface */
+  bool stateless;              /* some component has no state interface */
+  bool said_stateless;
+  rsim_engine_ckpt_stats stats;
+};
+
+#define DEFAULT_EVERY 1000000000LL /* 1 s of sim time */
+#define DEFAULT_CAP 4096
+
+/* ---- taking ------------------------------------------------------------------------ */
+
+static void ck_clear(rsim_engine *e, ckpt *c) {
+  for (size_t i = 0; c->nodes && i < e->g->n; i++) {
+    node_ck *nc = &c->nodes[i];
+    if (nc->has_out) rsim_val_clear(&nc->out);
+    free(nc->state);
+    for (size_t j = 0; nc->links && j < e->nodes[i].g->n_inputs; j++) {
+      free(nc->links[j].consumed);
+      for (size_t q = 0; q < nc->links[j].qn; q++) rsim_val_clear(&nc->links[j].q[q].v);
+      free(nc->links[j].q);
+    }
+    free(nc->links);
+  }
+  free(c->nodes);
+  memset(c, 0, sizeof *c);
+}
+
+/* Calls save() of node i into nc. */
+static int save_node(rsim_engine *e, size_t i, node_ck *nc) {
+  struct rsim__ckpts *k = e->ck;
+  node_rt *n = &e->nodes[i];
+  if (k->save_idx[i] < 0) return RSIM_OK;
+  rsim_val v = {0};
+  int rc = rsim_instance_call(n->inst, (size_t)k->save_idx[i], NULL, 0, &v);
+  if (rc) return rsim__engine_seterr(e, rc, "checkpoint at t=%lld: %s", (long long)e->now, rsim_instance_errmsg(n->inst));
+  if (v.kind == RSIM_BYTES && v.of.bytes.len) {
+    nc->state = v.of.bytes.ptr; /* taken over from v */
+    nc->state_len = v.of.bytes.len;
+    v.of.bytes.ptr = NULL;
+    v.of.bytes.len = 0;
+  }
+  rsim_val_clear(&v);
+  return RSIM_OK;
+}
+
+static int take(rsim_engine *e, ckpt *c, bool start) {
+  memset(c, 0, sizeof *c);
+  c->now = e->now;
+  c->start = start;
+  c->bucket = start ? -1 : (e->now - e->from) / e->ck->every;
+  c->digest = e->digest;
+  c->readings = e->readings;
+  c->bst = e->bst;
+  c->nodes = rsim_xcalloc(e->g->n, sizeof *c->nodes);
+  c->bytes = sizeof *c + e->g->n * sizeof *c->nodes;
+  for (size_t i = 0; i < e->g->n; i++) {
+    node_rt *n = &e->nodes[i];
+    node_ck *nc = &c->nodes[i];
+    nc->next_tick = n->next_tick;
+    nc->has_out = n->has_out;
+    if (n->has_out) rsim_val_copy(&nc->out, &n->out);
+    nc->out_seq = n->out_seq;
+    nc->out_t = n->out_t;
+    nc->digest = n->digest;
+    nc->st = n->st;
+    nc->links = rsim_xcalloc(n->g->n_inputs ? n->g->n_inputs : 1, sizeof *nc->links);
+    for (size_t j = 0; j < n->g->n_inputs; j++) {
+      link_rt *lr = &n->links[j];
+      link_ck *lc = &nc->links[j];
+      lc->consumed = rsim_xcalloc(lr->l->n_srcs, sizeof *lc->consumed);
+      for (size_t s = 0; s < lr->l->n_srcs; s++) lc->consumed[s] = lr->srcs[s].consumed;
+      lc->qn = lr->qn;
+      lc->q = lr->qn ? rsim_xcalloc(lr->qn, sizeof *lc->q) : NULL;
+      for (size_t q = 0; q < lr->qn; q++) {
+        rsim_val_copy(&lc->q[q].v, &lr->q[q].v);
+        lc->q[q].concat = lr->q[q].concat;
+      }
+    }
+    if (!start) {
+      int rc = save_node(e, i, nc);
+      if (rc) {
+        ck_clear(e, c);
+        return rc;
+      }
+    }
+    c->bytes += nc->state_len;
+    if (nc->has_out) {
+      e->scratch.len = 0;
+      rsim_val_encode(&nc->out, &e->scratch);
+      c->bytes += e->scratch.len;
+    }
+  }
+  return RSIM_OK;
+}
+
+/* Inserts c (taken over) in time order; when full, the oldest goes. */
+static void ring_put(rsim_engine *e, ckpt *c) {
+  struct rsim__ckpts *k = e->ck;
+  if (k->n == k->cap) {
+    k->stats.bytes -= k->ring[0].bytes;
+    ck_clear(e, &k->ring[0]);
+    memmove(k->ring, k->ring + 1, (k->n - 1) * sizeof *k->ring);
+    k->n--;
+  }
+  size_t at = k->n;
+  while (at > 0 && k->ring[at - 1].now > c->now) at--;
+  memmove(k->ring + at + 1, k->ring + at, (k->n - at) * sizeof *k->ring);
+  k->ring[at] = *c;
+  k->n++;
+  k->stats.held = k->n;
+  k->stats.bytes += c->bytes;
+  k->stats.taken++;
+}
+
+static bool have_bucket(const struct rsim__ckpts *k, int64_t b) {
+  for (size_t i = k->n; i-- > 0;)
+    if (k->ring[i].bucket == b) return true;
+  return false;
+}
+
+int rsim__ckpt_after_step(rsim_engine *e) {
+  struct rsim__ckpts *k = e->ck;
+  if (!k || k->every <= 0 || k->stateless) return RSIM_OK;
+  int64_t b = (e->now - e->from) / k->every;
+  if (have_bucket(k, b)) return RSIM_OK;
+  ckpt c;
+  int rc = take(e, &c, false);
+  if (rc) return rc;
+  ring_put(e, &c);
+  return RSIM_OK;
+}
+
+int rsim__ckpt_init(rsim_engine *e) {
+  struct rsim__ckpts *k = rsim_xcalloc(1, sizeof *k);
+  e->ck = k;
+  k->every = e->o.checkpoint_every_ns ? e->o.checkpoint_every_ns : DEFAULT_EVERY;
+  k->cap = e->o.checkpoint_max ? e->o.checkpoint_max : DEFAULT_CAP;
+  k->ring = rsim_xcalloc(k->cap, sizeof *k->ring);
+  k->save_idx = rsim_xcalloc(e->g->n, sizeof *k->save_idx);
+  k->restore_idx = rsim_xcalloc(e->g->n, sizeof *k->restore_idx);
+  for (size_t i = 0; i < e->g->n; i++) {
+    const rsim_component *c = e->nodes[i].comp;
+    k->save_idx[i] = rsim_component_find_export(c, "rsim:sim/state@0.1.0#save");
+    k->restore_idx[i] = rsim_component_find_export(c, "rsim:sim/state@0.1.0#restore");
+    if (k->save_idx[i] < 0 || k->restore_idx[i] < 0) {
+      k->save_idx[i] = k->restore_idx[i] = -1;
+      k->stateless = true;
+      k->stats.stateless = e->nodes[i].g->name;
+    }
+  }
+  return take(e, &k->start, true);
+}
+
+void rsim__ckpt_free(rsim_engine *e) {
+  struct rsim__ckpts *k = e->ck;
+  if (!k) return;
+  ck_clear(e, &k->start);
+  for (size_t i = 0; i < k->n; i++) ck_clear(e, &k->ring[i]);
+  free(k->ring);
+  free(k->save_idx);
+  free(k->restore_idx);
+  free(k);
+  e->ck = NULL;
+}
+
+/* ---- restoring --------------------------------------------------------------------- */
+
+/* Puts node i's component back into the state of checkpoint c. */
+static int restore_component(rsim_engine *e, size_t i, const ckpt *c) {
+  struct rsim__ckpts *k = e->ck;
+  node_rt *n = &e->nodes[i];
+  /* The start, or a poisoned store: a fresh instance first. */
+  if (c->start || k->restore_idx[i] < 0 || rsim_instance_poisoned(n->inst)) {
+    int rc = rsim_instance_reset(n->inst);
+    if (rc) return rsim__engine_seterr(e, rc, "component '%s' could not be re-instantiated: %s", n->g->name,
+                                       rsim_instance_errmsg(n->inst));
+  }
+  if (c->start || k->restore_idx[i] < 0) return RSIM_OK;
+  rsim_val arg = {0}, res = {0};
+  rsim_val_set_bytes(&arg, c->nodes[i].state, c->nodes[i].state_len);
+  int rc = rsim_instance_call(n->inst, (size_t)k->restore_idx[i], &arg, 1, &res);
+  rsim_val_clear(&arg);
+  if (!rc && res.kind == RSIM_RESULT && res.of.var.index == 1) {
+    const rsim_val *why = res.of.var.payload;
+    rc = rsim__engine_seterr(e, RSIM_ECORRUPT, "component '%s' refused its state of t=%lld: %s", n->g->name,
+                             (long long)c->now, why && why->kind == RSIM_STRING ? why->of.str.ptr : "no reason");
+  } else if (rc)
+    rsim__engine_seterr(e, rc, "component '%s': restoring its state of t=%lld: %s", n->g->name, (long long)c->now,
+                        rsim_instance_errmsg(n->inst));
+  rsim_val_clear(&res);
+  return rc;
+}
+
+static int restore(rsim_engine *e, const ckpt *c) {
+  for (size_t i = 0; i < e->g->n; i++) {
+    node_rt *n = &e->nodes[i];
+    const node_ck *nc = &c->nodes[i];
+    n->next_tick = nc->next_tick;
+    if (n->has_out) rsim_val_clear(&n->out);
+    n->has_out = nc->has_out;
+    if (nc->has_out) rsim_val_copy(&n->out, &nc->out);
+    n->out_seq = nc->out_seq;
+    n->out_t = nc->out_t;
+    n->digest = nc->digest;
+    /* Wall times are not part of the state: keep adding them up. */
+    int64_t total = n->st.total_ns, max = n->st.max_ns;
+    n->st = nc->st;
+    n->st.total_ns = total;
+    n->st.max_ns = max;
+    for (size_t j = 0; j < n->g->n_inputs; j++) {
+      link_rt *lr = &n->links[j];
+      const link_ck *lc = &nc->links[j];
+      for (size_t s = 0; s < lr->l->n_srcs; s++) lr->srcs[s].consumed = lc->consumed[s];
+      for (size_t q = 0; q < lr->qn; q++) rsim_val_clear(&lr->q[q].v);
+      lr->qn = 0;
+      if (lc->qn > lr->qcap) {
+        lr->qcap = lc->qn;
+        lr->q = rsim_xrealloc(lr->q, lr->qcap * sizeof *lr->q);
+      }
+      for (size_t q = 0; q < lc->qn; q++) {
+        memset(&lr->q[q], 0, sizeof lr->q[q]);
+        rsim_val_copy(&lr->q[q].v, &lc->q[q].v);
+        lr->q[q].concat = lc->q[q].concat;
+      }
+      lr->qn = lc->qn;
+    }
+    int rc = restore_component(e, i, c);
+    if (rc) return rc;
+  }
+  e->digest = c->digest;
+  e->readings = c->readings;
+  e->bst = c->bst;
+  e->now = c->now;
+  e->started = !c->start;
+  int rc = rsim__engine_reopen(e, c->start ? e->from - 1 : c->now);
+  if (!rc) rsim__engine_reload_bridge(e);
+  e->ck->stats.restores++;
+  return rc;
+}
+
+bool rsim__ckpt_restore_node(rsim_engine *e, size_t i) {
+  struct rsim__ckpts *k = e->ck;
+  if (!k || k->restore_idx[i] < 0) return false;
+  const ckpt *c = NULL;
+  for (size_t j = k->n; j-- > 0 && !c;)
+    if (k->ring[j].now <= e->now) c = &k->ring[j];
+  if (!c) return false; /* the start: the fresh instance is that state */
+  return restore_component(e, i, c) == RSIM_OK;
+}
+
+/* ---- seeking ----------------------------------------------------------------------- */
+
+int rsim_engine_seek(rsim_engine *e, rsim_time t) {
+  struct rsim__ckpts *k = e->ck;
+  if (t > e->to) t = e->to;
+  k->stats.seeks++;
+  /* The best base: the current state when it is at or before t, or a
+  ** later checkpoint at or before t; else the start. */
+  const ckpt *base = NULL;
+  bool from_here = e->started ? e->now <= t : true;
+  if (!k->stateless)
+    for (size_t j = k->n; j-- > 0 && !base;)
+      if (k->ring[j].now <= t && (!from_here || !e->started || k->ring[j].now > e->now)) base = &k->ring[j];
+  if (!base && !from_here) base = &k->start;
+  if (k->stateless && base == &k->start && !k->said_stateless) {
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "component '%s' has no state interface: seeking back re-simulates from the start of the range",
+             k->stats.stateless);
+    rsim__engine_log_event(e, "engine", RSIM_LOG_INFO, msg);
+    k->said_stateless = true;
+  }
+  int rc = base ? restore(e, base) : RSIM_OK;
+  if (rc) return rc;
+  /* Re-simulate to t quietly: nothing is recorded or logged twice. */
+  rsim_record *rec = e->o.record;
+  e->o.record = NULL;
+  e->quiet = true;
+  rsim_time next;
+  while (!rc && (rc = rsim_engine_next_time(e, &next)) == RSIM_OK && next <= t) {
+    rc = rsim_engine_step(e);
+    k->stats.resimulated++;
+  }
+  e->quiet = false;
+  e->o.record = rec;
+  return rc == RSIM_EEOF ? RSIM_OK : rc;
+}
+
+int rsim_engine_step_back(rsim_engine *e) {
+  if (!e->started) return RSIM_EEOF; /* nothing before the start */
+  return rsim_engine_seek(e, e->now - 1);
+}
+
+void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *out) { *out = e->ck->stats; }

@@ -1,0 +1,156 @@
+/*
+** engine_rt.h -- the engine's run-time state, shared by the scheduler
+** (engine.c) and checkpoints (checkpoint.c).  Nothing outside src/engine
+** sees it.
+**
+** Invariants:
+**  - after a step at instant now, every reading stamped <= now is taken
+**    from the main cursor and each base slot's latest is the last of them
+**    in store order (rsim_store_reading_at(now) gives the same reading);
+**  - everything under "caches" can be thrown away at any time: it is
+**    recomputed from the latest readings, now and the graph;
+**  - a node's out_seq counts its outputs; a link source's consumed is the
+**    out_seq its target last took.
+*/
+#ifndef RSIM_ENGINE_RT_H
+#define RSIM_ENGINE_RT_H
+
+#include "engine/engine_int.h"
+#include "rsim/engine.h"
+
+/*
+** A sensor as the bridge sees it.  Base slots are fed by the main cursor
+** (or, for sensors the graph does not stream but a component asks for, by
+** the store on each use: "ad hoc").  Derived slots transform the answer of
+** their source slot.  The answer at the current instant -- exact, held or
+** interpolated, or none when stale -- is computed once per instant and its
+** value once per change of content ("gen").
+*/
+enum { ANS_NONE = 0, ANS_EXACT, ANS_HELD, ANS_INTERP };
+
+typedef struct sensor_slot {
+  char *id;
+  rsim_sensor_kind kind;
+  int src;                 /* derived: slot of the source sensor; else -1 */
+  const rsim__gsensor *gs; /* graph settings, or NULL */
+  int sample;              /* RSIM__SAMPLE_*, resolved from AUTO */
+  int64_t max_stale;       /* ns */
+  bool adhoc;
+  bool has;                /* latest holds a reading at or before now */
+  rsim_reading latest;
+  uint64_t seq;            /* changes with latest */
+  rsim_cursor *ahead;      /* interpolation: readings after now */
+  rsim_reading next;
+  bool has_next, ahead_done;
+  /* the answer at instant ans_now */
+  rsim_time ans_now;
+  bool ans_valid;
+  int ans;
+  const rsim_reading *ans_r;
+  rsim_time ans_age;
+  uint64_t gen;            /* changes with the answer's content */
+  uint64_t key_seq;        /* what gen was computed from */
+  int key_ans;
+  rsim_time key_t;
+  rsim_reading interp;     /* owned: the interpolated reading */
+  rsim_reading xf;         /* owned: derived slots, the transformed answer */
+  rsim_val val;            /* the answer as a value, for gen val_gen */
+  bool has_val;
+  uint64_t val_gen;
+  rsim_time val_now;
+  bool warned;
+} sensor_slot;
+
+/* Per link source: what the target has consumed of it. */
+typedef struct src_rt {
+  int slot;                /* sensor sources: slot; else -1 */
+  size_t node;             /* component sources */
+  bool concat;             /* fan-in/queue: the source gives a whole list */
+  uint64_t consumed;       /* component sources: out_seq last handed over */
+} src_rt;
+
+typedef struct qitem {
+  rsim_val v;
+  bool concat;
+} qitem;
+
+typedef struct link_rt {
+  const rsim__link *l;
+  src_rt *srcs;
+  qitem *q;                /* queue links: pending outputs, oldest first */
+  size_t qn, qcap;
+  bool warned_drop;
+} link_rt;
+
+typedef struct node_rt {
+  const rsim__gnode *g;
+  rsim_component *comp;
+  rsim_instance *inst;
+  size_t export_index;
+  const rsim_func_sig *sig;
+  link_rt **param_link;    /* per param: its link */
+  link_rt *links;          /* one per input */
+  int trigger_slot;        /* on-data trigger sensor slot, or -1 */
+  rsim_time next_tick;     /* rate components */
+  rsim_val out;            /* the bus: latest output */
+  bool has_out;
+  uint64_t out_seq;        /* outputs so far */
+  rsim_time out_t;
+  rsim__host_ctx host;
+  rsim_component_stats st;
+  rsim_sha256 digest;      /* this component's outputs alone */
+  char **warned;           /* unknown sensors already warned about */
+  size_t n_warned;
+} node_rt;
+
+typedef struct pending {
+  rsim_reading r;          /* base readings; derived entries borrow src's */
+  int slot;
+  int src_pending;         /* derived entries: index of the source reading */
+  bool last;               /* the last reading of its slot at this instant */
+} pending;
+
+struct rsim_engine {
+  const rsim_graph *g;
+  rsim_engine_opts o;
+  rsim_wasm_engine *we;
+  node_rt *nodes;
+  sensor_slot *slots;
+  size_t n_slots;
+  size_t n_streamed;       /* slots [0, n_streamed) are on the main cursor */
+  rsim_cursor *cur;
+  rsim_time from, to, now;
+  pending *pend;           /* readings of the current instant */
+  size_t n_pending, cap_pending;
+  uint64_t readings;
+  rsim_engine_bridge_stats bst;
+  rsim_sha256 digest;
+  rsim_buf scratch;
+  bool started;            /* a step ran since the start or the last restore to the start */
+  bool quiet;              /* re-simulating for a seek: no log lines */
+  struct rsim__ckpts *ck;  /* checkpoints (checkpoint.c) */
+  char errmsg[1024];
+};
+
+
+/* ---- checkpoint.c ------------------------------------------------------------------ */
+
+/* Sets up checkpointing for e (after its components are instantiated) and
+** takes the checkpoint of the start. */
+int rsim__ckpt_init(rsim_engine *e);
+void rsim__ckpt_free(rsim_engine *e);
+/* Called after every step: takes a checkpoint when one is due. */
+int rsim__ckpt_after_step(rsim_engine *e);
+/* After a fault restarted node i: its state from the latest checkpoint, so
+** it goes on from there rather than from nothing.  false when there is none. */
+bool rsim__ckpt_restore_node(rsim_engine *e, size_t i);
+
+/* engine.c services for checkpoint.c */
+int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rsim__engine_log_event(rsim_engine *e, const char *component, int level, const char *msg);
+/* Reopens the main cursor for readings after t (from the start when t < from). */
+int rsim__engine_reopen(rsim_engine *e, rsim_time after);
+/* Drops every bridge cache and reloads each base slot's latest reading at now. */
+void rsim__engine_reload_bridge(rsim_engine *e);
+
+#endif /* RSIM_ENGINE_RT_H */

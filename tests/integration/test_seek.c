@@ -1,0 +1,143 @@
+/*
+** test_seek.c -- checkpoints and exact seeking: after seek(t), forward or
+** backward, and after stepping back, the run digest is the digest a run
+** from the start has at t, and every later output is the same too.  With a
+** component that has no state interface (the composed perception), seeks
+** re-simulate from the start and are just as exact.
+*/
+#include "rsim/engine.h"
+#include "test.h"
+
+typedef struct ref {
+  rsim_time *t;
+  char (*hex)[65];
+  size_t n;
+} ref;
+
+static rsim_engine *engine(const char *graph, rsim_store *st, rsim_graph **g) {
+  rsim_errbuf eb = {0};
+  if (rsim_graph_load(graph, g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = 500000000, .log_level = RSIM_LOG_ERROR};
+  rsim_engine *e;
+  if (rsim_engine_new(*g, &o, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  return e;
+}
+
+/* The digest after every instant of a straight run. */
+static ref reference(const char *graph, rsim_store *st) {
+  rsim_graph *g;
+  rsim_engine *e = engine(graph, st, &g);
+  ref r = {0};
+  size_t cap = 0;
+  int rc;
+  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
+    if (r.n == cap) {
+      cap = cap ? 2 * cap : 256;
+      r.t = realloc(r.t, cap * sizeof *r.t);
+      r.hex = realloc(r.hex, cap * sizeof *r.hex);
+    }
+    r.t[r.n] = rsim_engine_time(e);
+    rsim_engine_digest(e, r.hex[r.n]);
+    r.n++;
+  }
+  ASSERT_EQ(rc, RSIM_EEOF);
+  ASSERT(r.n > 100);
+  rsim_engine_free(e);
+  rsim_graph_free(g);
+  return r;
+}
+
+/* The reference digest after every instant <= t. */
+static const char *digest_at(const ref *r, rsim_time t, const char *at_start) {
+  const char *d = at_start;
+  for (size_t i = 0; i < r->n && r->t[i] <= t; i++) d = r->hex[i];
+  return d;
+}
+
+static void expect_state(rsim_engine *e, const ref *r, rsim_time t, const char *at_start) {
+  char hex[65];
+  rsim_engine_digest(e, hex);
+  const char *want = digest_at(r, t, at_start);
+  if (strcmp(hex, want))
+    test_fail(__FILE__, __LINE__, "after seek(%lld): digest %.16s..., a straight run has %.16s...", (long long)t,
+              hex, want);
+}
+
+static void seeks_are_exact(const char *graph, int n_seeks) {
+  const char *drive = test_make_drive("drive.db", "3s", 5);
+  rsim_errbuf eb = {0};
+  rsim_store *st;
+  ASSERT_OK(rsim_store_open(drive, &st, &eb));
+  ref r = reference(graph, st);
+  rsim_graph *g;
+  rsim_engine *e = engine(graph, st, &g);
+  char start[65];
+  rsim_engine_digest(e, start);
+  rsim_time from, to;
+  rsim_engine_range(e, &from, &to);
+  /* Play to the end, then jump around: backward, forward, to instants and
+  ** between them, before the start and past the end. */
+  while (rsim_engine_step(e) == RSIM_OK) {
+  }
+  ASSERT_STREQ(start, digest_at(&r, from - 1, start));
+  uint64_t x = 12345;
+  for (int k = 0; k < n_seeks; k++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    rsim_time t = from + (rsim_time)((x >> 11) % (uint64_t)(to - from + 1));
+    if (k % 3 == 0) t = r.t[(x >> 7) % r.n]; /* exactly on an instant */
+    if (k == 5) t = from - 1000;
+    if (k == 6) t = to + 1000000000;
+    int rc = rsim_engine_seek(e, t);
+    if (rc) test_fail(__FILE__, __LINE__, "seek(%lld): %s", (long long)t, rsim_engine_errmsg(e));
+    expect_state(e, &r, t < to ? t : to, start);
+    /* And the run goes on exactly: the next few instants match too. */
+    for (int s = 0; s < 3 && rsim_engine_step(e) == RSIM_OK; s++) expect_state(e, &r, rsim_engine_time(e), start);
+  }
+  /* Step back from the end, one instant at a time. */
+  ASSERT_OK(rsim_engine_seek(e, to));
+  for (size_t i = r.n - 1; i > r.n - 6; i--) {
+    ASSERT_OK(rsim_engine_step_back(e));
+    ASSERT_EQ(rsim_engine_time(e), r.t[i - 1]);
+    expect_state(e, &r, r.t[i - 1], start);
+  }
+  /* Back to the start and through the whole run again: same final digest. */
+  ASSERT_OK(rsim_engine_seek(e, from - 1));
+  ASSERT_EQ(rsim_engine_step_back(e), RSIM_EEOF);
+  while (rsim_engine_step(e) == RSIM_OK) {
+  }
+  char end[65];
+  rsim_engine_digest(e, end);
+  ASSERT_STREQ(end, r.hex[r.n - 1]);
+  rsim_engine_ckpt_stats cs;
+  rsim_engine_ckpt_stats_get(e, &cs);
+  ASSERT(cs.seeks >= (uint64_t)n_seeks);
+  if (!cs.stateless) {
+    ASSERT(cs.taken >= 6); /* every 0.5 s of a 3 s drive */
+    ASSERT(cs.restores > 0);
+  }
+  rsim_engine_free(e);
+  rsim_graph_free(g);
+  rsim_store_close(st);
+  free(r.t);
+  free(r.hex);
+}
+
+TEST(seek_and_step_back_are_digest_exact) { seeks_are_exact(test_source_path("examples/demo/graph.yaml"), 40); }
+
+TEST(seek_without_state_interface_resimulates_from_the_start) {
+  seeks_are_exact(test_source_path("examples/composed/composed.yaml"), 10);
+  /* It says so. */
+  const char *drive = test_make_drive("drive2.db", "1s", 5);
+  rsim_errbuf eb = {0};
+  rsim_store *st;
+  ASSERT_OK(rsim_store_open(drive, &st, &eb));
+  rsim_graph *g;
+  rsim_engine *e = engine(test_source_path("examples/composed/composed.yaml"), st, &g);
+  rsim_engine_ckpt_stats cs;
+  rsim_engine_ckpt_stats_get(e, &cs);
+  ASSERT(cs.stateless != NULL);
+  ASSERT_STREQ(cs.stateless, "perception");
+  rsim_engine_free(e);
+  rsim_graph_free(g);
+  rsim_store_close(st);
+}
