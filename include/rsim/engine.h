@@ -86,6 +86,7 @@ typedef struct rsim_engine_opts {
   int log_level;          /* lowest level passed to log: 0 debug .. 3 error */
   int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 1 s, < 0 = only the start */
   size_t checkpoint_max;  /* checkpoints kept in memory (oldest dropped first); 0 = 4096 */
+  const char *checkpoint_dir; /* also write each checkpoint there (created if missing); NULL = memory only */
 } rsim_engine_opts;
 
 /* Log levels, as in the WIT enum log-level. */
@@ -176,6 +177,14 @@ int rsim_engine_seek(rsim_engine *e, rsim_time t);
 /* Back to the state after the instant before the current one (the start
 ** after the first); RSIM_EEOF at the start. */
 int rsim_engine_step_back(rsim_engine *e);
+
+/*
+** Continues a run from the latest whole checkpoint file in dir (written by
+** a run of the same graph, range start and interval with checkpoint_dir):
+** damaged or foreign files are skipped with a warning naming them.  Call
+** right after rsim_engine_new.  RSIM_ENOTFOUND when none can be used.
+*/
+int rsim_engine_resume(rsim_engine *e, const char *dir);
 
 typedef struct rsim_engine_ckpt_stats {
   uint64_t taken;         /* checkpoints taken (the start not counted) */

@@ -25,6 +25,8 @@ typedef struct run_args {
   bool overwrite, quiet, component_digests;
   rsim_on_error on_error;
   int log_level;
+  int64_t checkpoint_every;
+  const char *checkpoint_dir, *resume;
   cli_filters filters;
 } run_args;
 
@@ -35,6 +37,7 @@ static int usage(void) {
           "                     [--log-level debug|info|warn|error] [--quiet] [--component-digests]\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
+          "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
   return CLI_USAGE;
 }
@@ -48,6 +51,14 @@ static int parse_args(int argc, char **argv, run_args *a) {
     else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
     else if (cli_opt(argc, argv, &i, "--from", &v)) a->from = v;
     else if (cli_opt(argc, argv, &i, "--to", &v)) a->to = v;
+    else if (cli_opt(argc, argv, &i, "--checkpoint-dir", &v)) a->checkpoint_dir = v;
+    else if (cli_opt(argc, argv, &i, "--resume", &v)) a->resume = v;
+    else if (cli_opt(argc, argv, &i, "--checkpoint-every", &v)) {
+      if (rsim_parse_duration(v, &a->checkpoint_every) || a->checkpoint_every <= 0) {
+        fprintf(stderr, "run: --checkpoint-every '%s' is not a positive duration (e.g. 1s)\n", v);
+        return CLI_USAGE;
+      }
+    }
     else if (cli_opt(argc, argv, &i, "--speed", &v)) {
       char *end;
       a->speed = strcmp(v, "max") ? strtod(v, &end) : 0;
@@ -135,13 +146,14 @@ static int play(rsim_engine *e, const run_args *a, int64_t *lag_max) {
   cli_progress pr;
   cli_progress_init(&pr, "replaying");
   int64_t wall0 = rsim_monotonic_ns();
+  rsim_time t0 = rsim_engine_time(e); /* the start, or where a resume put the run */
   int rc;
   for (;;) {
     rsim_time next;
     rc = rsim_engine_next_time(e, &next);
     if (rc) break;
     if (a->speed > 0) {
-      int64_t due = wall0 + (int64_t)((double)(next - from) / a->speed);
+      int64_t due = wall0 + (int64_t)((double)(next - t0) / a->speed);
       int64_t now = rsim_monotonic_ns();
       if (due > now) sleep_ns(due - now);
       else if (now - due > *lag_max) *lag_max = now - due;
@@ -179,7 +191,9 @@ int cli_run(int argc, char **argv) {
     rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "%s: %s", a.store, rsim_store_errmsg(st));
     goto out;
   }
-  rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level};
+  rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level,
+                        .checkpoint_every_ns = a.checkpoint_every,
+                        .checkpoint_dir = a.checkpoint_dir ? a.checkpoint_dir : a.resume};
   if ((a.from && rsim_parse_time(a.from, first, &o.from)) || (a.to && rsim_parse_time(a.to, first, &o.to))) {
     rsim_errbuf_set(&eb, RSIM_EINVAL, "run: --from/--to must be ns since the epoch or a duration like 12.5s");
     exit_code = CLI_USAGE;
@@ -200,6 +214,11 @@ int cli_run(int argc, char **argv) {
     o.record = rec;
   }
   if (rsim_engine_new(g, &o, &e, &eb)) goto out;
+  /* Resuming goes on writing checkpoints into the same folder. */
+  if (a.resume && rsim_engine_resume(e, a.resume)) {
+    rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "run: %s", rsim_engine_errmsg(e));
+    goto out;
+  }
   int64_t lag_max = 0, wall0 = rsim_monotonic_ns();
   rc = play(e, &a, &lag_max);
   double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;

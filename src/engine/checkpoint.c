@@ -21,9 +21,12 @@
 ** then only the start serves: everything is re-simulated from the start of
 ** the range, and the run says so once.
 */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/engine_rt.h"
 
@@ -182,6 +185,8 @@ static bool have_bucket(const struct rsim__ckpts *k, int64_t b) {
   return false;
 }
 
+static int write_file(rsim_engine *e, const ckpt *c);
+
 int rsim__ckpt_after_step(rsim_engine *e) {
   struct rsim__ckpts *k = e->ck;
   if (!k || k->every <= 0 || k->stateless) return RSIM_OK;
@@ -189,7 +194,11 @@ int rsim__ckpt_after_step(rsim_engine *e) {
   if (have_bucket(k, b)) return RSIM_OK;
   ckpt c;
   int rc = take(e, &c, false);
-  if (rc) return rc;
+  if (!rc && e->o.checkpoint_dir) rc = write_file(e, &c);
+  if (rc) {
+    ck_clear(e, &c);
+    return rc;
+  }
   ring_put(e, &c);
   return RSIM_OK;
 }
@@ -212,6 +221,9 @@ int rsim__ckpt_init(rsim_engine *e) {
       k->stats.stateless = e->nodes[i].g->name;
     }
   }
+  if (e->o.checkpoint_dir && mkdir(e->o.checkpoint_dir, 0777) && errno != EEXIST)
+    return rsim__engine_seterr(e, RSIM_EIO, "%s: cannot create the checkpoint folder: %s", e->o.checkpoint_dir,
+                               strerror(errno));
   return take(e, &k->start, true);
 }
 
@@ -356,3 +368,318 @@ int rsim_engine_step_back(rsim_engine *e) {
 }
 
 void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *out) { *out = e->ck->stats; }
+
+/* ---- files ------------------------------------------------------------------------
+** One file a checkpoint, DIR/ckpt-<bucket>.rsck, written to a temporary name
+** and renamed, so a crash leaves the previous files whole:
+**   "RSIMCKP1"  u32 version  u64 body length  body  SHA-256 of the body
+** The body starts with what it belongs to (the range start and every
+** component's name and export), so a checkpoint is never restored into
+** another graph or range.  Numbers are little-endian; values use the
+** canonical encoding of value.h. */
+
+#define FILE_MAGIC "RSIMCKP1"
+#define FILE_VERSION 1u
+
+static void put_sha(rsim_buf *b, const rsim_sha256 *s) {
+  for (int i = 0; i < 8; i++) rsim_buf_put_u32le(b, s->h[i]);
+  rsim_buf_put_u64le(b, s->nbytes);
+  rsim_buf_append(b, s->block, 64);
+  rsim_buf_put_u64le(b, s->fill);
+}
+
+static void put_str(rsim_buf *b, const char *s) {
+  rsim_buf_put_u64le(b, strlen(s));
+  rsim_buf_puts(b, s);
+}
+
+static void put_val(rsim_buf *b, const rsim_val *v) {
+  rsim_buf tmp = {0};
+  rsim_val_encode(v, &tmp);
+  rsim_buf_put_u64le(b, tmp.len);
+  rsim_buf_append(b, tmp.data, tmp.len);
+  rsim_buf_free(&tmp);
+}
+
+static void put_stats(rsim_buf *b, const rsim_component_stats *s) {
+  const uint64_t v[] = {s->calls,      s->errors,   s->not_ready, s->outputs, s->superseded,        s->dropped,
+                        s->limit_hits, s->restarts, s->retries,   s->skipped, s->timing_violations, s->max_fuel};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) rsim_buf_put_u64le(b, v[i]);
+}
+
+/* What a checkpoint belongs to. */
+static void put_identity(rsim_engine *e, rsim_buf *b) {
+  rsim_buf_put_u64le(b, (uint64_t)e->from);
+  rsim_buf_put_u64le(b, (uint64_t)e->ck->every);
+  rsim_buf_put_u32le(b, (uint32_t)e->g->n);
+  for (size_t i = 0; i < e->g->n; i++) {
+    put_str(b, e->nodes[i].g->name);
+    put_str(b, e->nodes[i].sig->full);
+  }
+}
+
+static void serialize(rsim_engine *e, const ckpt *c, rsim_buf *b) {
+  put_identity(e, b);
+  rsim_buf_put_u64le(b, (uint64_t)c->now);
+  rsim_buf_put_u64le(b, (uint64_t)c->bucket);
+  put_sha(b, &c->digest);
+  rsim_buf_put_u64le(b, c->readings);
+  const uint64_t bst[] = {c->bst.interpolated, c->bst.stale, c->bst.transforms, c->bst.transform_hits};
+  for (int i = 0; i < 4; i++) rsim_buf_put_u64le(b, bst[i]);
+  for (size_t i = 0; i < e->g->n; i++) {
+    const node_ck *nc = &c->nodes[i];
+    rsim_buf_put_u64le(b, (uint64_t)nc->next_tick);
+    rsim_buf_putc(b, (char)nc->has_out);
+    if (nc->has_out) put_val(b, &nc->out);
+    rsim_buf_put_u64le(b, nc->out_seq);
+    rsim_buf_put_u64le(b, (uint64_t)nc->out_t);
+    put_sha(b, &nc->digest);
+    put_stats(b, &nc->st);
+    rsim_buf_put_u64le(b, nc->state_len);
+    rsim_buf_append(b, nc->state, nc->state_len);
+    for (size_t j = 0; j < e->nodes[i].g->n_inputs; j++) {
+      const link_ck *lc = &nc->links[j];
+      size_t ns = e->nodes[i].links[j].l->n_srcs;
+      for (size_t s = 0; s < ns; s++) rsim_buf_put_u64le(b, lc->consumed[s]);
+      rsim_buf_put_u64le(b, lc->qn);
+      for (size_t q = 0; q < lc->qn; q++) {
+        rsim_buf_putc(b, (char)lc->q[q].concat);
+        put_val(b, &lc->q[q].v);
+      }
+    }
+  }
+}
+
+static int write_file(rsim_engine *e, const ckpt *c) {
+  const char *dir = e->o.checkpoint_dir;
+  rsim_buf body = {0}, file = {0};
+  serialize(e, c, &body);
+  uint8_t sum[32];
+  rsim_sha256 s;
+  rsim_sha256_init(&s);
+  rsim_sha256_update(&s, body.data, body.len);
+  rsim_sha256_final(&s, sum);
+  rsim_buf_append(&file, FILE_MAGIC, 8);
+  rsim_buf_put_u32le(&file, FILE_VERSION);
+  rsim_buf_put_u64le(&file, body.len);
+  rsim_buf_append(&file, body.data, body.len);
+  rsim_buf_append(&file, sum, 32);
+  char path[1200], tmp[1210];
+  snprintf(path, sizeof path, "%s/ckpt-%012lld.rsck", dir, (long long)c->bucket);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  bool ok = f && fwrite(file.data, 1, file.len, f) == file.len;
+  if (f && fclose(f)) ok = false;
+  if (ok && rename(tmp, path)) ok = false;
+  if (!ok) remove(tmp);
+  rsim_buf_free(&body);
+  rsim_buf_free(&file);
+  return ok ? RSIM_OK : rsim__engine_seterr(e, RSIM_EIO, "%s: cannot write the checkpoint of t=%lld", path, (long long)c->now);
+}
+
+typedef struct reader {
+  const uint8_t *p, *end;
+  bool ok;
+} reader;
+
+static const uint8_t *take_bytes(reader *r, uint64_t n) {
+  if (!r->ok || (uint64_t)(r->end - r->p) < n) {
+    r->ok = false;
+    return NULL;
+  }
+  const uint8_t *q = r->p;
+  r->p += n;
+  return q;
+}
+
+static uint64_t get64(reader *r) {
+  const uint8_t *q = take_bytes(r, 8);
+  uint64_t v = 0;
+  for (int i = 7; q && i >= 0; i--) v = v << 8 | q[i];
+  return v;
+}
+
+static uint32_t get32(reader *r) {
+  const uint8_t *q = take_bytes(r, 4);
+  return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24 : 0;
+}
+
+static uint8_t get8(reader *r) {
+  const uint8_t *q = take_bytes(r, 1);
+  return q ? q[0] : 0;
+}
+
+static void get_sha(reader *r, rsim_sha256 *s) {
+  for (int i = 0; i < 8; i++) s->h[i] = get32(r);
+  s->nbytes = get64(r);
+  const uint8_t *q = take_bytes(r, 64);
+  if (q) memcpy(s->block, q, 64);
+  s->fill = (size_t)get64(r);
+  if (s->fill > 64) r->ok = false;
+}
+
+static bool get_str_is(reader *r, const char *want) {
+  uint64_t n = get64(r);
+  const uint8_t *q = take_bytes(r, n);
+  return q && n == strlen(want) && !memcmp(q, want, n);
+}
+
+static void get_val(reader *r, rsim_val *v) {
+  uint64_t n = get64(r);
+  const uint8_t *q = take_bytes(r, n);
+  size_t used = 0;
+  if (!q || rsim_val_decode(q, (size_t)n, v, &used) || used != n) r->ok = false;
+}
+
+static void get_stats(reader *r, rsim_component_stats *s, const char *name) {
+  uint64_t *v[] = {&s->calls,      &s->errors,   &s->not_ready, &s->outputs, &s->superseded,        &s->dropped,
+                   &s->limit_hits, &s->restarts, &s->retries,   &s->skipped, &s->timing_violations, &s->max_fuel};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) *v[i] = get64(r);
+  s->name = name;
+}
+
+/* Parses a checkpoint file's bytes into c; false with why[] when it is not
+** a whole checkpoint of this run. */
+static bool parse(rsim_engine *e, const uint8_t *data, size_t n, ckpt *c, char *why, size_t why_n) {
+  memset(c, 0, sizeof *c);
+  if (n < 8 + 4 + 8 + 32 || memcmp(data, FILE_MAGIC, 8)) {
+    snprintf(why, why_n, "not a replaysim checkpoint");
+    return false;
+  }
+  reader r = {data + 8, data + n, true};
+  uint32_t version = get32(&r);
+  uint64_t len = get64(&r);
+  if (version != FILE_VERSION || len != n - 8 - 4 - 8 - 32) {
+    snprintf(why, why_n, "version %u or length does not match (truncated?)", version);
+    return false;
+  }
+  uint8_t sum[32];
+  rsim_sha256 s;
+  rsim_sha256_init(&s);
+  rsim_sha256_update(&s, r.p, (size_t)len);
+  rsim_sha256_final(&s, sum);
+  if (memcmp(sum, data + n - 32, 32)) {
+    snprintf(why, why_n, "checksum mismatch (damaged)");
+    return false;
+  }
+  r.end = data + n - 32;
+  bool same = get64(&r) == (uint64_t)e->from && get64(&r) == (uint64_t)e->ck->every && get32(&r) == e->g->n;
+  for (size_t i = 0; same && i < e->g->n; i++)
+    same = get_str_is(&r, e->nodes[i].g->name) && get_str_is(&r, e->nodes[i].sig->full);
+  if (!same) {
+    snprintf(why, why_n, "made by another graph, range start or checkpoint interval");
+    return false;
+  }
+  c->now = (rsim_time)get64(&r);
+  c->bucket = (int64_t)get64(&r);
+  get_sha(&r, &c->digest);
+  c->readings = get64(&r);
+  c->bst.interpolated = get64(&r);
+  c->bst.stale = get64(&r);
+  c->bst.transforms = get64(&r);
+  c->bst.transform_hits = get64(&r);
+  c->nodes = rsim_xcalloc(e->g->n, sizeof *c->nodes);
+  for (size_t i = 0; i < e->g->n && r.ok; i++) {
+    node_ck *nc = &c->nodes[i];
+    const node_rt *nd = &e->nodes[i];
+    nc->next_tick = (rsim_time)get64(&r);
+    nc->has_out = get8(&r) != 0;
+    if (nc->has_out) get_val(&r, &nc->out);
+    nc->out_seq = get64(&r);
+    nc->out_t = (rsim_time)get64(&r);
+    get_sha(&r, &nc->digest);
+    get_stats(&r, &nc->st, nd->g->name);
+    uint64_t sl = get64(&r);
+    const uint8_t *sp = take_bytes(&r, sl);
+    if (sp && sl) {
+      nc->state = rsim_xmalloc((size_t)sl);
+      memcpy(nc->state, sp, (size_t)sl);
+      nc->state_len = (size_t)sl;
+    }
+    nc->links = rsim_xcalloc(nd->g->n_inputs ? nd->g->n_inputs : 1, sizeof *nc->links);
+    for (size_t j = 0; j < nd->g->n_inputs && r.ok; j++) {
+      link_ck *lc = &nc->links[j];
+      size_t ns = nd->links[j].l->n_srcs;
+      lc->consumed = rsim_xcalloc(ns, sizeof *lc->consumed);
+      for (size_t k = 0; k < ns; k++) lc->consumed[k] = get64(&r);
+      uint64_t qn = get64(&r);
+      if (qn > (uint64_t)(r.end - r.p)) r.ok = false;
+      lc->q = r.ok && qn ? rsim_xcalloc((size_t)qn, sizeof *lc->q) : NULL;
+      for (uint64_t q = 0; q < qn && r.ok; q++, lc->qn++) {
+        lc->q[q].concat = get8(&r) != 0;
+        get_val(&r, &lc->q[q].v);
+      }
+    }
+  }
+  if (!r.ok || r.p != r.end) {
+    ck_clear(e, c);
+    snprintf(why, why_n, "malformed body");
+    return false;
+  }
+  c->bytes = n;
+  return true;
+}
+
+static int by_name_desc(const void *a, const void *b) { return strcmp(*(char *const *)b, *(char *const *)a); }
+
+int rsim_engine_resume(rsim_engine *e, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return rsim__engine_seterr(e, RSIM_ENOTFOUND, "%s: cannot open the checkpoint folder", dir);
+  char **names = NULL;
+  size_t n = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    size_t len = strlen(de->d_name);
+    if (len > 10 && !strncmp(de->d_name, "ckpt-", 5) && !strcmp(de->d_name + len - 5, ".rsck")) {
+      names = rsim_xrealloc(names, (n + 1) * sizeof *names);
+      names[n++] = rsim_xstrdup(de->d_name);
+    }
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, by_name_desc);
+  int rc = RSIM_ENOTFOUND;
+  char first_why[1600] = "";
+  for (size_t i = 0; i < n && rc == RSIM_ENOTFOUND; i++) {
+    char path[1200], why[200];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    size_t len = 0;
+    uint8_t *data = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+      rsim_buf b = {0};
+      char chunk[65536];
+      size_t got;
+      while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) rsim_buf_append(&b, chunk, got);
+      fclose(f);
+      data = b.data;
+      len = b.len;
+    }
+    ckpt c;
+    if (data && parse(e, data, len, &c, why, sizeof why)) {
+      if (c.now > e->to) {
+        ck_clear(e, &c);
+      } else {
+        ring_put(e, &c);
+        const ckpt *in = NULL;
+        for (size_t j = 0; j < e->ck->n; j++)
+          if (e->ck->ring[j].bucket == c.bucket) in = &e->ck->ring[j];
+        rc = restore(e, in);
+        if (!rc) {
+          char msg[1400];
+          snprintf(msg, sizeof msg, "resumed from %s (t=%lld)", path, (long long)c.now);
+          rsim__engine_log_event(e, "engine", RSIM_LOG_INFO, msg);
+        }
+      }
+    } else {
+      char msg[1500];
+      snprintf(msg, sizeof msg, "%s: skipped: %s", path, data ? why : "cannot read it");
+      rsim__engine_log_event(e, "engine", RSIM_LOG_WARN, msg);
+      if (!first_why[0]) snprintf(first_why, sizeof first_why, "%s", msg);
+    }
+    free(data);
+  }
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  if (rc == RSIM_ENOTFOUND)
+    rsim__engine_seterr(e, rc, "%s: no usable checkpoint%s%s", dir, first_why[0] ? "; " : "", first_why);
+  return rc;
+}

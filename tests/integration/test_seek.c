@@ -141,3 +141,41 @@ TEST(seek_without_state_interface_resimulates_from_the_start) {
   rsim_graph_free(g);
   rsim_store_close(st);
 }
+
+/* A run cut short, resumed from its checkpoint files, ends with the digest
+** of an uninterrupted run; a damaged newest file is skipped (and named),
+** and files of another graph are refused. */
+TEST(resume_from_checkpoint_files_gives_the_same_run) {
+  const char *drive = test_make_drive("drive.db", "3s", 5);
+  const char *graph = test_source_path("examples/demo/graph.yaml");
+  char dir[1024], extra[2048], whole[65], resumed[65], *out = NULL;
+  snprintf(dir, sizeof dir, "%s", test_tmpfile("ckpts"));
+  ASSERT_EQ(test_replay(graph, drive, "--speed max", &out, whole), 0);
+  free(out);
+  snprintf(extra, sizeof extra, "--speed max --to 1.7s --checkpoint-every 500ms --checkpoint-dir %s", dir);
+  ASSERT_EQ(test_replay(graph, drive, extra, &out, NULL), 0);
+  free(out);
+  /* Damage the newest checkpoint (bucket 3: the first instant after 1.5 s). */
+  char newest[1200];
+  snprintf(newest, sizeof newest, "%s/ckpt-000000000003.rsck", dir);
+  FILE *f = fopen(newest, "r+b");
+  ASSERT(f != NULL);
+  fseek(f, 40, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, 40, SEEK_SET);
+  fputc(c ^ 0x5a, f);
+  fclose(f);
+  snprintf(extra, sizeof extra, "--speed max --checkpoint-every 500ms --resume %s --log-level info", dir);
+  ASSERT_EQ(test_replay(graph, drive, extra, &out, resumed), 0);
+  ASSERT_CONTAINS(out, "ckpt-000000000003.rsck: skipped: checksum mismatch");
+  ASSERT_CONTAINS(out, "resumed from");
+  ASSERT_CONTAINS(out, "ckpt-000000000002.rsck");
+  ASSERT_STREQ(resumed, whole);
+  free(out);
+  /* Another graph's run cannot use them. */
+  snprintf(extra, sizeof extra, "--speed max --checkpoint-every 500ms --resume %s", dir);
+  ASSERT_EQ(test_replay(test_source_path("examples/composed/composed.yaml"), drive, extra, &out, NULL), 1);
+  ASSERT_CONTAINS(out, "no usable checkpoint");
+  ASSERT_CONTAINS(out, "made by another graph");
+  free(out);
+}

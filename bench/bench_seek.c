@@ -1,0 +1,103 @@
+/*
+** bench_seek.c -- what checkpoints cost and what seeking takes.
+**
+**   bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS]
+**
+** 1. The whole drive played twice at max speed, without checkpoints (only
+**    the start) and with one every K seconds of sim time: the overhead.
+** 2. On the second engine, SEEKS seeks to random times (fixed seed) in the
+**    range, each from wherever the previous one left it (half of them go
+**    backward), and as many steps back: latency p50, p95, max.
+** Prints a Markdown table for docs/benchmarks.md.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsim/engine.h"
+#include "rsim/store.h"
+
+static void die(const char *what, const char *msg) {
+  fprintf(stderr, "bench_seek: %s: %s\n", what, msg);
+  exit(1);
+}
+
+static double run(rsim_graph *g, rsim_store *st, int64_t every, rsim_engine **keep) {
+  rsim_errbuf eb = {0};
+  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = every, .log_level = RSIM_LOG_ERROR};
+  rsim_engine *e;
+  if (rsim_engine_new(g, &o, &e, &eb)) die("engine", eb.msg);
+  int64_t t0 = rsim_monotonic_ns();
+  int rc;
+  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
+  }
+  double s = (double)(rsim_monotonic_ns() - t0) / 1e9;
+  if (rc != RSIM_EEOF) die("run", rsim_engine_errmsg(e));
+  if (keep) *keep = e;
+  else rsim_engine_free(e);
+  return s;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void pct(double *v, int n, double *p50, double *p95, double *max) {
+  qsort(v, (size_t)n, sizeof *v, cmp);
+  *p50 = v[n / 2];
+  *p95 = v[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1];
+  *max = v[n - 1];
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS]\n");
+    return 2;
+  }
+  double k_s = argc > 3 ? atof(argv[3]) : 1.0;
+  int n = argc > 4 ? atoi(argv[4]) : 100;
+  rsim_errbuf eb = {0};
+  rsim_store *st;
+  rsim_graph *g;
+  if (rsim_store_open(argv[1], &st, &eb)) die(argv[1], eb.msg);
+  if (rsim_graph_load(argv[2], &g, &eb)) die(argv[2], eb.msg);
+  int64_t every = (int64_t)(k_s * 1e9);
+  double plain = run(g, st, -1, NULL);
+  rsim_engine *e;
+  double with = run(g, st, every, &e);
+  rsim_time from, to;
+  rsim_engine_range(e, &from, &to);
+  double *lat = calloc((size_t)n, sizeof *lat), *back = calloc((size_t)n, sizeof *back);
+  uint64_t x = 42;
+  for (int i = 0; i < n; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    rsim_time t = from + (rsim_time)((x >> 11) % (uint64_t)(to - from));
+    int64_t t0 = rsim_monotonic_ns();
+    if (rsim_engine_seek(e, t)) die("seek", rsim_engine_errmsg(e));
+    lat[i] = (double)(rsim_monotonic_ns() - t0) / 1e6;
+    t0 = rsim_monotonic_ns();
+    int rc = rsim_engine_step_back(e);
+    if (rc && rc != RSIM_EEOF) die("step back", rsim_engine_errmsg(e));
+    back[i] = (double)(rsim_monotonic_ns() - t0) / 1e6;
+  }
+  rsim_engine_ckpt_stats cs;
+  rsim_engine_ckpt_stats_get(e, &cs);
+  double p50, p95, max, b50, b95, bmax;
+  pct(lat, n, &p50, &p95, &max);
+  pct(back, n, &b50, &b95, &bmax);
+  double sim = (double)(to - from) / 1e9;
+  printf("| %.0f s drive, K = %.2f s | |\n|---|---|\n", sim, k_s);
+  printf("| run without checkpoints | %.2f s |\n", plain);
+  printf("| run with checkpoints | %.2f s (%+.1f%%), %llu taken, %zu held, %.1f MB |\n", with,
+         100.0 * (with - plain) / plain, (unsigned long long)cs.taken, cs.held, (double)cs.bytes / 1e6);
+  printf("| seek to a random time (%d) | p50 %.1f ms, p95 %.1f ms, max %.1f ms |\n", n, p50, p95, max);
+  printf("| step back one instant (%d) | p50 %.1f ms, p95 %.1f ms, max %.1f ms |\n", n, b50, b95, bmax);
+  printf("| instants re-simulated by all seeks | %llu |\n", (unsigned long long)cs.resimulated);
+  free(lat);
+  free(back);
+  rsim_engine_free(e);
+  rsim_graph_free(g);
+  rsim_store_close(st);
+  return 0;
+}
