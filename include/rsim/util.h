@@ -43,6 +43,13 @@ void rsim_buf_printf(rsim_buf *b, const char *fmt, ...)
     ;
 void rsim_buf_put_u32le(rsim_buf *b, uint32_t v);
 void rsim_buf_put_u64le(rsim_buf *b, uint64_t v);
+
+/* Little-endian floats in byte buffers (payload layouts, docs/sensors.md),
+** alignment-free. */
+float rsim_le_f32(const uint8_t *p);
+double rsim_le_f64(const uint8_t *p);
+void rsim_le_put_f32(uint8_t *p, float f);
+void rsim_le_put_f64(uint8_t *p, double d);
 /* Appends a JSON string literal (quoted, escaped) of s[0..n). */
 void rsim_buf_put_json_str(rsim_buf *b, const char *s, size_t n);
 /* Returns a NUL-terminated copy of the contents that the caller frees with

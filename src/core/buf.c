@@ -120,3 +120,30 @@ char *rsim_buf_take_str(rsim_buf *b) {
   b->len = b->cap = 0;
   return s;
 }
+
+float rsim_le_f32(const uint8_t *p) {
+  uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+double rsim_le_f64(const uint8_t *p) {
+  uint64_t u = 0;
+  for (int i = 7; i >= 0; i--) u = u << 8 | p[i];
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+void rsim_le_put_f32(uint8_t *p, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(u >> (8 * i));
+}
+
+void rsim_le_put_f64(uint8_t *p, double d) {
+  uint64_t u;
+  memcpy(&u, &d, 8);
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(u >> (8 * i));
+}

@@ -655,8 +655,8 @@ static int policy_of(const rsim_engine *e, const node_rt *n) {
 /* A fault (trap, exceeded limit, malformed result) of n at e->now: reported
 ** with the component, the sim time and the reason; the instance is started
 ** afresh (a trap poisons its store) unless the policy halts the run.
-** Returns the error when the run must stop, else RSIM_OK.  Its state is
-** lost on a restart: checkpoints (issue 6, not yet) will restore it. */
+** Returns the error when the run must stop, else RSIM_OK.  A restarted
+** component gets its state at the latest checkpoint (checkpoint.c). */
 static int on_fault(rsim_engine *e, node_rt *n, int rc, bool will_retry) {
   char tbuf[32];
   rsim_format_duration(e->now - e->from, tbuf, sizeof tbuf);

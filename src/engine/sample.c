@@ -19,33 +19,6 @@
 
 /* ---- little-endian fields ------------------------------------------------- */
 
-static float get_f32(const uint8_t *p) {
-  uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-
-static void put_f32(uint8_t *p, float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(u >> (8 * i));
-}
-
-static double get_f64(const uint8_t *p) {
-  uint64_t u = 0;
-  for (int i = 7; i >= 0; i--) u = u << 8 | p[i];
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
-
-static void put_f64(uint8_t *p, double d) {
-  uint64_t u;
-  memcpy(&u, &d, 8);
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(u >> (8 * i));
-}
-
 static const char *meta_get(const rsim_reading *r, const char *key) {
   for (size_t i = 0; i < r->n_meta; i++)
     if (!strcmp(r->meta[i].key, key)) return r->meta[i].value;
@@ -123,18 +96,18 @@ int rsim__interpolate(const rsim_reading *prev, const rsim_reading *next, rsim_t
   uint8_t *o = out->payload;
   for (size_t i = 0; i < nf; i++) {
     int k = f[i].offset;
-    if (f[i].type == 'f') put_f32(o + k, (float)((double)get_f32(a + k) + w * ((double)get_f32(b + k) - get_f32(a + k))));
-    else if (f[i].type == 'd') put_f64(o + k, get_f64(a + k) + w * (get_f64(b + k) - get_f64(a + k)));
+    if (f[i].type == 'f') rsim_le_put_f32(o + k, (float)((double)rsim_le_f32(a + k) + w * ((double)rsim_le_f32(b + k) - rsim_le_f32(a + k))));
+    else if (f[i].type == 'd') rsim_le_put_f64(o + k, rsim_le_f64(a + k) + w * (rsim_le_f64(b + k) - rsim_le_f64(a + k)));
     else if (f[i].type == 'a') {
       /* The short way round: 6.2 rad to 0.1 rad passes through 0. */
       const double two_pi = 6.283185307179586;
-      double x = get_f32(a + k), y = get_f32(b + k), d = y - x;
+      double x = rsim_le_f32(a + k), y = rsim_le_f32(b + k), d = y - x;
       if (d > two_pi / 2) d -= two_pi;
       if (d < -two_pi / 2) d += two_pi;
       double v = x + w * d;
       if (v < 0) v += two_pi;
       if (v >= two_pi) v -= two_pi;
-      put_f32(o + k, (float)v);
+      rsim_le_put_f32(o + k, (float)v);
     }
   }
   for (size_t i = 0; i < n_sig; i++) {
@@ -280,9 +253,9 @@ static int op_points(rsim_reading *r, const rsim__xform *x, char *msg, size_t n)
     } else {
       double range;
       if (r->kind == RSIM_SENSOR_RADAR) {
-        range = get_f32(p);
+        range = rsim_le_f32(p);
       } else {
-        double px = get_f32(p), py = get_f32(p + 4), pz = get_f32(p + 8);
+        double px = rsim_le_f32(p), py = rsim_le_f32(p + 4), pz = rsim_le_f32(p + 8);
         range = sqrt(px * px + py * py + pz * pz);
       }
       keep = range >= x->a && range <= x->b;
@@ -318,7 +291,7 @@ static int op_scale(rsim_reading *r, const rsim__xform *x, char *msg, size_t n) 
              rsim_sensor_kind_name(r->kind), r->sensor_id, x->field);
     return RSIM_EINVAL;
   }
-  put_f32(r->payload + off, (float)((double)get_f32(r->payload + off) * x->a));
+  rsim_le_put_f32(r->payload + off, (float)((double)rsim_le_f32(r->payload + off) * x->a));
   return RSIM_OK;
 }
 

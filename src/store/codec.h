@@ -47,9 +47,6 @@ void rsim__layout_gps(rsim_reading *r, double lat, double lon, double alt, float
 void rsim__layout_imu(rsim_reading *r, const double accel[3], const double gyro[3]);
 /* Sets the reading's camera metadata (encoding, width, height). */
 void rsim__layout_image_meta(rsim_reading *r, const char *enc, int w, int h);
-/* Little-endian float access to payloads. */
-float rsim__f32le(const uint8_t *p);
-double rsim__f64le(const uint8_t *p);
 
 /* ---- pb.c: protobuf ------------------------------------------------------------ */
 

@@ -219,7 +219,7 @@ static int pb_doubles(const uint8_t *msg, size_t n, uint32_t num, double *out, s
       if (*count < cap) out[(*count)++] = rsim__pb_double(&v);
     } else if (v.wire == 2 && v.n % 8 == 0) {
       for (size_t k = 0; k < v.n / 8; k++)
-        if (*count < cap) out[(*count)++] = rsim__f64le(v.p + 8 * k);
+        if (*count < cap) out[(*count)++] = rsim_le_f64(v.p + 8 * k);
     } else
       return -1;
   }
@@ -626,7 +626,7 @@ static int encode_cloud(const rsim_reading *r, const rsim_sensor_info *s, rsim_b
   if (!radar) rsim_buf_append(&data, r->payload + 4, r->payload_len - 4);
   for (uint32_t i = 0; radar && i < count; i++) {
     const uint8_t *p = r->payload + 4 + 20 * (size_t)i;
-    double range = rsim__f32le(p), az = rsim__f32le(p + 4), el = rsim__f32le(p + 16);
+    double range = rsim_le_f32(p), az = rsim_le_f32(p + 4), el = rsim_le_f32(p + 16);
     put_f32le(&data, (float)(range * cos(el) * cos(az)));
     put_f32le(&data, (float)(range * cos(el) * sin(az)));
     put_f32le(&data, (float)(range * sin(el)));
@@ -648,15 +648,15 @@ static void put_pair(rsim_buf *b, const char *key, double v) {
 }
 
 static int encode_fix(const rsim_reading *r, rsim_buf *out, char *why) {
-  if (r->n_meta || r->payload_len != 40 || rsim__f32le(r->payload + 36) != 0.0f) {
+  if (r->n_meta || r->payload_len != 40 || rsim_le_f32(r->payload + 36) != 0.0f) {
     snprintf(why, RSIM__WHY, "the gps reading does not match its layout");
     return RSIM_ENOTSUP;
   }
   const uint8_t *p = r->payload;
-  rsim__pb_double_put(out, 1, rsim__f64le(p));
-  rsim__pb_double_put(out, 2, rsim__f64le(p + 8));
-  rsim__pb_double_put(out, 3, rsim__f64le(p + 16));
-  double h = rsim__f32le(p + 24), cov[9] = {h * h, 0, 0, 0, h * h, 0, 0, 0, 0};
+  rsim__pb_double_put(out, 1, rsim_le_f64(p));
+  rsim__pb_double_put(out, 2, rsim_le_f64(p + 8));
+  rsim__pb_double_put(out, 3, rsim_le_f64(p + 16));
+  double h = rsim_le_f32(p + 24), cov[9] = {h * h, 0, 0, 0, h * h, 0, 0, 0, 0};
   rsim_buf packed = {0};
   for (int i = 0; i < 9; i++) {
     uint64_t u;
@@ -666,9 +666,9 @@ static int encode_fix(const rsim_reading *r, rsim_buf *out, char *why) {
   rsim__pb_bytes(out, 4, packed.data, packed.len);
   rsim_buf_free(&packed);
   rsim__pb_varint(out, 5, 2); /* DIAGONAL_KNOWN */
-  put_pair(out, "rsim.horizontal_accuracy_m", rsim__f32le(p + 24));
-  put_pair(out, "rsim.speed_mps", rsim__f32le(p + 28));
-  put_pair(out, "rsim.course_rad", rsim__f32le(p + 32));
+  put_pair(out, "rsim.horizontal_accuracy_m", rsim_le_f32(p + 24));
+  put_pair(out, "rsim.speed_mps", rsim_le_f32(p + 28));
+  put_pair(out, "rsim.course_rad", rsim_le_f32(p + 32));
   return RSIM_OK;
 }
 

@@ -19,26 +19,6 @@
 
 #define MAX_SIDE 16384u
 
-float rsim__f32le(const uint8_t *p) {
-  uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-
-double rsim__f64le(const uint8_t *p) {
-  uint64_t u = 0;
-  for (int i = 7; i >= 0; i--) u = u << 8 | p[i];
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
-
-static void put_f32(uint8_t *p, double v) {
-  float f = (float)v;
-  memcpy(p, &f, 4);
-}
-
 void rsim__layout_image_meta(rsim_reading *r, const char *enc, int w, int h) {
   char num[2][16];
   snprintf(num[0], sizeof num[0], "%d", w);
@@ -136,8 +116,8 @@ static double pf_value(const uint8_t *p, int type) {
     case RSIM__PF_U16: return (uint16_t)(p[0] | p[1] << 8);
     case RSIM__PF_I32: return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
     case RSIM__PF_U32: return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    case RSIM__PF_F32: return rsim__f32le(p);
-    case RSIM__PF_F64: return rsim__f64le(p);
+    case RSIM__PF_F32: return rsim_le_f32(p);
+    case RSIM__PF_F64: return rsim_le_f64(p);
     default: return 0;
   }
 }
@@ -200,7 +180,7 @@ int rsim__layout_cloud(rsim_reading *r, rsim_sensor_kind kind, const rsim__pfiel
         v[1] = atan2(py, px);
         v[4] = atan2(pz, planar);
       }
-      for (int k = 0; k < nw; k++) put_f32(out + 4 * k, v[k]);
+      for (int k = 0; k < nw; k++) rsim_le_put_f32(out + 4 * k, (float)v[k]);
     }
   return RSIM_OK;
 }
@@ -221,6 +201,6 @@ void rsim__layout_gps(rsim_reading *r, double lat, double lon, double alt, float
 void rsim__layout_imu(rsim_reading *r, const double accel[3], const double gyro[3]) {
   r->payload_len = 24;
   r->payload = rsim_xmalloc(24);
-  for (int i = 0; i < 3; i++) put_f32(r->payload + 4 * i, accel[i]);
-  for (int i = 0; i < 3; i++) put_f32(r->payload + 12 + 4 * i, gyro[i]);
+  for (int i = 0; i < 3; i++) rsim_le_put_f32(r->payload + 4 * i, (float)accel[i]);
+  for (int i = 0; i < 3; i++) rsim_le_put_f32(r->payload + 12 + 4 * i, (float)gyro[i]);
 }

@@ -510,14 +510,6 @@ static int be_get_meta(rsim_store *st, const char *key, char **out) {
   return RSIM_ENOTFOUND;
 }
 
-static double get_f64(const uint8_t *p) {
-  uint64_t u = 0;
-  for (int i = 7; i >= 0; i--) u = u << 8 | p[i];
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
-
 static int be_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out, size_t *n) {
   mstore *m = M(st);
   *out = NULL;
@@ -543,7 +535,7 @@ static int be_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out
                    (uint32_t)msg->data[11] << 24;
     memcpy(g->cls, msg->data + 12, 15);
     double *f[] = {&g->x, &g->y, &g->z, &g->vx, &g->vy, &g->length, &g->width, &g->height, &g->heading};
-    for (int k = 0; k < 9; k++) *f[k] = get_f64(msg->data + 28 + 8 * k);
+    for (int k = 0; k < 9; k++) *f[k] = rsim_le_f64(msg->data + 28 + 8 * k);
   }
   if (rc == RSIM_EEOF) rc = RSIM_OK;
   else if (rc && !st->errmsg[0]) rsim__store_err(st, rc, "%s", rsim_mcap_reader_errmsg(rd));

@@ -6,6 +6,8 @@
 */
 #include <sqlite3.h>
 
+#include <turbojpeg.h>
+
 #include "test.h"
 
 const char *test_make_drive(const char *name, const char *duration, int seed) {
@@ -60,4 +62,22 @@ int64_t test_query_int(const char *db, const char *sql) {
   sqlite3_finalize(st);
   sqlite3_close(h);
   return v;
+}
+
+const char *test_write_jpeg(const char *name, int w, int h, uint8_t r, uint8_t g, uint8_t b) {
+  uint8_t *rgb = malloc((size_t)w * (size_t)h * 3);
+  for (int i = 0; i < w * h; i++) rgb[3 * i] = r, rgb[3 * i + 1] = g, rgb[3 * i + 2] = b;
+  tjhandle tj = tjInitCompress();
+  unsigned char *jpeg = NULL;
+  unsigned long len = 0;
+  if (!tj || tjCompress2(tj, rgb, w, 0, h, TJPF_RGB, &jpeg, &len, TJSAMP_444, 95, 0))
+    test_fail(__FILE__, __LINE__, "cannot make a JPEG");
+  tjDestroy(tj);
+  free(rgb);
+  const char *path = test_tmpfile(name);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(jpeg, 1, len, f) != len) test_fail(__FILE__, __LINE__, "cannot write %s", path);
+  fclose(f);
+  tjFree(jpeg);
+  return path;
 }

@@ -121,5 +121,8 @@ void test_find_digest(const char *out, const char *label, char hex[65]);
 const char *test_write_text(const char *name, const char *text);
 /* The first column of the first row of a query on a SQLite file. */
 int64_t test_query_int(const char *db, const char *sql);
+/* Writes a w x h JPEG of one colour (libjpeg-turbo, quality 95, 4:4:4) into
+** the test's folder; returns its path (static). */
+const char *test_write_jpeg(const char *name, int w, int h, uint8_t r, uint8_t g, uint8_t b);
 
 #endif /* RSIM_TEST_H */

@@ -4,8 +4,6 @@
 ** encoder, and as JSON) replay in place; topic maps rename, skip and re-kind
 ** topics, and say which topic or schema does not fit.
 */
-#include <turbojpeg.h>
-
 #include "rsim/store.h"
 #include "test.h"
 
@@ -14,19 +12,8 @@ typedef struct files {
 } files;
 
 static files make_files(void) {
-  uint8_t rgb[8 * 8 * 3];
-  for (int i = 0; i < 8 * 8; i++) rgb[3 * i] = 30, rgb[3 * i + 1] = 200, rgb[3 * i + 2] = 30;
-  tjhandle tj = tjInitCompress();
-  unsigned char *jpeg = NULL;
-  unsigned long jlen = 0;
-  ASSERT_EQ(tjCompress2(tj, rgb, 8, 0, 8, TJPF_RGB, &jpeg, &jlen, TJSAMP_444, 95, 0), 0);
-  tjDestroy(tj);
   char jpath[1024];
-  snprintf(jpath, sizeof jpath, "%s", test_tmpfile("green.jpg"));
-  FILE *f = fopen(jpath, "wb");
-  fwrite(jpeg, 1, jlen, f);
-  fclose(f);
-  tjFree(jpeg);
+  snprintf(jpath, sizeof jpath, "%s", test_write_jpeg("green.jpg", 8, 8, 30, 200, 30));
   files fs;
   snprintf(fs.pb, sizeof fs.pb, "%s", test_tmpfile("fox.mcap"));
   snprintf(fs.json, sizeof fs.json, "%s", test_tmpfile("fox-json.mcap"));

@@ -4,26 +4,12 @@
 ** sensor of the right kind, and its payload has the layout and the values
 ** of docs/sensors.md.
 */
-#include <turbojpeg.h>
-
 #include "rsim/store.h"
 #include "test.h"
 
 static const char *make_bag(void) {
-  /* A 16x8 JPEG of flat red, made with libjpeg-turbo. */
-  uint8_t rgb[16 * 8 * 3];
-  for (int i = 0; i < 16 * 8; i++) rgb[3 * i] = 200, rgb[3 * i + 1] = 30, rgb[3 * i + 2] = 30;
-  tjhandle tj = tjInitCompress();
-  unsigned char *jpeg = NULL;
-  unsigned long jlen = 0;
-  ASSERT_EQ(tjCompress2(tj, rgb, 16, 0, 8, TJPF_RGB, &jpeg, &jlen, TJSAMP_444, 95, 0), 0);
-  tjDestroy(tj);
   char jpath[1024];
-  snprintf(jpath, sizeof jpath, "%s", test_tmpfile("red.jpg"));
-  FILE *f = fopen(jpath, "wb");
-  fwrite(jpeg, 1, jlen, f);
-  fclose(f);
-  tjFree(jpeg);
+  snprintf(jpath, sizeof jpath, "%s", test_write_jpeg("red.jpg", 16, 8, 200, 30, 30));
   static char bag[1024];
   snprintf(bag, sizeof bag, "%s", test_tmpfile("ros2.mcap"));
   char cmd[3000], *out = NULL;
