@@ -307,7 +307,8 @@ static int load_sensors(rsim_store *st) {
     rc = rsim__store_err(st, RSIM_ENOTSUP,
                          "%s: no channel replaysim can replay (found: %s); it reads rsim.SensorReading, Foxglove "
                          "RawImage, CompressedImage, PointCloud, LocationFix (protobuf, json) and ROS 2 "
-                         "sensor_msgs Image, CompressedImage, PointCloud2, Imu, NavSatFix (cdr)",
+                         "sensor_msgs Image, CompressedImage, PointCloud2, Imu, NavSatFix, Range, radar_msgs RadarScan, "
+                         "can_msgs Frame (cdr)",
                          st->path, other.len ? (rsim_buf_putc(&other, 0), (char *)other.data) : "no channels");
   rsim_buf_free(&other);
   rsim__store_sort_sensors(st);

@@ -9,6 +9,10 @@
 **   sensor_msgs/msg/Imu              -> imu    (linear acceleration, angular velocity)
 **   sensor_msgs/msg/NavSatFix        -> gps    (lat, lon, alt, horizontal accuracy
 **                                       from the east/north covariance)
+**   radar_msgs/msg/RadarScan         -> radar  (range, azimuth, doppler as range
+**                                       rate, amplitude as rcs, elevation)
+**   can_msgs/msg/Frame               -> can    (id, dlc, data)
+**   sensor_msgs/msg/Range            -> ultrasonic (range, max_range)
 **
 ** CDR (XCDR1): a 4-byte encapsulation header (0x0001 = little endian), then
 ** fields aligned to their size (at most 8) from the end of the header.
@@ -184,6 +188,67 @@ static int navsatfix(cdr *c, rsim_sensor_kind kind, rsim_reading *r, char *why) 
   return RSIM_OK;
 }
 
+static int radar_scan(cdr *c, rsim_sensor_kind kind, rsim_reading *r, char *why) {
+  (void)kind;
+  header(c);
+  uint32_t n = u32(c);
+  /* Five float32 a return: the count cannot claim more than the bytes hold. */
+  if (!c->ok || (uint64_t)n * 20 > (uint64_t)(c->end - c->p)) return malformed("RadarScan", why);
+  r->payload_len = 4 + 20 * (size_t)n;
+  r->payload = rsim_xcalloc(1, r->payload_len);
+  memcpy(r->payload, &n, 4);
+  for (uint32_t i = 0; i < n && c->ok; i++) {
+    const uint8_t *b = take(c, 20, 4);
+    if (!b) break;
+    float range = rsim_le_f32(b), az = rsim_le_f32(b + 4), el = rsim_le_f32(b + 8), doppler = rsim_le_f32(b + 12),
+          amp = rsim_le_f32(b + 16);
+    uint8_t *o = r->payload + 4 + 20 * (size_t)i;
+    rsim_le_put_f32(o, range);
+    rsim_le_put_f32(o + 4, az);
+    rsim_le_put_f32(o + 8, doppler);
+    rsim_le_put_f32(o + 12, amp);
+    rsim_le_put_f32(o + 16, el);
+  }
+  if (!c->ok) return malformed("RadarScan", why);
+  return RSIM_OK;
+}
+
+static int can_frame(cdr *c, rsim_sensor_kind kind, rsim_reading *r, char *why) {
+  (void)kind;
+  header(c);
+  uint32_t id = u32(c);
+  u8(c); /* is_rtr */
+  uint8_t ext = u8(c);
+  u8(c); /* is_error */
+  uint8_t dlc = u8(c);
+  const uint8_t *data = take(c, 8, 1);
+  if (!c->ok) return malformed("can_msgs/Frame", why);
+  if (dlc > 8) {
+    snprintf(why, RSIM__WHY, "CAN frame with dlc %u (at most 8)", dlc);
+    return RSIM_ECORRUPT;
+  }
+  (void)ext; /* docs/sensors.md keeps the identifier as it is, 11 or 29 bits */
+  r->payload_len = 16;
+  r->payload = rsim_xcalloc(1, 16);
+  memcpy(r->payload, &id, 4);
+  r->payload[4] = dlc;
+  memcpy(r->payload + 5, data, dlc);
+  return RSIM_OK;
+}
+
+static int range(cdr *c, rsim_sensor_kind kind, rsim_reading *r, char *why) {
+  (void)kind;
+  header(c);
+  u8(c); /* radiation_type */
+  const uint8_t *b = take(c, 16, 4); /* field_of_view, min_range, max_range, range */
+  if (!c->ok) return malformed("Range", why);
+  r->payload_len = 8;
+  r->payload = rsim_xmalloc(8);
+  rsim_le_put_f32(r->payload, rsim_le_f32(b + 12));
+  rsim_le_put_f32(r->payload + 4, rsim_le_f32(b + 8));
+  return RSIM_OK;
+}
+
 static const struct {
   const char *schema;
   rsim_sensor_kind kind;
@@ -194,6 +259,9 @@ static const struct {
     {"sensor_msgs/msg/PointCloud2", RSIM_SENSOR_LIDAR, pointcloud},
     {"sensor_msgs/msg/Imu", RSIM_SENSOR_IMU, imu},
     {"sensor_msgs/msg/NavSatFix", RSIM_SENSOR_GPS, navsatfix},
+    {"radar_msgs/msg/RadarScan", RSIM_SENSOR_RADAR, radar_scan},
+    {"can_msgs/msg/Frame", RSIM_SENSOR_CAN, can_frame},
+    {"sensor_msgs/msg/Range", RSIM_SENSOR_ULTRASONIC, range},
 };
 
 int rsim__ros2_type(const char *schema, const char *encoding, rsim_sensor_kind *kind) {

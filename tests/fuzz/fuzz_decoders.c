@@ -1,12 +1,12 @@
 /*
 ** fuzz_decoders.c -- libFuzzer target for the message decoders of other
 ** people's MCAP files.  The first byte picks the decoder:
-**   0..5    ROS 2 CDR (Image, CompressedImage, PointCloud2 as lidar and as
-**           radar, Imu, NavSatFix)
-**   6..15   Foxglove RawImage, CompressedImage, PointCloud (lidar, radar),
+**   0..8    ROS 2 CDR (Image, CompressedImage, PointCloud2 as lidar and as
+**           radar, Imu, NavSatFix, RadarScan, can_msgs Frame, Range)
+**   9..18   Foxglove RawImage, CompressedImage, PointCloud (lidar, radar),
 **           LocationFix, in protobuf (even) or JSON (odd) -- protobuf bound
 **           to the descriptors replaysim writes
-**   16      a FileDescriptorSet parse
+**   19      a FileDescriptorSet parse
 ** the rest is the message.  Any bytes must decode or fail with a reason,
 ** never crash.
 */
@@ -25,7 +25,9 @@ static void check(int rc, rsim_reading *r, const char *why) {
 static void ros2(int pick, const uint8_t *d, size_t n) {
   static const char *const types[] = {"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage",
                                       "sensor_msgs/msg/PointCloud2", "sensor_msgs/msg/PointCloud2",
-                                      "sensor_msgs/msg/Imu", "sensor_msgs/msg/NavSatFix"};
+                                      "sensor_msgs/msg/Imu", "sensor_msgs/msg/NavSatFix",
+                                      "radar_msgs/msg/RadarScan", "can_msgs/msg/Frame",
+                                      "sensor_msgs/msg/Range"};
   rsim_sensor_kind kind;
   int type = rsim__ros2_type(types[pick], "cdr", &kind);
   if (pick == 3) kind = RSIM_SENSOR_RADAR;
@@ -61,9 +63,9 @@ static void foxglove(int pick, const uint8_t *d, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  int pick = data[0] % 17;
-  if (pick < 6) ros2(pick, data + 1, size - 1);
-  else if (pick < 16) foxglove(pick - 6, data + 1, size - 1);
+  int pick = data[0] % 20;
+  if (pick < 9) ros2(pick, data + 1, size - 1);
+  else if (pick < 19) foxglove(pick - 9, data + 1, size - 1);
   else {
     rsim__pbdesc *d = NULL;
     char why[RSIM__WHY] = "";

@@ -33,7 +33,10 @@ TEST(ros2_topics_replay_as_sensors) {
   const rsim_sensor_info *s;
   size_t n;
   ASSERT_OK(rsim_store_sensors(st, &s, &n));
-  ASSERT_EQ(n, 6);
+  ASSERT_EQ(n, 9);
+  ASSERT_EQ(rsim_store_sensor(st, "sonar_front")->kind, RSIM_SENSOR_ULTRASONIC);
+  ASSERT_EQ(rsim_store_sensor(st, "radar_scan")->kind, RSIM_SENSOR_RADAR);
+  ASSERT_EQ(rsim_store_sensor(st, "can_rx")->kind, RSIM_SENSOR_CAN);
   ASSERT_EQ(rsim_store_sensor(st, "camera_rgb")->kind, RSIM_SENSOR_CAMERA);
   ASSERT_EQ(rsim_store_sensor(st, "lidar_points")->kind, RSIM_SENSOR_LIDAR);
   ASSERT_EQ(rsim_store_sensor(st, "imu")->kind, RSIM_SENSOR_IMU);
@@ -76,7 +79,29 @@ TEST(ros2_topics_replay_as_sensors) {
   ASSERT_NEAR(lat, 48.1 + 9e-5, 1e-9);
   ASSERT_NEAR(f32_at(r.payload + 24), 2.0, 1e-6); /* sqrt of covariance 4 */
   rsim_reading_clear(&r);
-  /* All 60 messages stream in time order, ties by sensor id. */
+  ASSERT_OK(rsim_store_reading_at(st, "radar_scan", t0 + 400000000, &r));
+  ASSERT_EQ(r.payload_len, 4 + 20 * 2);
+  ASSERT_NEAR(f32_at(r.payload + 4), 14.0, 0);        /* range = 10 + i */
+  ASSERT_NEAR(f32_at(r.payload + 4 + 8), -3.0, 0);    /* doppler as range rate */
+  ASSERT_NEAR(f32_at(r.payload + 4 + 12), 12.0, 0);   /* amplitude as rcs */
+  ASSERT_NEAR(f32_at(r.payload + 4 + 16), 0.02, 1e-7); /* elevation last */
+  ASSERT_NEAR(f32_at(r.payload + 24), 50.0, 0);
+  rsim_reading_clear(&r);
+  ASSERT_OK(rsim_store_reading_at(st, "can_rx", t0 + 700000000, &r));
+  ASSERT_EQ(r.payload_len, 16);
+  uint32_t id;
+  memcpy(&id, r.payload, 4);
+  ASSERT_EQ(id, 0x100);
+  ASSERT_EQ(r.payload[4], 3);
+  ASSERT_EQ(r.payload[5 + 2], 7); /* data[2] = i */
+  ASSERT_EQ(r.payload[5 + 3], 0); /* beyond dlc: zero */
+  rsim_reading_clear(&r);
+  ASSERT_OK(rsim_store_reading_at(st, "sonar_front", t1, &r));
+  ASSERT_EQ(r.payload_len, 8);
+  ASSERT_NEAR(f32_at(r.payload), 3.25, 0); /* 1 + 0.25 i */
+  ASSERT_NEAR(f32_at(r.payload + 4), 5.0, 0);
+  rsim_reading_clear(&r);
+  /* All 90 messages stream in time order, ties by sensor id. */
   rsim_cursor *c;
   const rsim_reading *x;
   ASSERT_OK(rsim_store_cursor_open(st, t0, t1, NULL, 0, &c));
@@ -90,7 +115,7 @@ TEST(ros2_topics_replay_as_sensors) {
     snprintf(last_id, sizeof last_id, "%s", x->sensor_id);
     count++;
   }
-  ASSERT_EQ(count, 60);
+  ASSERT_EQ(count, 90);
   rsim_cursor_close(c);
   rsim_store_close(st);
 }

@@ -1,7 +1,8 @@
 """Writes a small rosbag2-style MCAP with PyPI's mcap-ros2-support (an
 independent CDR encoder): sensor_msgs Image (rgb8 and bgr8 with row
 padding), CompressedImage (the JPEG given on the command line),
-PointCloud2, Imu and NavSatFix, 10 messages each at known times and values.
+PointCloud2, Imu and NavSatFix, Range, radar_msgs RadarScan and can_msgs Frame, 10
+messages each at known times and values.
 Usage: make_ros2.py OUT.mcap JPEG_FILE"""
 import sys
 
@@ -72,6 +73,30 @@ MSG: sensor_msgs/NavSatStatus
 int8 status
 uint16 service"""
 
+RADAR = """std_msgs/Header header
+radar_msgs/RadarReturn[] returns""" + HEADER + """
+================================================================================
+MSG: radar_msgs/RadarReturn
+float32 range
+float32 azimuth
+float32 elevation
+float32 doppler_velocity
+float32 amplitude"""
+CAN = """std_msgs/Header header
+uint32 id
+bool is_rtr
+bool is_extended
+bool is_error
+uint8 dlc
+uint8[8] data""" + HEADER
+
+RANGE = """std_msgs/Header header
+uint8 radiation_type
+float32 field_of_view
+float32 min_range
+float32 max_range
+float32 range""" + HEADER
+
 out, jpeg = sys.argv[1], open(sys.argv[2], "rb").read()
 T0 = 1_700_000_000_000_000_000
 with open(out, "wb") as f:
@@ -81,6 +106,9 @@ with open(out, "wb") as f:
     cloud = w.register_msgdef("sensor_msgs/msg/PointCloud2", CLOUD)
     imu = w.register_msgdef("sensor_msgs/msg/Imu", IMU)
     fix = w.register_msgdef("sensor_msgs/msg/NavSatFix", FIX)
+    radar = w.register_msgdef("radar_msgs/msg/RadarScan", RADAR)
+    can = w.register_msgdef("can_msgs/msg/Frame", CAN)
+    rng = w.register_msgdef("sensor_msgs/msg/Range", RANGE)
     for i in range(10):
         t = T0 + i * 100_000_000
         hdr = {"stamp": {"sec": t // 10**9, "nanosec": t % 10**9}, "frame_id": "base_link"}
@@ -109,4 +137,12 @@ with open(out, "wb") as f:
                         "latitude": 48.1 + i * 1e-5, "longitude": 11.5, "altitude": 520.0,
                         "position_covariance": [4.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 9.0], "position_covariance_type": 2},
                         log_time=t, publish_time=t)
+        # two returns: (10 + i m, 0.1 rad, 0.02 rad elevation, -3 m/s, 12 dB) and one at 50 m
+        returns = [{"range": 10.0 + i, "azimuth": 0.1, "elevation": 0.02, "doppler_velocity": -3.0, "amplitude": 12.0},
+                   {"range": 50.0, "azimuth": -0.2, "elevation": 0.0, "doppler_velocity": 1.5, "amplitude": 5.0}]
+        w.write_message("/radar/scan", radar, {"header": hdr, "returns": returns}, log_time=t, publish_time=t)
+        w.write_message("/can/rx", can, {"header": hdr, "id": 0x100, "is_rtr": False, "is_extended": False,
+                        "is_error": False, "dlc": 3, "data": [1, 2, i, 0, 0, 0, 0, 0]}, log_time=t, publish_time=t)
+        w.write_message("/sonar/front", rng, {"header": hdr, "radiation_type": 0, "field_of_view": 0.5,
+                        "min_range": 0.2, "max_range": 5.0, "range": 1.0 + 0.25 * i}, log_time=t, publish_time=t)
     w.finish()
