@@ -28,39 +28,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/ckpt_int.h"
 #include "engine/engine_rt.h"
 
-typedef struct link_ck {
-  uint64_t *consumed; /* per source */
-  qitem *q;
-  size_t qn;
-} link_ck;
-
-typedef struct node_ck {
-  rsim_time next_tick;
-  bool has_out;
-  rsim_val out;
-  uint64_t out_seq;
-  rsim_time out_t;
-  rsim_sha256 digest;
-  rsim_component_stats st;
-  uint8_t *state; /* save()'s bytes */
-  size_t state_len;
-  link_ck *links;
-} node_ck;
-
-typedef struct ckpt {
-  rsim_time now;
-  bool start;     /* the state before any step */
-  int64_t bucket;
-  rsim_sha256 digest;
-  uint64_t readings;
-  rsim_engine_bridge_stats bst;
-  node_ck *nodes;
-  size_t bytes;
-} ckpt;
-
 struct rsim__ckpts {
+  rsim__ck_shape shape;
   ckpt start;
   ckpt *ring; /* sorted by now */
   size_t n, cap;
@@ -75,22 +47,6 @@ struct rsim__ckpts {
 #define DEFAULT_CAP 4096
 
 /* ---- taking ------------------------------------------------------------------------ */
-
-static void ck_clear(rsim_engine *e, ckpt *c) {
-  for (size_t i = 0; c->nodes && i < e->g->n; i++) {
-    node_ck *nc = &c->nodes[i];
-    if (nc->has_out) rsim_val_clear(&nc->out);
-    free(nc->state);
-    for (size_t j = 0; nc->links && j < e->nodes[i].g->n_inputs; j++) {
-      free(nc->links[j].consumed);
-      for (size_t q = 0; q < nc->links[j].qn; q++) rsim_val_clear(&nc->links[j].q[q].v);
-      free(nc->links[j].q);
-    }
-    free(nc->links);
-  }
-  free(c->nodes);
-  memset(c, 0, sizeof *c);
-}
 
 /* Calls save() of node i into nc. */
 static int save_node(rsim_engine *e, size_t i, node_ck *nc) {
@@ -146,7 +102,7 @@ static int take(rsim_engine *e, ckpt *c, bool start) {
     if (!start) {
       int rc = save_node(e, i, nc);
       if (rc) {
-        ck_clear(e, c);
+        rsim__ck_clear(&e->ck->shape, c);
         return rc;
       }
     }
@@ -165,7 +121,7 @@ static void ring_put(rsim_engine *e, ckpt *c) {
   struct rsim__ckpts *k = e->ck;
   if (k->n == k->cap) {
     k->stats.bytes -= k->ring[0].bytes;
-    ck_clear(e, &k->ring[0]);
+    rsim__ck_clear(&e->ck->shape, &k->ring[0]);
     memmove(k->ring, k->ring + 1, (k->n - 1) * sizeof *k->ring);
     k->n--;
   }
@@ -196,7 +152,7 @@ int rsim__ckpt_after_step(rsim_engine *e) {
   int rc = take(e, &c, false);
   if (!rc && e->o.checkpoint_dir) rc = write_file(e, &c);
   if (rc) {
-    ck_clear(e, &c);
+    rsim__ck_clear(&e->ck->shape, &c);
     return rc;
   }
   ring_put(e, &c);
@@ -209,6 +165,20 @@ int rsim__ckpt_init(rsim_engine *e) {
   k->every = e->o.checkpoint_every_ns ? e->o.checkpoint_every_ns : DEFAULT_EVERY;
   k->cap = e->o.checkpoint_max ? e->o.checkpoint_max : DEFAULT_CAP;
   k->ring = rsim_xcalloc(k->cap, sizeof *k->ring);
+  rsim__ck_shape *sh = &k->shape;
+  *sh = (rsim__ck_shape){.from = e->from, .every = k->every, .n = e->g->n};
+  sh->names = rsim_xcalloc(e->g->n, sizeof *sh->names);
+  sh->exports = rsim_xcalloc(e->g->n, sizeof *sh->exports);
+  sh->n_inputs = rsim_xcalloc(e->g->n, sizeof *sh->n_inputs);
+  sh->n_srcs = rsim_xcalloc(e->g->n, sizeof *sh->n_srcs);
+  for (size_t i = 0; i < e->g->n; i++) {
+    const node_rt *n = &e->nodes[i];
+    sh->names[i] = n->g->name;
+    sh->exports[i] = n->sig->full;
+    sh->n_inputs[i] = n->g->n_inputs;
+    sh->n_srcs[i] = rsim_xcalloc(n->g->n_inputs ? n->g->n_inputs : 1, sizeof **sh->n_srcs);
+    for (size_t j = 0; j < n->g->n_inputs; j++) sh->n_srcs[i][j] = n->links[j].l->n_srcs;
+  }
   k->save_idx = rsim_xcalloc(e->g->n, sizeof *k->save_idx);
   k->restore_idx = rsim_xcalloc(e->g->n, sizeof *k->restore_idx);
   for (size_t i = 0; i < e->g->n; i++) {
@@ -230,9 +200,14 @@ int rsim__ckpt_init(rsim_engine *e) {
 void rsim__ckpt_free(rsim_engine *e) {
   struct rsim__ckpts *k = e->ck;
   if (!k) return;
-  ck_clear(e, &k->start);
-  for (size_t i = 0; i < k->n; i++) ck_clear(e, &k->ring[i]);
+  rsim__ck_clear(&e->ck->shape, &k->start);
+  for (size_t i = 0; i < k->n; i++) rsim__ck_clear(&e->ck->shape, &k->ring[i]);
   free(k->ring);
+  for (size_t i = 0; i < k->shape.n; i++) free(k->shape.n_srcs[i]);
+  free(k->shape.n_srcs);
+  free(k->shape.n_inputs);
+  free(k->shape.names);
+  free(k->shape.exports);
   free(k->save_idx);
   free(k->restore_idx);
   free(k);
@@ -369,101 +344,12 @@ int rsim_engine_step_back(rsim_engine *e) {
 
 void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *out) { *out = e->ck->stats; }
 
-/* ---- files ------------------------------------------------------------------------
-** One file a checkpoint, DIR/ckpt-<bucket>.rsck, written to a temporary name
-** and renamed, so a crash leaves the previous files whole:
-**   "RSIMCKP1"  u32 version  u64 body length  body  SHA-256 of the body
-** The body starts with what it belongs to (the range start and every
-** component's name and export), so a checkpoint is never restored into
-** another graph or range.  Numbers are little-endian; values use the
-** canonical encoding of value.h. */
-
-#define FILE_MAGIC "RSIMCKP1"
-#define FILE_VERSION 1u
-
-static void put_sha(rsim_buf *b, const rsim_sha256 *s) {
-  for (int i = 0; i < 8; i++) rsim_buf_put_u32le(b, s->h[i]);
-  rsim_buf_put_u64le(b, s->nbytes);
-  rsim_buf_append(b, s->block, 64);
-  rsim_buf_put_u64le(b, s->fill);
-}
-
-static void put_str(rsim_buf *b, const char *s) {
-  rsim_buf_put_u64le(b, strlen(s));
-  rsim_buf_puts(b, s);
-}
-
-static void put_val(rsim_buf *b, const rsim_val *v) {
-  rsim_buf tmp = {0};
-  rsim_val_encode(v, &tmp);
-  rsim_buf_put_u64le(b, tmp.len);
-  rsim_buf_append(b, tmp.data, tmp.len);
-  rsim_buf_free(&tmp);
-}
-
-static void put_stats(rsim_buf *b, const rsim_component_stats *s) {
-  const uint64_t v[] = {s->calls,      s->errors,   s->not_ready, s->outputs, s->superseded,        s->dropped,
-                        s->limit_hits, s->restarts, s->retries,   s->skipped, s->timing_violations, s->max_fuel};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++) rsim_buf_put_u64le(b, v[i]);
-}
-
-/* What a checkpoint belongs to. */
-static void put_identity(rsim_engine *e, rsim_buf *b) {
-  rsim_buf_put_u64le(b, (uint64_t)e->from);
-  rsim_buf_put_u64le(b, (uint64_t)e->ck->every);
-  rsim_buf_put_u32le(b, (uint32_t)e->g->n);
-  for (size_t i = 0; i < e->g->n; i++) {
-    put_str(b, e->nodes[i].g->name);
-    put_str(b, e->nodes[i].sig->full);
-  }
-}
-
-static void serialize(rsim_engine *e, const ckpt *c, rsim_buf *b) {
-  put_identity(e, b);
-  rsim_buf_put_u64le(b, (uint64_t)c->now);
-  rsim_buf_put_u64le(b, (uint64_t)c->bucket);
-  put_sha(b, &c->digest);
-  rsim_buf_put_u64le(b, c->readings);
-  const uint64_t bst[] = {c->bst.interpolated, c->bst.stale, c->bst.transforms, c->bst.transform_hits};
-  for (int i = 0; i < 4; i++) rsim_buf_put_u64le(b, bst[i]);
-  for (size_t i = 0; i < e->g->n; i++) {
-    const node_ck *nc = &c->nodes[i];
-    rsim_buf_put_u64le(b, (uint64_t)nc->next_tick);
-    rsim_buf_putc(b, (char)nc->has_out);
-    if (nc->has_out) put_val(b, &nc->out);
-    rsim_buf_put_u64le(b, nc->out_seq);
-    rsim_buf_put_u64le(b, (uint64_t)nc->out_t);
-    put_sha(b, &nc->digest);
-    put_stats(b, &nc->st);
-    rsim_buf_put_u64le(b, nc->state_len);
-    rsim_buf_append(b, nc->state, nc->state_len);
-    for (size_t j = 0; j < e->nodes[i].g->n_inputs; j++) {
-      const link_ck *lc = &nc->links[j];
-      size_t ns = e->nodes[i].links[j].l->n_srcs;
-      for (size_t s = 0; s < ns; s++) rsim_buf_put_u64le(b, lc->consumed[s]);
-      rsim_buf_put_u64le(b, lc->qn);
-      for (size_t q = 0; q < lc->qn; q++) {
-        rsim_buf_putc(b, (char)lc->q[q].concat);
-        put_val(b, &lc->q[q].v);
-      }
-    }
-  }
-}
+/* ---- files (format: ckpt_file.c) -------------------------------------------------- */
 
 static int write_file(rsim_engine *e, const ckpt *c) {
   const char *dir = e->o.checkpoint_dir;
-  rsim_buf body = {0}, file = {0};
-  serialize(e, c, &body);
-  uint8_t sum[32];
-  rsim_sha256 s;
-  rsim_sha256_init(&s);
-  rsim_sha256_update(&s, body.data, body.len);
-  rsim_sha256_final(&s, sum);
-  rsim_buf_append(&file, FILE_MAGIC, 8);
-  rsim_buf_put_u32le(&file, FILE_VERSION);
-  rsim_buf_put_u64le(&file, body.len);
-  rsim_buf_append(&file, body.data, body.len);
-  rsim_buf_append(&file, sum, 32);
+  rsim_buf file = {0};
+  rsim__ck_file(&e->ck->shape, c, &file);
   char path[1200], tmp[1210];
   snprintf(path, sizeof path, "%s/ckpt-%012lld.rsck", dir, (long long)c->bucket);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -472,152 +358,8 @@ static int write_file(rsim_engine *e, const ckpt *c) {
   if (f && fclose(f)) ok = false;
   if (ok && rename(tmp, path)) ok = false;
   if (!ok) remove(tmp);
-  rsim_buf_free(&body);
   rsim_buf_free(&file);
   return ok ? RSIM_OK : rsim__engine_seterr(e, RSIM_EIO, "%s: cannot write the checkpoint of t=%lld", path, (long long)c->now);
-}
-
-typedef struct reader {
-  const uint8_t *p, *end;
-  bool ok;
-} reader;
-
-static const uint8_t *take_bytes(reader *r, uint64_t n) {
-  if (!r->ok || (uint64_t)(r->end - r->p) < n) {
-    r->ok = false;
-    return NULL;
-  }
-  const uint8_t *q = r->p;
-  r->p += n;
-  return q;
-}
-
-static uint64_t get64(reader *r) {
-  const uint8_t *q = take_bytes(r, 8);
-  uint64_t v = 0;
-  for (int i = 7; q && i >= 0; i--) v = v << 8 | q[i];
-  return v;
-}
-
-static uint32_t get32(reader *r) {
-  const uint8_t *q = take_bytes(r, 4);
-  return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24 : 0;
-}
-
-static uint8_t get8(reader *r) {
-  const uint8_t *q = take_bytes(r, 1);
-  return q ? q[0] : 0;
-}
-
-static void get_sha(reader *r, rsim_sha256 *s) {
-  for (int i = 0; i < 8; i++) s->h[i] = get32(r);
-  s->nbytes = get64(r);
-  const uint8_t *q = take_bytes(r, 64);
-  if (q) memcpy(s->block, q, 64);
-  s->fill = (size_t)get64(r);
-  if (s->fill > 64) r->ok = false;
-}
-
-static bool get_str_is(reader *r, const char *want) {
-  uint64_t n = get64(r);
-  const uint8_t *q = take_bytes(r, n);
-  return q && n == strlen(want) && !memcmp(q, want, n);
-}
-
-static void get_val(reader *r, rsim_val *v) {
-  uint64_t n = get64(r);
-  const uint8_t *q = take_bytes(r, n);
-  size_t used = 0;
-  if (!q || rsim_val_decode(q, (size_t)n, v, &used) || used != n) r->ok = false;
-}
-
-static void get_stats(reader *r, rsim_component_stats *s, const char *name) {
-  uint64_t *v[] = {&s->calls,      &s->errors,   &s->not_ready, &s->outputs, &s->superseded,        &s->dropped,
-                   &s->limit_hits, &s->restarts, &s->retries,   &s->skipped, &s->timing_violations, &s->max_fuel};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++) *v[i] = get64(r);
-  s->name = name;
-}
-
-/* Parses a checkpoint file's bytes into c; false with why[] when it is not
-** a whole checkpoint of this run. */
-static bool parse(rsim_engine *e, const uint8_t *data, size_t n, ckpt *c, char *why, size_t why_n) {
-  memset(c, 0, sizeof *c);
-  if (n < 8 + 4 + 8 + 32 || memcmp(data, FILE_MAGIC, 8)) {
-    snprintf(why, why_n, "not a replaysim checkpoint");
-    return false;
-  }
-  reader r = {data + 8, data + n, true};
-  uint32_t version = get32(&r);
-  uint64_t len = get64(&r);
-  if (version != FILE_VERSION || len != n - 8 - 4 - 8 - 32) {
-    snprintf(why, why_n, "version %u or length does not match (truncated?)", version);
-    return false;
-  }
-  uint8_t sum[32];
-  rsim_sha256 s;
-  rsim_sha256_init(&s);
-  rsim_sha256_update(&s, r.p, (size_t)len);
-  rsim_sha256_final(&s, sum);
-  if (memcmp(sum, data + n - 32, 32)) {
-    snprintf(why, why_n, "checksum mismatch (damaged)");
-    return false;
-  }
-  r.end = data + n - 32;
-  bool same = get64(&r) == (uint64_t)e->from && get64(&r) == (uint64_t)e->ck->every && get32(&r) == e->g->n;
-  for (size_t i = 0; same && i < e->g->n; i++)
-    same = get_str_is(&r, e->nodes[i].g->name) && get_str_is(&r, e->nodes[i].sig->full);
-  if (!same) {
-    snprintf(why, why_n, "made by another graph, range start or checkpoint interval");
-    return false;
-  }
-  c->now = (rsim_time)get64(&r);
-  c->bucket = (int64_t)get64(&r);
-  get_sha(&r, &c->digest);
-  c->readings = get64(&r);
-  c->bst.interpolated = get64(&r);
-  c->bst.stale = get64(&r);
-  c->bst.transforms = get64(&r);
-  c->bst.transform_hits = get64(&r);
-  c->nodes = rsim_xcalloc(e->g->n, sizeof *c->nodes);
-  for (size_t i = 0; i < e->g->n && r.ok; i++) {
-    node_ck *nc = &c->nodes[i];
-    const node_rt *nd = &e->nodes[i];
-    nc->next_tick = (rsim_time)get64(&r);
-    nc->has_out = get8(&r) != 0;
-    if (nc->has_out) get_val(&r, &nc->out);
-    nc->out_seq = get64(&r);
-    nc->out_t = (rsim_time)get64(&r);
-    get_sha(&r, &nc->digest);
-    get_stats(&r, &nc->st, nd->g->name);
-    uint64_t sl = get64(&r);
-    const uint8_t *sp = take_bytes(&r, sl);
-    if (sp && sl) {
-      nc->state = rsim_xmalloc((size_t)sl);
-      memcpy(nc->state, sp, (size_t)sl);
-      nc->state_len = (size_t)sl;
-    }
-    nc->links = rsim_xcalloc(nd->g->n_inputs ? nd->g->n_inputs : 1, sizeof *nc->links);
-    for (size_t j = 0; j < nd->g->n_inputs && r.ok; j++) {
-      link_ck *lc = &nc->links[j];
-      size_t ns = nd->links[j].l->n_srcs;
-      lc->consumed = rsim_xcalloc(ns, sizeof *lc->consumed);
-      for (size_t k = 0; k < ns; k++) lc->consumed[k] = get64(&r);
-      uint64_t qn = get64(&r);
-      if (qn > (uint64_t)(r.end - r.p)) r.ok = false;
-      lc->q = r.ok && qn ? rsim_xcalloc((size_t)qn, sizeof *lc->q) : NULL;
-      for (uint64_t q = 0; q < qn && r.ok; q++, lc->qn++) {
-        lc->q[q].concat = get8(&r) != 0;
-        get_val(&r, &lc->q[q].v);
-      }
-    }
-  }
-  if (!r.ok || r.p != r.end) {
-    ck_clear(e, c);
-    snprintf(why, why_n, "malformed body");
-    return false;
-  }
-  c->bytes = n;
-  return true;
 }
 
 static int by_name_desc(const void *a, const void *b) { return strcmp(*(char *const *)b, *(char *const *)a); }
@@ -654,9 +396,9 @@ int rsim_engine_resume(rsim_engine *e, const char *dir) {
       len = b.len;
     }
     ckpt c;
-    if (data && parse(e, data, len, &c, why, sizeof why)) {
+    if (data && rsim__ck_parse(&e->ck->shape, data, len, &c, why, sizeof why)) {
       if (c.now > e->to) {
-        ck_clear(e, &c);
+        rsim__ck_clear(&e->ck->shape, &c);
       } else {
         ring_put(e, &c);
         const ckpt *in = NULL;

@@ -25,7 +25,9 @@ clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "$root/s
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
   $(pkg-config --cflags --libs libzstd liblz4 zlib) -lm -o "$out/fuzz_mcap_reader"
 clang-19 "${common[@]}" "$here/fuzz_decoders.c" "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_decoders"
-for t in value_decode graph mcap_reader decoders; do
+clang-19 "${common[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION "$here/fuzz_checkpoint.c" \
+  "$root/src/engine/ckpt_file.c" "${core[@]}" -lm -o "$out/fuzz_checkpoint"
+for t in value_decode graph mcap_reader decoders checkpoint; do
   corpus="$here/corpus/${t%%_*}"
   work="$(mktemp -d)"
   cp "$corpus"/* "$work"/
