@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "rsim/engine.h"
+#include "rsim/player.h"
 #include "rsim/record.h"
 #include "rsim/store.h"
 
@@ -26,6 +27,8 @@ typedef struct run_args {
   rsim_on_error on_error;
   int log_level;
   int64_t checkpoint_every;
+  bool loop;
+  int64_t delay, offset;
   const char *checkpoint_dir, *resume;
   cli_filters filters;
 } run_args;
@@ -38,7 +41,13 @@ static int usage(void) {
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
+          "                     [--loop] [--delay D] [--offset D]   (start D into the range)\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
+  return CLI_USAGE;
+}
+
+static int bad_duration(const char *opt, const char *v) {
+  fprintf(stderr, "run: %s '%s' is not a duration (e.g. 2s)\n", opt, v);
   return CLI_USAGE;
 }
 
@@ -52,6 +61,12 @@ static int parse_args(int argc, char **argv, run_args *a) {
     else if (cli_opt(argc, argv, &i, "--from", &v)) a->from = v;
     else if (cli_opt(argc, argv, &i, "--to", &v)) a->to = v;
     else if (cli_opt(argc, argv, &i, "--checkpoint-dir", &v)) a->checkpoint_dir = v;
+    else if (!strcmp(argv[i], "--loop")) a->loop = true;
+    else if (cli_opt(argc, argv, &i, "--delay", &v)) {
+      if (rsim_parse_duration(v, &a->delay) || a->delay < 0) return bad_duration("--delay", v);
+    } else if (cli_opt(argc, argv, &i, "--offset", &v)) {
+      if (rsim_parse_duration(v, &a->offset) || a->offset < 0) return bad_duration("--offset", v);
+    }
     else if (cli_opt(argc, argv, &i, "--resume", &v)) a->resume = v;
     else if (cli_opt(argc, argv, &i, "--checkpoint-every", &v)) {
       if (rsim_parse_duration(v, &a->checkpoint_every) || a->checkpoint_every <= 0) {
@@ -140,35 +155,49 @@ static void print_stats(rsim_engine *e, rsim_record *rec) {
 
 /* Steps to the end of the range with pacing and progress; returns the
 ** engine's code (RSIM_EEOF at a normal end). */
+/* The player's events the user should see: lag, loops, errors. */
+static void on_event(void *ud, const rsim_player_event *ev) {
+  const run_args *a = ud;
+  if (a->quiet) return;
+  if (ev->kind == RSIM_PLAYER_EV_LAG && ev->message) fprintf(stderr, "\nrun: %s\n", ev->message);
+  else if (ev->kind == RSIM_PLAYER_EV_LOOP) fprintf(stderr, "\nrun: end of the range; looping to the start\n");
+}
+
+/* Plays the run through the tape deck (src/player), paced at --speed. */
 static int play(rsim_engine *e, const run_args *a, int64_t *lag_max) {
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
+  rsim_player_opts po = {.speed = a->speed, .loop = a->loop, .delay_ns = a->delay, .start_offset_ns = a->offset,
+                         .listener = on_event, .listener_ud = (void *)a};
+  rsim_player *p;
+  rsim_errbuf eb = {0};
+  if (rsim_player_new(e, &po, &p, &eb)) {
+    fprintf(stderr, "run: %s\n", eb.msg);
+    return eb.code;
+  }
   cli_progress pr;
   cli_progress_init(&pr, "replaying");
   int64_t wall0 = rsim_monotonic_ns();
-  rsim_time t0 = rsim_engine_time(e); /* the start, or where a resume put the run */
+  rsim_time t0 = rsim_engine_time(e); /* the start, or where a resume or offset put the run */
   int rc;
-  for (;;) {
-    rsim_time next;
-    rc = rsim_engine_next_time(e, &next);
-    if (rc) break;
-    if (a->speed > 0) {
-      int64_t due = wall0 + (int64_t)((double)(next - t0) / a->speed);
-      int64_t now = rsim_monotonic_ns();
-      if (due > now) sleep_ns(due - now);
-      else if (now - due > *lag_max) *lag_max = now - due;
-    }
-    rc = rsim_engine_step(e);
-    if (rc) break;
+  int64_t wait;
+  while ((rc = rsim_player_poll(p, &wait)) == RSIM_OK && wait >= 0) {
     if (!a->quiet) {
+      rsim_time now = rsim_engine_time(e);
       double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;
-      double sim = (double)(next - from) / 1e9;
+      double sim = (double)(now - from) / 1e9, played = (double)(now - t0) / 1e9;
       char detail[96];
-      snprintf(detail, sizeof detail, "sim %.1fs / %.1fs, %.2fx real time", sim,
-               (double)(to - from) / 1e9, wall > 0 ? sim / wall : 0.0);
-      cli_progress_update(&pr, to > from ? (double)(next - from) / (double)(to - from) : 1, detail);
+      snprintf(detail, sizeof detail, "sim %.1fs / %.1fs, %.2fx real time", sim, (double)(to - from) / 1e9,
+               wall > 0 && played > 0 ? played / wall : 0.0);
+      cli_progress_update(&pr, to > from ? (double)(now - from) / (double)(to - from) : 1, detail);
     }
+    sleep_ns(wait);
   }
+  rsim_player_state ps;
+  rsim_player_state_get(p, &ps);
+  *lag_max = ps.max_lag_ns;
+  rsim_player_free(p);
+  if (rc == RSIM_OK) rc = RSIM_EEOF; /* played to the end */
   if (!a->quiet && rc == RSIM_EEOF) cli_progress_done(&pr, NULL);
   else if (!a->quiet && pr.tty) fputc('\n', stderr);
   return rc;

@@ -1,0 +1,198 @@
+/*
+** test_player.c -- the tape deck, on a fake clock so that pacing is checked
+** exactly and without waiting: instants run when the clock says they are
+** due, none is skipped when the components fall behind (the lag is
+** reported instead), every control emits its event, seeks outside the log
+** are clamped and said so, and no control changes what the run computes.
+*/
+#include "rsim/player.h"
+#include "test.h"
+
+static int64_t g_clock;
+static int64_t fake_clock(void *ud) {
+  (void)ud;
+  return g_clock;
+}
+
+typedef struct log {
+  int count[RSIM_PLAYER_EV_ERROR + 1];
+  char last_msg[RSIM_PLAYER_EV_ERROR + 1][300];
+} evlog;
+
+static void listen(void *ud, const rsim_player_event *ev) {
+  evlog *l = ud;
+  l->count[ev->kind]++;
+  snprintf(l->last_msg[ev->kind], sizeof l->last_msg[ev->kind], "%s", ev->message ? ev->message : "");
+}
+
+typedef struct fixture {
+  rsim_store *st;
+  rsim_graph *g;
+  rsim_engine *e;
+  rsim_player *p;
+  evlog log;
+} fixture;
+
+static void setup(fixture *f, rsim_player_opts o) {
+  static char drive[1024]; /* one drive per test (each test is its own process) */
+  if (!drive[0]) snprintf(drive, sizeof drive, "%s", test_make_drive("drive.db", "2s", 3));
+  rsim_errbuf eb = {0};
+  memset(f, 0, sizeof *f);
+  ASSERT_OK(rsim_store_open(drive, &f->st, &eb));
+  if (rsim_graph_load(test_source_path("examples/demo/graph.yaml"), &f->g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  rsim_engine_opts eo = {.store = f->st, .log_level = RSIM_LOG_ERROR};
+  if (rsim_engine_new(f->g, &eo, &f->e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  g_clock = 1000000000;
+  o.clock = fake_clock;
+  o.listener = listen;
+  o.listener_ud = &f->log;
+  if (rsim_player_new(f->e, &o, &f->p, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+}
+
+static void teardown(fixture *f) {
+  rsim_player_free(f->p);
+  rsim_engine_free(f->e);
+  rsim_graph_free(f->g);
+  rsim_store_close(f->st);
+}
+
+/* The digest and instant count of a plain run of the same drive. */
+static void plain_run(char hex[65], uint64_t *instants) {
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 0, .start_paused = true});
+  *instants = 0;
+  while (rsim_engine_step(f.e) == RSIM_OK) (*instants)++;
+  rsim_engine_digest(f.e, hex);
+  teardown(&f);
+}
+
+TEST(player_paces_by_the_clock_and_never_skips_an_instant) {
+  char want[65], got[65];
+  uint64_t n_plain;
+  plain_run(want, &n_plain);
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 1});
+  rsim_time from, to, next;
+  rsim_engine_range(f.e, &from, &to);
+  int64_t wait;
+  /* At the start only the instants stamped `from` are due. */
+  ASSERT_OK(rsim_player_poll(f.p, &wait));
+  ASSERT_OK(rsim_engine_next_time(f.e, &next));
+  ASSERT_EQ(wait, next - from); /* 1x: one sim ns per clock ns */
+  rsim_player_state s;
+  rsim_player_state_get(f.p, &s);
+  ASSERT_EQ(s.sim_time, from);
+  /* A millisecond at a time for half a second: exactly the instants up to
+  ** from + 0.5 s have run, each on time. */
+  for (int ms = 0; ms < 500; ms++) {
+    g_clock += 1000000;
+    do ASSERT_OK(rsim_player_poll(f.p, &wait));
+    while (wait == 0);
+  }
+  rsim_player_state_get(f.p, &s);
+  ASSERT(s.sim_time <= from + 500000000);
+  ASSERT_OK(rsim_engine_next_time(f.e, &next));
+  ASSERT(next > from + 500000000);
+  ASSERT_EQ(wait, next - (from + 500000000));
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_LAG], 0);
+  /* The clock jumps 10 s: every remaining instant still runs, late, and
+  ** the lag is reported. */
+  g_clock += 10000000000LL;
+  do ASSERT_OK(rsim_player_poll(f.p, &wait));
+  while (wait >= 0);
+  rsim_player_state_get(f.p, &s);
+  ASSERT_EQ(s.mode, RSIM_PLAYER_ENDED);
+  ASSERT_EQ(s.instants, n_plain);
+  ASSERT(f.log.count[RSIM_PLAYER_EV_LAG] >= 1);
+  ASSERT_CONTAINS(f.log.last_msg[RSIM_PLAYER_EV_LAG], "behind by");
+  ASSERT(s.max_lag_ns >= 8000000000LL);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_END], 1);
+  rsim_engine_digest(f.e, got);
+  ASSERT_STREQ(got, want);
+  teardown(&f);
+}
+
+TEST(player_controls_emit_events_and_clamp_seeks) {
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 1, .start_paused = true});
+  rsim_time from, to;
+  rsim_engine_range(f.e, &from, &to);
+  int64_t wait;
+  ASSERT_OK(rsim_player_poll(f.p, &wait));
+  ASSERT_EQ(wait, -1); /* paused: nothing due */
+  ASSERT_OK(rsim_player_step(f.p));
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_STEP], 1);
+  ASSERT_EQ(rsim_engine_time(f.e), from);
+  ASSERT_EQ(rsim_player_set_speed(f.p, 1000), RSIM_EINVAL);
+  ASSERT_CONTAINS(f.log.last_msg[RSIM_PLAYER_EV_ERROR], "outside 0.01 to 100");
+  ASSERT_OK(rsim_player_set_speed(f.p, 2));
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_SPEED], 1);
+  ASSERT_OK(rsim_player_seek(f.p, to + 5000000000LL));
+  ASSERT_CONTAINS(f.log.last_msg[RSIM_PLAYER_EV_SEEK], "clamped to the end");
+  ASSERT_EQ(rsim_engine_time(f.e), to);
+  ASSERT_OK(rsim_player_seek(f.p, from + 1000000000));
+  ASSERT_STREQ(f.log.last_msg[RSIM_PLAYER_EV_SEEK], "");
+  ASSERT_OK(rsim_player_step_back(f.p));
+  ASSERT(rsim_engine_time(f.e) < from + 1000000000);
+  rsim_player_play(f.p);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_PLAY], 1);
+  /* At 2x, 0.25 s of clock is 0.5 s of sim. */
+  rsim_time t0 = rsim_engine_time(f.e);
+  g_clock += 250000000;
+  do ASSERT_OK(rsim_player_poll(f.p, &wait));
+  while (wait == 0);
+  ASSERT(rsim_engine_time(f.e) <= t0 + 500000000 && rsim_engine_time(f.e) > t0 + 400000000);
+  rsim_player_pause(f.p);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_PAUSE], 1);
+  rsim_time held = rsim_engine_time(f.e);
+  g_clock += 5000000000LL;
+  ASSERT_OK(rsim_player_poll(f.p, &wait));
+  ASSERT_EQ(rsim_engine_time(f.e), held); /* paused means paused */
+  ASSERT_EQ(wait, -1);
+  teardown(&f);
+}
+
+TEST(player_loops_waits_and_starts_at_an_offset) {
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 0, .loop = true, .delay_ns = 1000000000, .start_offset_ns = 1500000000});
+  rsim_time from, to;
+  rsim_engine_range(f.e, &from, &to);
+  ASSERT(rsim_engine_time(f.e) <= from + 1500000000 && rsim_engine_time(f.e) > from + 1400000000);
+  int64_t wait;
+  ASSERT_OK(rsim_player_poll(f.p, &wait));
+  ASSERT_EQ(wait, 1000000000); /* the delay */
+  g_clock += 1000000000;
+  /* Max speed: poll works until the end, then loops to the start. */
+  for (int i = 0; i < 100000 && !f.log.count[RSIM_PLAYER_EV_LOOP]; i++) {
+    ASSERT_OK(rsim_player_poll(f.p, &wait));
+    g_clock += 30000000; /* past the poll budget, so each poll returns */
+  }
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_LOOP], 1);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_END], 0);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_PLAY], 1);
+  teardown(&f);
+}
+
+TEST(player_speed_pauses_and_seeks_do_not_change_outputs) {
+  char want[65], got[65];
+  uint64_t n_plain;
+  plain_run(want, &n_plain);
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 3});
+  rsim_time from, to;
+  rsim_engine_range(f.e, &from, &to);
+  int64_t wait;
+  for (int k = 0; k < 200; k++) {
+    if (k == 20) rsim_player_pause(f.p);
+    if (k == 30) rsim_player_play(f.p);
+    if (k == 40) ASSERT_OK(rsim_player_seek(f.p, from + 300000000));
+    if (k == 60) ASSERT_OK(rsim_player_set_speed(f.p, 0.5));
+    if (k == 80) ASSERT_OK(rsim_player_set_speed(f.p, 0));
+    ASSERT_OK(rsim_player_poll(f.p, &wait));
+    g_clock += 40000000;
+  }
+  while (rsim_player_poll(f.p, &wait) == RSIM_OK && wait >= 0) g_clock += 40000000;
+  rsim_engine_digest(f.e, got);
+  ASSERT_STREQ(got, want);
+  teardown(&f);
+}
