@@ -109,6 +109,14 @@ const char *rsim_engine_errmsg(const rsim_engine *e);
 ** rsim_engine_errmsg).
 */
 int rsim_engine_step(rsim_engine *e);
+/*
+** Runs the next single component run: the next due run of the current
+** instant (its readings are taken in before its first run), so that a run
+** can be watched component by component.  *component (may be NULL) gets
+** the index of the component that ran.  rsim_engine_step after it
+** finishes the instant.  Outputs are the same as stepping by instants.
+*/
+int rsim_engine_step_run(rsim_engine *e, size_t *component);
 /* Time of the instant the last step ran (the start before any step). */
 rsim_time rsim_engine_time(const rsim_engine *e);
 /* Time of the next instant, or RSIM_EEOF. */

@@ -1,7 +1,7 @@
 /*
 ** player.h -- tape-deck control of a run, as rosbag2 and Foxglove users
 ** know it: play, pause, seek, speed (0.01x to 100x, or max), step forward
-** and back by one instant, loop, a start offset and a delay before start,
+** and back by one instant, forward by one component run, loop, a start offset and a delay before start,
 ** paced against a monotonic clock.
 **
 ** Pacing.  While playing at speed s, sim time advances s times as fast as
@@ -89,6 +89,9 @@ int rsim_player_seek(rsim_player *p, rsim_time t);
 int rsim_player_set_speed(rsim_player *p, double speed);
 /* One instant forward or back; the player pauses. */
 int rsim_player_step(rsim_player *p);
+/* One component run forward (rsim_engine_step_run); *component (may be
+** NULL) gets the index of the component that ran.  The player pauses. */
+int rsim_player_step_run(rsim_player *p, size_t *component);
 int rsim_player_step_back(rsim_player *p);
 
 /*

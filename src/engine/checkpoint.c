@@ -283,6 +283,7 @@ static int restore(rsim_engine *e, const ckpt *c) {
   e->bst = c->bst;
   e->now = c->now;
   e->started = !c->start;
+  e->mid = false;
   int rc = rsim__engine_reopen(e, c->start ? e->from - 1 : c->now);
   if (!rc) rsim__engine_reload_bridge(e);
   e->ck->stats.restores++;
@@ -303,6 +304,9 @@ bool rsim__ckpt_restore_node(rsim_engine *e, size_t i) {
 
 int rsim_engine_seek(rsim_engine *e, rsim_time t) {
   struct rsim__ckpts *k = e->ck;
+  /* Half-way through an instant (stepping by runs), finish it first. */
+  int frc;
+  if (rsim__engine_finish_instant(e, &frc) && frc) return frc;
   if (t > e->to) t = e->to;
   k->stats.seeks++;
   /* The best base: the current state when it is at or before t, or a

@@ -895,24 +895,75 @@ static int run_node(rsim_engine *e, node_rt *n, int trig) {
   return rc;
 }
 
-int rsim_engine_step(rsim_engine *e) {
-  rsim_time t;
-  int rc = rsim_engine_next_time(e, &t);
-  if (rc) return rc;
-  e->now = t;
-  e->started = true;
-  rc = take_readings(e, t);
-  for (size_t k = 0; k < e->g->n && !rc; k++) {
-    node_rt *n = &e->nodes[e->g->order[k]];
-    if (n->g->period_ns && n->next_tick == t) {
-      n->next_tick += n->g->period_ns;
-      rc = run_node(e, n, -1);
-    }
-    for (size_t i = 0; i < e->n_pending && !rc && n->trigger_slot >= 0; i++)
-      if (e->pend[i].slot == n->trigger_slot) rc = run_node(e, n, (int)i);
+/*
+** One due run of the current instant, opening the next instant first when
+** none is open (readings taken in, the phase reset); the call after the
+** instant's last run closes it (and may take a checkpoint).  *ran is the
+** node that ran, or -1.  The order is that of the step described at the
+** top of this file, so stepping run by run computes exactly what stepping
+** instant by instant does.
+*/
+static int advance(rsim_engine *e, int *ran) {
+  *ran = -1;
+  if (!e->mid) {
+    rsim_time t;
+    int rc = rsim_engine_next_time(e, &t);
+    if (rc) return rc;
+    e->now = t;
+    e->started = true;
+    rc = take_readings(e, t);
+    if (rc) return rc;
+    e->mid = true;
+    e->mid_k = e->mid_pi = 0;
+    e->mid_tick = false;
   }
-  if (!rc) rc = rsim__ckpt_after_step(e);
+  while (e->mid_k < e->g->n) {
+    size_t idx = e->g->order[e->mid_k];
+    node_rt *n = &e->nodes[idx];
+    if (!e->mid_tick) {
+      e->mid_tick = true;
+      if (n->g->period_ns && n->next_tick == e->now) {
+        n->next_tick += n->g->period_ns;
+        *ran = (int)idx;
+        return run_node(e, n, -1);
+      }
+    }
+    while (n->trigger_slot >= 0 && e->mid_pi < e->n_pending) {
+      size_t i = e->mid_pi++;
+      if (e->pend[i].slot == n->trigger_slot) {
+        *ran = (int)idx;
+        return run_node(e, n, (int)i);
+      }
+    }
+    e->mid_k++;
+    e->mid_pi = 0;
+    e->mid_tick = false;
+  }
+  e->mid = false;
+  return rsim__ckpt_after_step(e);
+}
+
+int rsim_engine_step(rsim_engine *e) {
+  int ran, rc;
+  do rc = advance(e, &ran);
+  while (!rc && e->mid);
   return rc;
+}
+
+int rsim_engine_step_run(rsim_engine *e, size_t *component) {
+  int ran = -1, rc;
+  do rc = advance(e, &ran);
+  while (!rc && ran < 0);
+  if (!rc && component) *component = (size_t)ran;
+  return rc;
+}
+
+bool rsim__engine_finish_instant(rsim_engine *e, int *rc) {
+  int ran;
+  bool was = e->mid;
+  *rc = RSIM_OK;
+  while (!*rc && e->mid) *rc = advance(e, &ran);
+  return was;
 }
 
 rsim_time rsim_engine_time(const rsim_engine *e) { return e->now; }

@@ -128,6 +128,9 @@ struct rsim_engine {
   rsim_buf scratch;
   bool started;            /* a step ran since the start or the last restore to the start */
   bool quiet;              /* re-simulating for a seek: no log lines */
+  bool mid;                /* inside instant now: runs mid_k.. are still due */
+  size_t mid_k, mid_pi;    /* the position in g->order, and in pend[] for its trigger runs */
+  bool mid_tick;           /* the rate run of the node at mid_k is done (or not due) */
   struct rsim__ckpts *ck;  /* checkpoints (checkpoint.c) */
   char errmsg[1024];
 };
@@ -150,6 +153,9 @@ int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) __attrib
 void rsim__engine_log_event(rsim_engine *e, const char *component, int level, const char *msg);
 /* Reopens the main cursor for readings after t (from the start when t < from). */
 int rsim__engine_reopen(rsim_engine *e, rsim_time after);
+/* Completes the open instant, if any (true when there was one); *rc gets
+** the error of a run that failed. */
+bool rsim__engine_finish_instant(rsim_engine *e, int *rc);
 /* Drops every bridge cache and reloads each base slot's latest reading at now. */
 void rsim__engine_reload_bridge(rsim_engine *e);
 

@@ -181,6 +181,20 @@ int rsim_player_step(rsim_player *p) {
   return rc;
 }
 
+int rsim_player_step_run(rsim_player *p, size_t *component) {
+  if (p->mode == RSIM_PLAYER_PLAYING) rsim_player_pause(p);
+  if (p->mode == RSIM_PLAYER_WAITING) p->mode = RSIM_PLAYER_PAUSED;
+  int rc = rsim_engine_step_run(p->e, component);
+  if (rc == RSIM_EEOF) {
+    p->mode = RSIM_PLAYER_ENDED;
+    emit(p, RSIM_PLAYER_EV_END, NULL);
+  } else if (rc)
+    emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
+  else
+    emit(p, RSIM_PLAYER_EV_STEP, "one component run");
+  return rc;
+}
+
 int rsim_player_step_back(rsim_player *p) {
   if (p->mode == RSIM_PLAYER_PLAYING) rsim_player_pause(p);
   if (p->mode == RSIM_PLAYER_WAITING || p->mode == RSIM_PLAYER_ENDED) p->mode = RSIM_PLAYER_PAUSED;
