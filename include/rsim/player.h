@@ -81,6 +81,9 @@ typedef struct rsim_player_opts {
 int rsim_player_new(rsim_engine *e, const rsim_player_opts *o, rsim_player **out, rsim_errbuf *eb);
 void rsim_player_free(rsim_player *p);
 
+/* Replaces the listener (a server created after the player, for instance). */
+void rsim_player_set_listener(rsim_player *p, rsim_player_listener fn, void *ud);
+
 void rsim_player_play(rsim_player *p);
 void rsim_player_pause(rsim_player *p);
 /* Seeks exactly (rsim_engine_seek); a time outside the range is clamped,

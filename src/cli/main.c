@@ -20,6 +20,7 @@ static const struct {
     {"info", cli_info, "summarise a store: sensors, kinds, rates, counts, time range: drive.db"},
     {"import", cli_import, "copy a store into SQLite: FILE.mcap --out drive.db"},
     {"export", cli_export, "copy a store into MCAP: drive.db --out drive.mcap"},
+    {"serve", cli_serve, "serve a run to the web UI and the JSON control API: GRAPH --store drive.db [--port 8080]"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
 };
 

@@ -84,6 +84,11 @@ int rsim_player_new(rsim_engine *e, const rsim_player_opts *o, rsim_player **out
 
 void rsim_player_free(rsim_player *p) { free(p); }
 
+void rsim_player_set_listener(rsim_player *p, rsim_player_listener fn, void *ud) {
+  p->o.listener = fn;
+  p->o.listener_ud = ud;
+}
+
 void rsim_player_play(rsim_player *p) {
   if (p->mode == RSIM_PLAYER_WAITING) {
     p->play_after_delay = true;

@@ -1,0 +1,50 @@
+/*
+** server.h -- a run served over HTTP and WebSocket (libwebsockets): the web
+** UI's files, a JSON control API and a state stream at display rate.
+**
+**   GET  /api/state                  the player's state and every component's
+**                                    latest output, timing and errors
+**   POST /api/play | /api/pause      ...
+**   POST /api/step | /api/step_back | /api/step_run
+**   POST /api/seek?t=NS              (or a JSON body {"t": NS}; clamped)
+**   POST /api/speed?x=2              (0.01 .. 100, or max)
+**   WS   /  protocol "rsim"          a state document at display rate
+**
+** Every answer is JSON; a malformed request is a 4xx with {"error": "..."}.
+** Binds to 127.0.0.1 by default; bound elsewhere, control requests need the
+** token (header "Authorization: Bearer TOKEN" or ?token=TOKEN).
+** docs/server.md has the documents.
+**
+** Ownership: the server borrows the player, engine and graph (they outlive
+** it) and is freed with rsim_server_free.  Single-threaded: rsim_server_run
+** drives the player from the server's event loop.
+*/
+#ifndef RSIM_SERVER_H
+#define RSIM_SERVER_H
+
+#include "rsim/engine.h"
+#include "rsim/player.h"
+
+typedef struct rsim_server rsim_server;
+
+typedef struct rsim_server_opts {
+  const char *bind;      /* NULL = 127.0.0.1 */
+  int port;              /* 0 = any free port (see rsim_server_port) */
+  const char *token;     /* NULL = generated when not bound to loopback */
+  const char *web_root;  /* the UI's files; NULL = none served */
+  double display_hz;     /* state pushes a second; 0 = 30 */
+} rsim_server_opts;
+
+int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,
+                    rsim_server **out, rsim_errbuf *eb);
+/* Serves until rsim_server_stop (from a signal handler too). */
+int rsim_server_run(rsim_server *s);
+void rsim_server_stop(rsim_server *s);
+void rsim_server_free(rsim_server *s);
+int rsim_server_port(const rsim_server *s);
+/* The control token, or NULL when none is needed (loopback). */
+const char *rsim_server_token(const rsim_server *s);
+/* Called by the player's listener: events go out on the stream. */
+void rsim_server_player_event(void *server, const rsim_player_event *ev);
+
+#endif /* RSIM_SERVER_H */

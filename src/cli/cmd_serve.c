@@ -1,0 +1,95 @@
+/*
+** cmd_serve.c -- `replaysim serve GRAPH --store drive.db [--port 8080]`:
+** the run behind the web UI and the JSON control API (docs/server.md).
+** It starts paused; the UI or the API plays it.
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rsim/engine.h"
+#include "rsim/player.h"
+#include "rsim/server.h"
+
+static rsim_server *g_server; /* for the signal handler */
+
+static void on_signal(int sig) {
+  (void)sig;
+  if (g_server) rsim_server_stop(g_server);
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
+                  "                       [--token T] [--speed X|max] [--web DIR] [sensor filters, --topics ...]\n"
+                  "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed)\n");
+  return CLI_USAGE;
+}
+
+/* The web UI's folder: --web, else web/ of the source tree this binary was built from. */
+static const char *web_root(const char *given) {
+  if (given) return given;
+#ifdef RSIM_WEB_DIR
+  FILE *f = fopen(RSIM_WEB_DIR "/index.html", "rb");
+  if (f) {
+    fclose(f);
+    return RSIM_WEB_DIR;
+  }
+#endif
+  return NULL;
+}
+
+int cli_serve(int argc, char **argv) {
+  const char *graph = NULL, *store = NULL, *v, *web = NULL;
+  rsim_server_opts so = {.port = 8080};
+  double speed = 1;
+  cli_filters filters = {0};
+  for (int i = 1; i < argc; i++) {
+    if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
+    else if (cli_opt(argc, argv, &i, "--port", &v)) so.port = atoi(v);
+    else if (cli_opt(argc, argv, &i, "--bind", &v)) so.bind = v;
+    else if (cli_opt(argc, argv, &i, "--token", &v)) so.token = v;
+    else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
+    else if (cli_opt(argc, argv, &i, "--speed", &v)) speed = strcmp(v, "max") ? atof(v) : 0;
+    else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
+    else if (argv[i][0] != '-' && !graph) graph = argv[i];
+    else return usage();
+  }
+  if (!graph || !store || so.port < 0 || so.port > 65535) return usage();
+  so.web_root = web_root(web);
+  rsim_errbuf eb = {0};
+  rsim_graph *g = NULL;
+  rsim_store *base = NULL, *st = NULL;
+  rsim_engine *e = NULL;
+  rsim_player *p = NULL;
+  rsim_server *s = NULL;
+  int exit_code = CLI_FAIL;
+  if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto out;
+  /* Seeks from the UI: a checkpoint every 250 ms keeps them under ~100 ms (docs/benchmarks.md). */
+  rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
+  if (rsim_engine_new(g, &eo, &e, &eb)) goto out;
+  rsim_player_opts po = {.speed = speed, .start_paused = true};
+  if (rsim_player_new(e, &po, &p, &eb)) goto out;
+  if (rsim_server_new(p, e, g, &so, &s, &eb)) goto out;
+  rsim_player_set_listener(p, rsim_server_player_event, s); /* events go out on the stream */
+  g_server = s;
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  printf("serving %s on http://%s:%d/ (%s)\n", graph, so.bind ? so.bind : "127.0.0.1", rsim_server_port(s),
+         so.web_root ? "web UI and API" : "API only: no web/ folder found");
+  if (rsim_server_token(s)) printf("control token: %s\n", rsim_server_token(s));
+  fflush(stdout);
+  exit_code = rsim_server_run(s) ? CLI_FAIL : CLI_OK;
+out:
+  if (eb.msg[0]) fprintf(stderr, "serve: %s\n", eb.msg);
+  g_server = NULL;
+  rsim_server_free(s);
+  rsim_player_free(p);
+  rsim_engine_free(e);
+  if (st != base) rsim_store_close(st);
+  rsim_store_close(base);
+  rsim_graph_free(g);
+  cli_filters_free(&filters);
+  return exit_code;
+}

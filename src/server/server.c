@@ -1,0 +1,394 @@
+/*
+** server.c -- the HTTP/WebSocket face of a run, on libwebsockets.
+**
+** One event loop (lws_service) does everything: a timer (lws_sul) polls the
+** player when an instant is due, another asks every WebSocket client for a
+** write at display rate, and HTTP requests under /api are answered from
+** the callback.  No threads, so the player and engine are never touched
+** concurrently.  A client that goes away costs nothing: it simply stops
+** being asked to write.
+*/
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rsim/server.h"
+
+#define MAX_BODY 4096
+
+struct rsim_server {
+  rsim_player *p;
+  rsim_engine *e;
+  const rsim_graph *g;
+  rsim_server_opts o;
+  struct lws_context *ctx;
+  struct lws_http_mount mounts[2];
+  lws_sorted_usec_list_t sul_poll, sul_push;
+  volatile int stop;
+  char token[40];
+  bool need_token;
+  int port;
+  char *events[32]; /* the last player events as JSON objects, a ring */
+  uint64_t n_events; /* events so far; each has its number as "id" */
+};
+
+/* Per HTTP request. */
+typedef struct http_pss {
+  char path[128];
+  char body[MAX_BODY + 1];
+  size_t body_len;
+  bool post;
+  bool replied;     /* headers written (a POST may still report its empty body) */
+  rsim_buf reply;
+  size_t sent;
+  int status;
+} http_pss;
+
+/* ---- documents ----------------------------------------------------------------------- */
+
+static const char *mode_name(rsim_player_mode m) {
+  static const char *const names[] = {"waiting", "paused", "playing", "ended"};
+  return names[m];
+}
+
+static void json_str(rsim_buf *b, const char *s) {
+  json_t *j = json_string(s ? s : "");
+  char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+  rsim_buf_puts(b, t ? t : "\"\"");
+  free(t);
+  json_decref(j);
+}
+
+/* The state document: the player, then each component's latest output. */
+static void state_doc(rsim_server *s, rsim_buf *b, bool outputs) {
+  rsim_player_state ps;
+  rsim_player_state_get(s->p, &ps);
+  rsim_buf_printf(b,
+                  "{\"type\":\"state\",\"mode\":\"%s\",\"sim_time\":%lld,\"from\":%lld,\"to\":%lld,\"speed\":%g,"
+                  "\"lag_ms\":%.3f,\"max_lag_ms\":%.3f,\"instants\":%llu,\"components\":[",
+                  mode_name(ps.mode), (long long)ps.sim_time, (long long)ps.from, (long long)ps.to, ps.speed,
+                  (double)ps.lag_ns / 1e6, (double)ps.max_lag_ns / 1e6, (unsigned long long)ps.instants);
+  for (size_t i = 0; i < rsim_engine_n_components(s->e); i++) {
+    rsim_component_stats st;
+    rsim_engine_stats(s->e, i, &st);
+    rsim_buf_printf(b, "%s{\"name\":", i ? "," : "");
+    json_str(b, st.name);
+    rsim_buf_printf(b, ",\"calls\":%llu,\"outputs\":%llu,\"errors\":%llu,\"not_ready\":%llu,\"mean_us\":%.1f",
+                    (unsigned long long)st.calls, (unsigned long long)st.outputs, (unsigned long long)st.errors,
+                    (unsigned long long)st.not_ready, st.calls ? (double)st.total_ns / (double)st.calls / 1e3 : 0.0);
+    const rsim_type *t;
+    rsim_time ot;
+    const rsim_val *v = rsim_engine_output(s->e, i, &t, &ot);
+    if (outputs && v) {
+      rsim_buf_printf(b, ",\"output_time\":%lld,\"output\":", (long long)ot);
+      rsim_val_to_json(v, t, 256, b);
+    }
+    rsim_buf_putc(b, '}');
+  }
+  rsim_buf_puts(b, "]");
+  /* The last events, numbered: clients show the ones they have not seen. */
+  rsim_buf_puts(b, ",\"events\":[");
+  uint64_t first = s->n_events > 32 ? s->n_events - 32 : 0;
+  for (uint64_t i = first; i < s->n_events; i++) {
+    if (i > first) rsim_buf_putc(b, ',');
+    rsim_buf_puts(b, s->events[i % 32]);
+  }
+  rsim_buf_putc(b, ']');
+  rsim_buf_putc(b, '}');
+}
+
+void rsim_server_player_event(void *server, const rsim_player_event *ev) {
+  rsim_server *s = server;
+  static const char *const kinds[] = {"play", "pause", "seek", "speed", "step", "loop", "end", "lag", "error"};
+  rsim_buf b = {0};
+  rsim_buf_printf(&b, "{\"id\":%llu,\"kind\":\"%s\",\"sim_time\":%lld,\"message\":", (unsigned long long)s->n_events,
+                  kinds[ev->kind], (long long)ev->sim_time);
+  json_str(&b, ev->message);
+  rsim_buf_putc(&b, '}');
+  rsim_buf_putc(&b, 0);
+  free(s->events[s->n_events % 32]);
+  s->events[s->n_events % 32] = (char *)b.data; /* taken over */
+  s->n_events++;
+}
+
+/* ---- the control API ------------------------------------------------------------------- */
+
+static int reply_error(http_pss *h, int status, const char *msg) {
+  h->status = status;
+  h->reply.len = 0;
+  rsim_buf_puts(&h->reply, "{\"error\":");
+  json_str(&h->reply, msg);
+  rsim_buf_putc(&h->reply, '}');
+  return status;
+}
+
+/* The value of query argument name ("t"), from ?name=value or the JSON body. */
+static bool arg(struct lws *wsi, http_pss *h, const char *name, char *out, size_t n) {
+  char frag[256];
+  size_t nl = strlen(name);
+  for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+    if (!strncmp(frag, name, nl) && frag[nl] == '=') {
+      snprintf(out, n, "%s", frag + nl + 1);
+      return true;
+    }
+  if (!h->body_len) return false;
+  json_t *root = json_loadb(h->body, h->body_len, 0, NULL), *v = root ? json_object_get(root, name) : NULL;
+  bool ok = v != NULL;
+  if (json_is_string(v)) snprintf(out, n, "%s", json_string_value(v));
+  else if (json_is_integer(v)) snprintf(out, n, "%lld", (long long)json_integer_value(v));
+  else if (json_is_number(v)) snprintf(out, n, "%.17g", json_number_value(v));
+  else ok = false;
+  json_decref(root);
+  return ok;
+}
+
+static bool token_ok(rsim_server *s, struct lws *wsi) {
+  if (!s->need_token) return true;
+  char auth[128] = "", q[64];
+  if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 && !strncmp(auth, "Bearer ", 7) &&
+      !strcmp(auth + 7, s->token))
+    return true;
+  for (int i = 0; lws_hdr_copy_fragment(wsi, q, sizeof q, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
+    if (!strncmp(q, "token=", 6) && !strcmp(q + 6, s->token)) return true;
+  return false;
+}
+
+/* Handles one API request into h->reply; returns the HTTP status. */
+static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
+  const char *p = h->path;
+  if (!strcmp(p, "/state")) {
+    h->reply.len = 0;
+    state_doc(s, &h->reply, true);
+    return h->status = 200;
+  }
+  static const char *const controls[] = {"/play", "/pause", "/step", "/step_back", "/step_run", "/seek", "/speed", NULL};
+  int c = 0;
+  while (controls[c] && strcmp(controls[c], p)) c++;
+  if (!controls[c]) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "no such endpoint: /api%s (see docs/server.md)", p);
+    return reply_error(h, 404, msg);
+  }
+  if (!h->post) return reply_error(h, 405, "control endpoints take POST");
+  if (!token_ok(s, wsi)) return reply_error(h, 401, "a token is needed: Authorization: Bearer TOKEN");
+  char v[64];
+  int rc = RSIM_OK;
+  switch (c) {
+    case 0: rsim_player_play(s->p); break;
+    case 1: rsim_player_pause(s->p); break;
+    case 2: rc = rsim_player_step(s->p); break;
+    case 3: rc = rsim_player_step_back(s->p); break;
+    case 4: rc = rsim_player_step_run(s->p, NULL); break;
+    case 5: {
+      char *end;
+      if (!arg(wsi, h, "t", v, sizeof v)) return reply_error(h, 400, "seek needs t (ns since the epoch)");
+      long long t = strtoll(v, &end, 10);
+      if (*end || end == v) return reply_error(h, 400, "t must be an integer number of ns since the epoch");
+      rc = rsim_player_seek(s->p, (rsim_time)t);
+      break;
+    }
+    default: {
+      char *end;
+      if (!arg(wsi, h, "x", v, sizeof v)) return reply_error(h, 400, "speed needs x (0.01 to 100, or max)");
+      double x = strcmp(v, "max") ? strtod(v, &end) : 0;
+      if (strcmp(v, "max") && (*end || end == v)) return reply_error(h, 400, "x must be a number or max");
+      if (rsim_player_set_speed(s->p, x)) return reply_error(h, 400, "speed must be 0.01 to 100, or max");
+    }
+  }
+  if (rc && rc != RSIM_EEOF) return reply_error(h, 500, rsim_engine_errmsg(s->e));
+  h->reply.len = 0;
+  state_doc(s, &h->reply, false); /* with the events, e.g. a seek's clamp */
+  return h->status = 200;
+}
+
+static int send_reply(struct lws *wsi, http_pss *h) {
+  if (h->replied) return 0;
+  h->replied = true;
+  uint8_t buf[LWS_PRE + 512], *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
+  if (lws_add_http_common_headers(wsi, (unsigned)h->status, "application/json", h->reply.len, &p, end) ||
+      lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return 1;
+  h->sent = 0;
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  rsim_server *s = lws_context_user(lws_get_context(wsi));
+  http_pss *h = user;
+  switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+      memset(h, 0, sizeof *h);
+      /* lws hands the path after the mountpoint, or (for some methods) all of it. */
+      const char *path = in;
+      size_t plen = len;
+      if (plen >= 4 && !strncmp(path, "/api", 4) && (plen == 4 || path[4] == '/')) path += 4, plen -= 4;
+      snprintf(h->path, sizeof h->path, "%.*s", (int)(plen < sizeof h->path ? plen : sizeof h->path - 1), path);
+      h->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+      char cl[24] = "";
+      if (h->post && lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0) {
+        if (atoll(cl) > MAX_BODY) {
+          reply_error(h, 413, "request body too large (4 KiB at most)");
+          return send_reply(wsi, h);
+        }
+        return 0; /* the body comes next */
+      }
+      api(s, wsi, h);
+      return send_reply(wsi, h);
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+      if (h->body_len + len > MAX_BODY) len = MAX_BODY - h->body_len;
+      memcpy(h->body + h->body_len, in, len);
+      h->body_len += len;
+      return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      if (!h->status) api(s, wsi, h);
+      return send_reply(wsi, h);
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      if (!h->status) break;
+      size_t chunk = h->reply.len - h->sent;
+      if (chunk > 16384) chunk = 16384;
+      uint8_t *buf = malloc(LWS_PRE + chunk + 1);
+      memcpy(buf + LWS_PRE, h->reply.data + h->sent, chunk);
+      bool last = h->sent + chunk == h->reply.len;
+      int n = lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+      free(buf);
+      if (n < (int)chunk) return -1;
+      h->sent += chunk;
+      if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+      }
+      return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+      if (h) rsim_buf_free(&h->reply);
+      break;
+    default:
+      break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- the stream ------------------------------------------------------------------------ */
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  rsim_server *s = lws_context_user(lws_get_context(wsi));
+  (void)user;
+  (void)in;
+  (void)len;
+  if (reason != LWS_CALLBACK_SERVER_WRITEABLE) return 0;
+  rsim_buf doc = {0};
+  rsim_buf_reserve(&doc, LWS_PRE + 4096);
+  rsim_buf_append(&doc, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
+  state_doc(s, &doc, true);
+  int n = lws_write(wsi, doc.data + LWS_PRE, doc.len - LWS_PRE, LWS_WRITE_TEXT);
+  rsim_buf_free(&doc);
+  return n < 0 ? -1 : 0;
+}
+
+static const struct lws_protocols kProtocols[] = {
+    {"http", cb_http, sizeof(http_pss), 0, 0, NULL, 0},
+    {"rsim", cb_ws, 0, 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- timers ---------------------------------------------------------------------------- */
+
+static void on_poll(lws_sorted_usec_list_t *sul) {
+  rsim_server *s = lws_container_of(sul, rsim_server, sul_poll);
+  int64_t wait;
+  rsim_player_poll(s->p, &wait);
+  /* Paused or ended: look again soon, a control may have changed that. */
+  lws_usec_t us = wait < 0 ? 20000 : wait / 1000;
+  lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, us > 20000 ? 20000 : us);
+}
+
+static void on_push(lws_sorted_usec_list_t *sul) {
+  rsim_server *s = lws_container_of(sul, rsim_server, sul_push);
+  lws_callback_on_writable_all_protocol(s->ctx, &kProtocols[1]);
+  lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, (lws_usec_t)(1e6 / s->o.display_hz));
+}
+
+/* ---- life cycle ------------------------------------------------------------------------- */
+
+static bool loopback(const char *addr) { return !strcmp(addr, "127.0.0.1") || !strcmp(addr, "::1") || !strcmp(addr, "localhost"); }
+
+static void make_token(char *out, size_t n) {
+  uint8_t r[16] = {0};
+  FILE *f = fopen("/dev/urandom", "rb");
+  if (!f || fread(r, 1, sizeof r, f) != sizeof r) {
+    uint64_t x = (uint64_t)rsim_monotonic_ns() ^ (uint64_t)time(NULL);
+    for (int i = 0; i < 16; i++) r[i] = (uint8_t)((x = x * 6364136223846793005ULL + 1) >> 56);
+  }
+  if (f) fclose(f);
+  for (int i = 0; i < 16 && (size_t)(2 * i + 2) < n; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,
+                    rsim_server **out, rsim_errbuf *eb) {
+  *out = NULL;
+  rsim_server *s = rsim_xcalloc(1, sizeof *s);
+  s->p = p;
+  s->e = e;
+  s->g = g;
+  if (o) s->o = *o;
+  if (!s->o.bind) s->o.bind = "127.0.0.1";
+  if (!(s->o.display_hz > 0)) s->o.display_hz = 30;
+  s->need_token = !loopback(s->o.bind) || s->o.token;
+  if (s->o.token) snprintf(s->token, sizeof s->token, "%s", s->o.token);
+  else if (s->need_token) make_token(s->token, sizeof s->token);
+  lws_set_log_level(LLL_ERR, NULL);
+  s->mounts[0] = (struct lws_http_mount){.mountpoint = "/api", .mountpoint_len = 4, .origin = "http",
+                                          .origin_protocol = LWSMPRO_CALLBACK};
+  s->mounts[1] = (struct lws_http_mount){.mountpoint = "/", .mountpoint_len = 1, .origin = s->o.web_root,
+                                          .def = "index.html", .origin_protocol = LWSMPRO_FILE};
+  s->mounts[0].mount_next = s->o.web_root ? &s->mounts[1] : NULL;
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = s->o.port;
+  info.iface = s->o.bind;
+  info.protocols = kProtocols;
+  info.mounts = &s->mounts[0];
+  info.user = s;
+  info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+  /* A long seek forward runs inside one request: do not time its connection out. */
+  info.timeout_secs = 300;
+  info.keepalive_timeout = 300;
+  s->ctx = lws_create_context(&info);
+  if (!s->ctx) {
+    free(s);
+    return rsim_errbuf_set(eb, RSIM_EIO, "cannot serve on %s:%d (in use, or no such address)", o && o->bind ? o->bind : "127.0.0.1",
+                           o ? o->port : 0);
+  }
+  s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
+  lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, 1);
+  lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, 1);
+  *out = s;
+  return RSIM_OK;
+}
+
+int rsim_server_run(rsim_server *s) {
+  while (!s->stop)
+    if (lws_service(s->ctx, 0) < 0) return RSIM_EIO;
+  return RSIM_OK;
+}
+
+void rsim_server_stop(rsim_server *s) {
+  s->stop = 1;
+  if (s->ctx) lws_cancel_service(s->ctx);
+}
+
+void rsim_server_free(rsim_server *s) {
+  if (!s) return;
+  lws_context_destroy(s->ctx);
+  for (int i = 0; i < 32; i++) free(s->events[i]);
+  free(s);
+}
+
+int rsim_server_port(const rsim_server *s) { return s->port; }
+const char *rsim_server_token(const rsim_server *s) { return s->need_token ? s->token : NULL; }

@@ -1,0 +1,135 @@
+"""Drives `replaysim serve` over real HTTP and a real WebSocket (a minimal
+client over the socket module, RFC 6455) and checks the JSON control API:
+state, play/pause, seek with clamping, speed, steps, errors as 4xx with a
+message, the token when bound off loopback, the state stream, and that a
+client that disconnects mid-stream costs nothing.
+Usage: api_test.py REPLAYSIM GRAPH DRIVE"""
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+replaysim, graph, drive = sys.argv[1:4]
+
+
+def start(*extra):
+    p = subprocess.Popen([replaysim, "serve", graph, "--store", drive, "--port", "0", *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = p.stdout.readline()
+    assert "serving" in first, first + p.stdout.read()
+    port = int(first.split("http://")[1].split("/")[0].rsplit(":", 1)[1])
+    token = None
+    if "--bind" in extra:
+        line = p.stdout.readline()
+        assert line.startswith("control token: "), line
+        token = line.split(": ")[1].strip()
+    return p, port, token
+
+
+def call(port, path, method="GET", body=None, token=None, host="127.0.0.1"):
+    req = urllib.request.Request(f"http://{host}:{port}/api/{path}", method=method,
+                                 data=None if body is None else json.dumps(body).encode())
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def ws_connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rsim\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    assert b" 101 " in head.split(b"\r\n")[0], head
+    return s
+
+
+def ws_message(s):
+    def exact(n):
+        b = b""
+        while len(b) < n:
+            chunk = s.recv(n - len(b))
+            assert chunk, "stream closed"
+            b += chunk
+        return b
+    h = exact(2)
+    n = h[1] & 0x7F
+    if n == 126:
+        n = int.from_bytes(exact(2), "big")
+    elif n == 127:
+        n = int.from_bytes(exact(8), "big")
+    return json.loads(exact(n))
+
+
+p, port, _ = start()
+try:
+    code, st = call(port, "state")
+    assert code == 200 and st["mode"] == "paused" and st["sim_time"] == st["from"], st
+    names = [c["name"] for c in st["components"]]
+    assert names[:1] == ["detector"], names
+    # A stream client that goes away mid-stream: the server does not notice.
+    gone = ws_connect(port)
+    ws_message(gone)
+    gone.close()
+    ws = ws_connect(port)
+    assert ws_message(ws)["type"] == "state"
+    code, st = call(port, "step", "POST")
+    assert code == 200 and st["sim_time"] == st["from"], st
+    code, st = call(port, "speed?x=5", "POST")
+    assert code == 200 and st["speed"] == 5, st
+    code, st = call(port, "play", "POST")
+    assert code == 200 and st["mode"] == "playing", st
+    # Sim time advances on the stream while playing.
+    t0 = ws_message(ws)["sim_time"]
+    deadline = time.time() + 20
+    while ws_message(ws)["sim_time"] <= t0 + 200_000_000:
+        assert time.time() < deadline, "sim time does not advance"
+    code, st = call(port, "pause", "POST")
+    assert code == 200 and st["mode"] == "paused", st
+    # Seek: exact, and clamped (and said so) outside the log.
+    target = st["from"] + 500_000_000
+    code, st = call(port, "seek", "POST", {"t": target})
+    assert code == 200 and st["from"] <= st["sim_time"] <= target, st
+    code, st = call(port, f"seek?t={st['to'] + 10**10}", "POST")
+    assert code == 200 and st["sim_time"] == st["to"], st
+    assert any("clamped to the end" in e["message"] for e in st["events"]), st["events"]
+    code, st = call(port, "step_back", "POST")
+    assert code == 200 and st["sim_time"] < st["to"], st
+    # Malformed requests: 4xx with a message.
+    for path, method, body, want in [("seek", "POST", None, 400), ("seek?t=soon", "POST", None, 400),
+                                     ("speed?x=1000", "POST", None, 400), ("nothing", "GET", None, 404),
+                                     ("play", "GET", None, 405)]:
+        code, err = call(port, path, method, body)
+        assert code == want and err["error"], (path, code, err)
+    got = ws_message(ws)
+    assert got["components"] and "calls" in got["components"][0], got
+    ws.close()
+    print("api ok")
+finally:
+    p.terminate()
+    p.wait(timeout=10)
+
+# Off loopback, control needs the token the server printed.
+p, port, token = start("--bind", "0.0.0.0")
+try:
+    code, err = call(port, "play", "POST")
+    assert code == 401 and "token" in err["error"], (code, err)
+    code, st = call(port, "play", "POST", token=token)
+    assert code == 200 and st["mode"] == "playing", st
+    code, st = call(port, "state")  # reading needs none
+    assert code == 200
+    print("token ok")
+finally:
+    p.terminate()
+    p.wait(timeout=10)
