@@ -1,32 +1,139 @@
-// replaysim web UI: controls and state over the JSON API and the stream (docs/server.md).
-let state = null, seen = -1;
+// replaysim web UI: controls, camera view with detections, bird's-eye view,
+// components; all from the JSON API and the state stream (docs/server.md).
+'use strict';
 const $ = id => document.getElementById(id);
-const post = (path) => fetch('/api/' + path, {method: 'POST'}).then(r => r.json());
+let state = null, seen = -1, camera = null, lidar = null;
+const layers = {};
+const view = { frame: null, points: [], truth: [], shownTime: null, busy: false };
+const bev = { scale: 6, panX: 0, panY: 0, drag: null };
+const colours = { car: '#4aa3ff', truck: '#ffb547', pedestrian: '#ff5f7e', cyclist: '#7ee081' };
+
+const post = path => fetch('/api/' + path, { method: 'POST' }).then(r => r.json()).then(s => { if (s.error) $('events').textContent = 'error: ' + s.error; });
 $('play').onclick = () => post(state && state.mode === 'playing' ? 'pause' : 'play');
 $('step').onclick = () => post('step');
 $('back').onclick = () => post('step_back');
 $('speed').onchange = e => post('speed?x=' + e.target.value);
 $('scrub').onchange = e => { if (state) post('seek?t=' + Math.round(state.from + (state.to - state.from) * e.target.value / 1000)); };
+document.querySelectorAll('#layers input').forEach(cb => { layers[cb.dataset.layer] = cb.checked; cb.onchange = () => { layers[cb.dataset.layer] = cb.checked; draw(); }; });
 document.addEventListener('keydown', e => {
-  if (!state) return;
+  if (!state || e.target.tagName === 'SELECT') return;
   const ms = e.shiftKey ? 10 : e.altKey ? 500 : 100;
   if (e.code === 'Space') { e.preventDefault(); $('play').click(); }
-  else if (e.key === 'ArrowRight') post('seek?t=' + (state.sim_time + ms * 1e6));
-  else if (e.key === 'ArrowLeft') post('seek?t=' + (state.sim_time - ms * 1e6));
+  else if (e.key === 'ArrowRight') { e.preventDefault(); post('seek?t=' + (state.sim_time + ms * 1e6)); }
+  else if (e.key === 'ArrowLeft') { e.preventDefault(); post('seek?t=' + (state.sim_time - ms * 1e6)); }
   else if (e.key === '.') post('step');
 });
+
+// Bird's-eye view: x forward is up, y left is left; drag pans, wheel zooms.
+const bevCanvas = $('bev');
+bevCanvas.onmousedown = e => { bev.drag = [e.clientX - bev.panX, e.clientY - bev.panY]; };
+window.onmouseup = () => { bev.drag = null; };
+window.onmousemove = e => { if (bev.drag) { bev.panX = e.clientX - bev.drag[0]; bev.panY = e.clientY - bev.drag[1]; draw(); } };
+bevCanvas.onwheel = e => { e.preventDefault(); bev.scale = Math.min(60, Math.max(1, bev.scale * (e.deltaY < 0 ? 1.2 : 1 / 1.2))); draw(); };
+function toBev(x, y) {
+  const w = bevCanvas.width, h = bevCanvas.height;
+  return [w / 2 - y * bev.scale + bev.panX, h * 0.8 - x * bev.scale + bev.panY];
+}
+
+// Outputs by their WIT shape, as the MCAP recorder sorts them.
+const outputs = () => (state ? state.components : []).filter(c => c.output !== undefined);
+const withBbox = () => outputs().filter(c => Array.isArray(c.output) && c.output.length && c.output[0].bbox);
+const withPosition = () => outputs().filter(c => Array.isArray(c.output) && c.output.length && c.output[0].position);
+const withPoints = () => outputs().filter(c => c.output && Array.isArray(c.output.points));
+
+function drawCamera() {
+  const cv = $('cam'), g = cv.getContext('2d');
+  g.fillStyle = '#0c0d10';
+  g.fillRect(0, 0, cv.width, cv.height);
+  if (view.frame) g.drawImage(view.frame, 0, 0, cv.width, cv.height);
+  const sx = view.frame ? cv.width / view.frame.width : 1, sy = view.frame ? cv.height / view.frame.height : 1;
+  if (layers.boxes) for (const c of withBbox()) for (const o of c.output) {
+    const b = o.bbox, col = colours[o.class] || '#ffffff';
+    g.strokeStyle = col; g.lineWidth = 2;
+    g.strokeRect(b.x * sx, b.y * sy, b.width * sx, b.height * sy);
+    g.fillStyle = col; g.font = '12px system-ui';
+    g.fillText(`${o.class} ${(o.confidence * 100).toFixed(0)}%`, b.x * sx, Math.max(12, b.y * sy - 3));
+  }
+  if (layers.overlay && state) {
+    g.fillStyle = 'rgba(0,0,0,0.55)'; g.fillRect(0, 0, 250, 22);
+    g.fillStyle = '#e6e6e6'; g.font = '13px ui-monospace, monospace';
+    const lag = state.lag_ms > 50 ? `  behind ${state.lag_ms.toFixed(0)} ms` : '';
+    g.fillText(`t ${((state.sim_time - state.from) / 1e9).toFixed(3)} s  ${state.speed ? state.speed + 'x' : 'max'}${lag}`, 6, 15);
+  }
+}
+
+function drawBev() {
+  const g = bevCanvas.getContext('2d'), w = bevCanvas.width, h = bevCanvas.height;
+  g.fillStyle = '#0c0d10'; g.fillRect(0, 0, w, h);
+  g.strokeStyle = '#22262d'; g.lineWidth = 1;
+  for (let m = -100; m <= 200; m += 10) { // a 10 m grid
+    let [x0, y0] = toBev(m, -100), [x1, y1] = toBev(m, 100); g.beginPath(); g.moveTo(x0, y0); g.lineTo(x1, y1); g.stroke();
+    [x0, y0] = toBev(-100, m); [x1, y1] = toBev(200, m); g.beginPath(); g.moveTo(x0, y0); g.lineTo(x1, y1); g.stroke();
+  }
+  if (layers.lidar) {
+    g.fillStyle = '#5b6b7a';
+    for (let i = 0; i + 2 < view.points.length; i += 3) { const [px, py] = toBev(view.points[i], view.points[i + 1]); g.fillRect(px, py, 1.5, 1.5); }
+  }
+  const box = (x, y, len, wid, hd, col, dashed) => {
+    const [cx, cy] = toBev(x, y); g.save(); g.translate(cx, cy); g.rotate(-(hd || 0));
+    g.strokeStyle = col; g.lineWidth = 2; g.setLineDash(dashed ? [4, 3] : []);
+    g.strokeRect(-wid * bev.scale / 2, -len * bev.scale / 2, wid * bev.scale, len * bev.scale); g.restore();
+  };
+  if (layers.truth) for (const o of view.truth) box(o.x, o.y, o.length, o.width, o.heading, '#8a8f98', true);
+  for (const c of withPosition()) {
+    const fused = c.output[0].classification !== undefined;
+    if ((fused && !layers.fused) || (!fused && !layers.tracks)) continue;
+    for (const o of c.output) {
+      if (fused) box(o.position.x, o.position.y, 4.5, 1.9, 0, colours[o.classification] || '#ffffff', false);
+      else { const [px, py] = toBev(o.position.x, o.position.y); g.strokeStyle = '#f5d76e'; g.beginPath(); g.arc(px, py, 5, 0, 7); g.stroke(); }
+    }
+  }
+  if (layers.plan) for (const c of withPoints()) {
+    g.strokeStyle = '#7ee081'; g.lineWidth = 3; g.setLineDash([]); g.beginPath();
+    c.output.points.forEach((p, i) => { const [px, py] = toBev(p.x, p.y); i ? g.lineTo(px, py) : g.moveTo(px, py); }); g.stroke();
+  }
+  box(0, 0, 4.6, 1.9, 0, '#ffffff', false); // the ego car
+}
+
+function draw() { drawCamera(); drawBev(); }
+
+// Fetches the frame, points and truth of the current sim time, one set at a time.
+async function refreshViews() {
+  if (view.busy || !state || view.shownTime === state.sim_time) return;
+  view.busy = true;
+  const t = state.sim_time;
+  try {
+    const jobs = [fetch('/api/truth').then(r => r.json()).then(d => { view.truth = d.objects || []; })];
+    if (camera) jobs.push(fetch('/api/frame?sensor=' + encodeURIComponent(camera)).then(r => r.ok ? r.blob() : null)
+      .then(b => b ? createImageBitmap(b) : null).then(img => { if (img) view.frame = img; }));
+    if (lidar && layers.lidar) jobs.push(fetch(`/api/points?max=4000&sensor=${encodeURIComponent(lidar)}`).then(r => r.json()).then(d => { view.points = d.points || []; }));
+    await Promise.all(jobs);
+    view.shownTime = t;
+    draw();
+  } finally { view.busy = false; }
+}
+
 function show(s) {
   state = s;
   $('time').textContent = ((s.sim_time - s.from) / 1e9).toFixed(3) + ' s';
   $('mode').textContent = s.mode + (s.lag_ms > 50 ? ' · behind ' + s.lag_ms.toFixed(0) + ' ms' : '');
   $('play').textContent = s.mode === 'playing' ? '⏸' : '▶';
   if (document.activeElement !== $('scrub')) $('scrub').value = s.to > s.from ? 1000 * (s.sim_time - s.from) / (s.to - s.from) : 0;
-  $('comps').innerHTML = s.components.map(c => `<tr><td>${c.name}</td><td>${c.calls}</td><td>${c.outputs}</td><td>${c.errors}</td><td>${c.mean_us.toFixed(1)}</td><td class="out">${c.output === undefined ? '' : JSON.stringify(c.output).replace(/</g, '&lt;')}</td></tr>`).join('');
+  $('comps').innerHTML = s.components.map(c => `<tr><td>${c.name}</td><td>${c.calls}</td><td>${c.outputs}</td><td>${c.errors}</td><td>${c.mean_us.toFixed(1)}</td><td class="out">${c.output === undefined ? '' : JSON.stringify(c.output).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</td></tr>`).join('');
   for (const ev of s.events || []) if (ev.id > seen) { seen = ev.id; if (ev.message) $('events').textContent = ev.kind + ': ' + ev.message; }
+  draw();
+  refreshViews();
 }
+
 function connect() {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/', 'rsim');
   ws.onmessage = m => show(JSON.parse(m.data));
   ws.onclose = () => setTimeout(connect, 1000);
 }
-connect();
+
+fetch('/api/sensors').then(r => r.json()).then(d => {
+  const first = k => (d.sensors.find(s => s.kind === k) || {}).id;
+  camera = first('camera'); lidar = first('lidar');
+  $('camtitle').textContent = camera ? 'camera · ' + camera : 'no camera';
+  connect();
+});

@@ -8,6 +8,7 @@
 **   POST /api/step | /api/step_back | /api/step_run
 **   POST /api/seek?t=NS              (or a JSON body {"t": NS}; clamped)
 **   POST /api/speed?x=2              (0.01 .. 100, or max)
+**   GET  /api/sensors | /api/truth | /api/frame?sensor=ID (JPEG) | /api/points?sensor=ID
 **   WS   /  protocol "rsim"          a state document at display rate
 **
 ** Every answer is JSON; a malformed request is a 4xx with {"error": "..."}.
@@ -24,6 +25,7 @@
 
 #include "rsim/engine.h"
 #include "rsim/player.h"
+#include "rsim/store.h"
 
 typedef struct rsim_server rsim_server;
 
@@ -33,6 +35,7 @@ typedef struct rsim_server_opts {
   const char *token;     /* NULL = generated when not bound to loopback */
   const char *web_root;  /* the UI's files; NULL = none served */
   double display_hz;     /* state pushes a second; 0 = 30 */
+  rsim_store *store;     /* the run's store, for frames, points and truth (borrowed); may be NULL */
 } rsim_server_opts;
 
 int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,

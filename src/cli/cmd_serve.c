@@ -71,6 +71,7 @@ int cli_serve(int argc, char **argv) {
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;
   rsim_player_opts po = {.speed = speed, .start_paused = true};
   if (rsim_player_new(e, &po, &p, &eb)) goto out;
+  so.store = st;
   if (rsim_server_new(p, e, g, &so, &s, &eb)) goto out;
   rsim_player_set_listener(p, rsim_server_player_event, s); /* events go out on the stream */
   g_server = s;

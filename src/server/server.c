@@ -10,6 +10,8 @@
 */
 #include <jansson.h>
 #include <libwebsockets.h>
+#include <turbojpeg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,7 @@ typedef struct http_pss {
   size_t body_len;
   bool post;
   bool replied;     /* headers written (a POST may still report its empty body) */
+  const char *ctype; /* NULL = application/json */
   rsim_buf reply;
   size_t sent;
   int status;
@@ -156,6 +159,130 @@ static bool token_ok(rsim_server *s, struct lws *wsi) {
   return false;
 }
 
+/* ---- views: what the UI draws besides the state ----------------------------------------- */
+
+static const char *meta_of(const rsim_reading *r, const char *key) {
+  for (size_t i = 0; i < r->n_meta; i++)
+    if (!strcmp(r->meta[i].key, key)) return r->meta[i].value;
+  return NULL;
+}
+
+/* The latest reading of the sensor named by ?sensor= at the current sim time. */
+static int reading_arg(rsim_server *s, struct lws *wsi, http_pss *h, rsim_sensor_kind want, rsim_reading *r) {
+  char id[128];
+  if (!s->o.store) return reply_error(h, 404, "this server has no store to read sensors from");
+  if (!arg(wsi, h, "sensor", id, sizeof id)) return reply_error(h, 400, "needs sensor=ID");
+  const rsim_sensor_info *info = rsim_store_sensor(s->o.store, id);
+  if (!info) return reply_error(h, 404, "no such sensor");
+  if (info->kind != want && !(want == RSIM_SENSOR_LIDAR && info->kind == RSIM_SENSOR_RADAR))
+    return reply_error(h, 400, "the sensor is not of a kind this view shows");
+  if (rsim_store_reading_at(s->o.store, id, rsim_engine_time(s->e), r))
+    return reply_error(h, 404, "the sensor has no reading yet");
+  return 0;
+}
+
+/* GET /api/frame?sensor=ID: the camera's frame at the current time, as JPEG. */
+static int frame(rsim_server *s, struct lws *wsi, http_pss *h) {
+  rsim_reading r = {0};
+  int st = reading_arg(s, wsi, h, RSIM_SENSOR_CAMERA, &r);
+  if (st) return st;
+  const char *enc = meta_of(&r, "encoding"), *ws = meta_of(&r, "width"), *hs = meta_of(&r, "height");
+  int w = ws ? atoi(ws) : 0, ht = hs ? atoi(hs) : 0, bpp = enc && !strcmp(enc, "mono8") ? 1 : 3;
+  if (w <= 0 || ht <= 0 || (size_t)w * (size_t)ht * (size_t)bpp != r.payload_len) {
+    rsim_reading_clear(&r);
+    return reply_error(h, 500, "the camera reading is not a raw frame");
+  }
+  tjhandle tj = tjInitCompress();
+  unsigned char *jpeg = NULL;
+  unsigned long len = 0;
+  int bad = !tj || tjCompress2(tj, r.payload, w, 0, ht, bpp == 1 ? TJPF_GRAY : TJPF_RGB, &jpeg, &len,
+                               bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, 80, 0);
+  if (tj) tjDestroy(tj);
+  rsim_reading_clear(&r);
+  if (bad) {
+    tjFree(jpeg);
+    return reply_error(h, 500, "JPEG encoding failed");
+  }
+  h->reply.len = 0;
+  rsim_buf_append(&h->reply, jpeg, len);
+  tjFree(jpeg);
+  h->ctype = "image/jpeg";
+  return h->status = 200;
+}
+
+/* GET /api/points?sensor=ID[&max=N]: lidar (or radar, in its own frame)
+** points at the current time, decimated to at most N (default 4000). */
+static int points(rsim_server *s, struct lws *wsi, http_pss *h) {
+  rsim_reading r = {0};
+  int st = reading_arg(s, wsi, h, RSIM_SENSOR_LIDAR, &r);
+  if (st) return st;
+  char mx[16];
+  long max = arg(wsi, h, "max", mx, sizeof mx) ? atol(mx) : 4000;
+  if (max <= 0) max = 4000;
+  bool radar = r.kind == RSIM_SENSOR_RADAR;
+  size_t stride = radar ? 20 : 16;
+  uint32_t n = 0;
+  if (r.payload_len >= 4) memcpy(&n, r.payload, 4);
+  if (r.payload_len < 4 || (r.payload_len - 4) / stride < n) n = 0;
+  size_t step = n > (uint32_t)max ? (n + (size_t)max - 1) / (size_t)max : 1;
+  h->reply.len = 0;
+  rsim_buf_printf(&h->reply, "{\"t\":%lld,\"kind\":\"%s\",\"points\":[", (long long)r.t, radar ? "radar" : "lidar");
+  for (size_t i = 0, k = 0; i < n; i += step, k++) {
+    const uint8_t *p = r.payload + 4 + stride * i;
+    double x = rsim_le_f32(p), y = rsim_le_f32(p + 4), z = rsim_le_f32(p + 8);
+    if (radar) { /* range, azimuth, ...: to x, y in the radar's frame */
+      double range = x, az = y;
+      x = range * cos(az);
+      y = range * sin(az);
+      z = 0;
+    }
+    rsim_buf_printf(&h->reply, "%s%.2f,%.2f,%.2f", k ? "," : "", x, y, z);
+  }
+  rsim_buf_puts(&h->reply, "]}");
+  rsim_reading_clear(&r);
+  return h->status = 200;
+}
+
+/* GET /api/truth: the ground truth stored with the drive, latest at or before now. */
+static int truth(rsim_server *s, http_pss *h) {
+  rsim_truth *g = NULL;
+  size_t n = 0;
+  rsim_time now = rsim_engine_time(s->e);
+  h->reply.len = 0;
+  rsim_buf_puts(&h->reply, "{\"objects\":[");
+  if (s->o.store && rsim_store_truth(s->o.store, now - 200000000, now, &g, &n) == RSIM_OK && n) {
+    rsim_time last = g[n - 1].t;
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+      if (g[i].t != last) continue;
+      rsim_buf_printf(&h->reply, "%s{\"id\":%u,\"class\":", first ? "" : ",", g[i].object_id);
+      json_str(&h->reply, g[i].cls);
+      rsim_buf_printf(&h->reply, ",\"x\":%.3f,\"y\":%.3f,\"length\":%.2f,\"width\":%.2f,\"heading\":%.4f}", g[i].x,
+                      g[i].y, g[i].length, g[i].width, g[i].heading);
+      first = false;
+    }
+  }
+  free(g);
+  rsim_buf_puts(&h->reply, "]}");
+  return h->status = 200;
+}
+
+/* GET /api/sensors: ids and kinds, so the UI knows its camera and lidar. */
+static int sensors(rsim_server *s, http_pss *h) {
+  const rsim_sensor_info *si = NULL;
+  size_t n = 0;
+  if (s->o.store) rsim_store_sensors(s->o.store, &si, &n);
+  h->reply.len = 0;
+  rsim_buf_puts(&h->reply, "{\"sensors\":[");
+  for (size_t i = 0; i < n; i++) {
+    rsim_buf_printf(&h->reply, "%s{\"id\":", i ? "," : "");
+    json_str(&h->reply, si[i].id);
+    rsim_buf_printf(&h->reply, ",\"kind\":\"%s\",\"rate_hz\":%.3f}", rsim_sensor_kind_name(si[i].kind), si[i].rate_hz);
+  }
+  rsim_buf_puts(&h->reply, "]}");
+  return h->status = 200;
+}
+
 /* Handles one API request into h->reply; returns the HTTP status. */
 static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
   const char *p = h->path;
@@ -164,6 +291,10 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
     state_doc(s, &h->reply, true);
     return h->status = 200;
   }
+  if (!strcmp(p, "/frame")) return frame(s, wsi, h);
+  if (!strcmp(p, "/points")) return points(s, wsi, h);
+  if (!strcmp(p, "/truth")) return truth(s, h);
+  if (!strcmp(p, "/sensors")) return sensors(s, h);
   static const char *const controls[] = {"/play", "/pause", "/step", "/step_back", "/step_run", "/seek", "/speed", NULL};
   int c = 0;
   while (controls[c] && strcmp(controls[c], p)) c++;
@@ -208,7 +339,7 @@ static int send_reply(struct lws *wsi, http_pss *h) {
   if (h->replied) return 0;
   h->replied = true;
   uint8_t buf[LWS_PRE + 512], *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
-  if (lws_add_http_common_headers(wsi, (unsigned)h->status, "application/json", h->reply.len, &p, end) ||
+  if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype ? h->ctype : "application/json", h->reply.len, &p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (const unsigned char *)"no-store", 8, &p, end) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return 1;

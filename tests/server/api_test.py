@@ -114,6 +114,21 @@ try:
         assert code == want and err["error"], (path, code, err)
     got = ws_message(ws)
     assert got["components"] and "calls" in got["components"][0], got
+    # The views: sensors, the camera frame as JPEG, decimated points, truth.
+    code, sens = call(port, "sensors")
+    kinds = {x["id"]: x["kind"] for x in sens["sensors"]}
+    assert kinds["camera_front"] == "camera" and kinds["lidar_top"] == "lidar", kinds
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/frame?sensor=camera_front", timeout=10) as r:
+        jpeg = r.read()
+        assert r.headers["content-type"] == "image/jpeg" and jpeg[:3] == b"\xff\xd8\xff", r.headers
+    code, pts = call(port, "points?sensor=lidar_top&max=500")
+    assert code == 200 and 0 < len(pts["points"]) <= 3 * 500 and len(pts["points"]) % 3 == 0, len(pts["points"])
+    code, tr = call(port, "truth")
+    assert code == 200 and tr["objects"] and {"x", "y", "class"} <= set(tr["objects"][0]), tr
+    code, err = call(port, "frame?sensor=lidar_top")
+    assert code == 400 and "kind" in err["error"], err
+    code, err = call(port, "frame?sensor=nope")
+    assert code == 404, err
     ws.close()
     print("api ok")
 finally:
