@@ -13,6 +13,17 @@ if ! python3 -c 'import mcap, mcap_ros2, mcap_protobuf, foxglove_schemas_protobu
   python3 -m pip install -q "mcap==1.6.0" "mcap-ros2-support==0.6.0" "mcap-protobuf-support==0.6.0" \
     "foxglove-schemas-protobuf==0.4.0" || exit 1
 fi
+# The UI test drives Debian's chromium with playwright-core from npm.
+if ! command -v chromium >/dev/null || ! command -v node >/dev/null; then
+  pkgs=()
+  command -v chromium >/dev/null || pkgs+=(chromium)
+  command -v node >/dev/null || pkgs+=(nodejs npm)
+  printf '\n==> installing what the web UI test needs: %s (Debian)\n' "${pkgs[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}" || exit 1
+fi
+printf '\n==> npm ci in tests/browser (playwright-core; no browser is downloaded)\n'
+(cd "$root/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || exit 1
 "$here/build.sh" "$root/build" || exit 1
 "$here/build.sh" "$root/build-asan" -DRSIM_SANITIZE=ON || exit 1
 

@@ -47,13 +47,16 @@ function drawCamera() {
   g.fillRect(0, 0, cv.width, cv.height);
   if (view.frame) g.drawImage(view.frame, 0, 0, cv.width, cv.height);
   const sx = view.frame ? cv.width / view.frame.width : 1, sy = view.frame ? cv.height / view.frame.height : 1;
+  let boxes = 0;
   if (layers.boxes) for (const c of withBbox()) for (const o of c.output) {
+    boxes++;
     const b = o.bbox, col = colours[o.class] || '#ffffff';
     g.strokeStyle = col; g.lineWidth = 2;
     g.strokeRect(b.x * sx, b.y * sy, b.width * sx, b.height * sy);
     g.fillStyle = col; g.font = '12px system-ui';
     g.fillText(`${o.class} ${(o.confidence * 100).toFixed(0)}%`, b.x * sx, Math.max(12, b.y * sy - 3));
   }
+  document.body.dataset.boxes = boxes; // for the browser test
   if (layers.overlay && state) {
     g.fillStyle = 'rgba(0,0,0,0.55)'; g.fillRect(0, 0, 250, 22);
     g.fillStyle = '#e6e6e6'; g.font = '13px ui-monospace, monospace';
@@ -104,7 +107,7 @@ async function refreshViews() {
   const t = state.sim_time;
   try {
     const jobs = [fetch('/api/truth').then(r => r.json()).then(d => { view.truth = d.objects || []; })];
-    if (camera) jobs.push(fetch('/api/frame?sensor=' + encodeURIComponent(camera)).then(r => r.ok ? r.blob() : null)
+    if (camera) jobs.push(fetch('/api/frame?sensor=' + encodeURIComponent(camera)).then(r => r.status === 200 ? r.blob() : null)
       .then(b => b ? createImageBitmap(b) : null).then(img => { if (img) view.frame = img; }));
     if (lidar && layers.lidar) jobs.push(fetch(`/api/points?max=4000&sensor=${encodeURIComponent(lidar)}`).then(r => r.json()).then(d => { view.points = d.points || []; }));
     await Promise.all(jobs);
@@ -117,7 +120,7 @@ function show(s) {
   state = s;
   $('time').textContent = ((s.sim_time - s.from) / 1e9).toFixed(3) + ' s';
   $('mode').textContent = s.mode + (s.lag_ms > 50 ? ' · behind ' + s.lag_ms.toFixed(0) + ' ms' : '');
-  $('play').textContent = s.mode === 'playing' ? '⏸' : '▶';
+  $('play').textContent = s.mode === 'playing' ? '■ pause' : '▶ play';
   if (document.activeElement !== $('scrub')) $('scrub').value = s.to > s.from ? 1000 * (s.sim_time - s.from) / (s.to - s.from) : 0;
   $('comps').innerHTML = s.components.map(c => `<tr><td>${c.name}</td><td>${c.calls}</td><td>${c.outputs}</td><td>${c.errors}</td><td>${c.mean_us.toFixed(1)}</td><td class="out">${c.output === undefined ? '' : JSON.stringify(c.output).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</td></tr>`).join('');
   for (const ev of s.events || []) if (ev.id > seen) { seen = ev.id; if (ev.message) $('events').textContent = ev.kind + ': ' + ev.message; }

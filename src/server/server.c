@@ -176,8 +176,12 @@ static int reading_arg(rsim_server *s, struct lws *wsi, http_pss *h, rsim_sensor
   if (!info) return reply_error(h, 404, "no such sensor");
   if (info->kind != want && !(want == RSIM_SENSOR_LIDAR && info->kind == RSIM_SENSOR_RADAR))
     return reply_error(h, 400, "the sensor is not of a kind this view shows");
-  if (rsim_store_reading_at(s->o.store, id, rsim_engine_time(s->e), r))
-    return reply_error(h, 404, "the sensor has no reading yet");
+  if (rsim_store_reading_at(s->o.store, id, rsim_engine_time(s->e), r)) {
+    /* Not an error: the sensor has not produced yet at this time. */
+    h->reply.len = 0;
+    rsim_buf_puts(&h->reply, want == RSIM_SENSOR_CAMERA ? "" : "{\"points\":[]}");
+    return h->status = want == RSIM_SENSOR_CAMERA ? 204 : 200;
+  }
   return 0;
 }
 

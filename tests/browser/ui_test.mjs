@@ -1,0 +1,65 @@
+// Loads the web UI of `replaysim serve` in Debian's chromium (playwright-core,
+// executablePath set to the system browser) and uses it as a person would:
+// plays and sees sim time advance and detection boxes appear, pauses, seeks
+// with the scrubber and checks the time shown, changes speed, and saves a
+// screenshot.  Usage: node ui_test.mjs REPLAYSIM GRAPH DRIVE SCREENSHOT.png
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const [replaysim, graph, drive, shot] = process.argv.slice(2);
+const fail = msg => { console.error('FAIL: ' + msg); process.exitCode = 1; throw new Error(msg); };
+
+const server = spawn(replaysim, ['serve', graph, '--store', drive, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((resolve, reject) => {
+  const rl = createInterface({ input: server.stdout });
+  rl.once('line', line => { const m = line.match(/:(\d+)\//); m ? resolve(Number(m[1])) : reject(new Error(line)); });
+  server.once('exit', code => reject(new Error('server exited ' + code)));
+});
+const base = `http://127.0.0.1:${port}`;
+const api = path => fetch(base + '/api/' + path).then(r => r.json());
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', e => errors.push(e.message));
+  page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(base + '/');
+  const shown = () => page.$eval('#time', el => parseFloat(el.textContent));
+  await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('paused'));
+  if ((await shown()) !== 0) fail('the UI does not start at 0 s');
+
+  await page.click('#play');
+  await page.waitForFunction(() => parseFloat(document.getElementById('time').textContent) > 0.5, null, { timeout: 30000 });
+  await page.waitForFunction(() => Number(document.body.dataset.boxes || 0) > 0, null, { timeout: 30000 });
+  console.log('playing: time advances, boxes drawn:', await page.evaluate(() => document.body.dataset.boxes));
+
+  await page.click('#play'); // pause
+  await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('paused'));
+  const st = await api('state');
+  const half = (st.to - st.from) / 2 / 1e9;
+  await page.$eval('#scrub', el => { el.value = 500; el.dispatchEvent(new Event('change')); });
+  await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - h) < 0.06, half, { timeout: 30000 });
+  console.log(`seeked with the scrubber: ${await shown()} s shown, ${half.toFixed(3)} s asked`);
+  const after = await api('state');
+  if (Math.abs((after.sim_time - after.from) / 1e9 - half) > 0.06) fail('the run is not where the scrubber put it');
+
+  await page.selectOption('#speed', '2');
+  await page.waitForFunction(() => fetch('/api/state').then(r => r.json()).then(s => s.speed === 2));
+  console.log('speed 2x');
+  await page.keyboard.press('ArrowRight'); // +100 ms
+  await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - (h + 0.1)) < 0.06, half, { timeout: 30000 });
+  console.log('→ moves 100 ms');
+
+  await page.screenshot({ path: shot });
+  console.log('screenshot', shot);
+  if (errors.length) fail('page errors: ' + errors.join('; '));
+  console.log('ui ok');
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
