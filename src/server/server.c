@@ -377,7 +377,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     }
     case LWS_CALLBACK_HTTP_BODY:
       if (h->body_len + len > MAX_BODY) len = MAX_BODY - h->body_len;
-      memcpy(h->body + h->body_len, in, len);
+      if (len) memcpy(h->body + h->body_len, in, len); /* lws may report an empty body with in NULL */
       h->body_len += len;
       return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
