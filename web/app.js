@@ -13,14 +13,16 @@ $('play').onclick = () => post(state && state.mode === 'playing' ? 'pause' : 'pl
 $('step').onclick = () => post('step');
 $('back').onclick = () => post('step_back');
 $('speed').onchange = e => post('speed?x=' + e.target.value);
-$('scrub').onchange = e => { if (state) post('seek?t=' + Math.round(state.from + (state.to - state.from) * e.target.value / 1000)); };
+// Seeks go by ns into the range (`rel`): epoch ns do not fit a JavaScript number exactly.
+const relNow = () => state.rel_ns;
+$('scrub').onchange = e => { if (state) post('seek?rel=' + Math.round(state.span_ns * e.target.value / 1000)); };
 document.querySelectorAll('#layers input').forEach(cb => { layers[cb.dataset.layer] = cb.checked; cb.onchange = () => { layers[cb.dataset.layer] = cb.checked; draw(); }; });
 document.addEventListener('keydown', e => {
   if (!state || e.target.tagName === 'SELECT') return;
   const ms = e.shiftKey ? 10 : e.altKey ? 500 : 100;
   if (e.code === 'Space') { e.preventDefault(); $('play').click(); }
-  else if (e.key === 'ArrowRight') { e.preventDefault(); post('seek?t=' + (state.sim_time + ms * 1e6)); }
-  else if (e.key === 'ArrowLeft') { e.preventDefault(); post('seek?t=' + (state.sim_time - ms * 1e6)); }
+  else if (e.key === 'ArrowRight') { e.preventDefault(); post('seek?rel=' + (relNow() + ms * 1e6)); }
+  else if (e.key === 'ArrowLeft') { e.preventDefault(); post('seek?rel=' + Math.max(-1, relNow() - ms * 1e6)); }
   else if (e.key === '.') post('step');
 });
 
@@ -61,7 +63,7 @@ function drawCamera() {
     g.fillStyle = 'rgba(0,0,0,0.55)'; g.fillRect(0, 0, 250, 22);
     g.fillStyle = '#e6e6e6'; g.font = '13px ui-monospace, monospace';
     const lag = state.lag_ms > 50 ? `  behind ${state.lag_ms.toFixed(0)} ms` : '';
-    g.fillText(`t ${((state.sim_time - state.from) / 1e9).toFixed(3)} s  ${state.speed ? state.speed + 'x' : 'max'}${lag}`, 6, 15);
+    g.fillText(`t ${(state.rel_ns / 1e9).toFixed(3)} s  ${state.speed ? state.speed + 'x' : 'max'}${lag}`, 6, 15);
   }
 }
 
@@ -118,14 +120,31 @@ async function refreshViews() {
 
 function show(s) {
   state = s;
-  $('time').textContent = ((s.sim_time - s.from) / 1e9).toFixed(3) + ' s';
+  $('time').textContent = (s.rel_ns / 1e9).toFixed(3) + ' s';
   $('mode').textContent = s.mode + (s.lag_ms > 50 ? ' · behind ' + s.lag_ms.toFixed(0) + ' ms' : '');
   $('play').textContent = s.mode === 'playing' ? '■ pause' : '▶ play';
-  if (document.activeElement !== $('scrub')) $('scrub').value = s.to > s.from ? 1000 * (s.sim_time - s.from) / (s.to - s.from) : 0;
-  $('comps').innerHTML = s.components.map(c => `<tr><td>${c.name}</td><td>${c.calls}</td><td>${c.outputs}</td><td>${c.errors}</td><td>${c.mean_us.toFixed(1)}</td><td class="out">${c.output === undefined ? '' : JSON.stringify(c.output).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</td></tr>`).join('');
+  if (document.activeElement !== $('scrub')) $('scrub').value = s.span_ns > 0 ? 1000 * s.rel_ns / s.span_ns : 0;
+  $('dur').textContent = '/ ' + (s.span_ns / 1e9).toFixed(3) + ' s';
+  $('comps').innerHTML = s.components.map(c => `<tr data-name="${c.name}" class="${c.name === selected ? 'sel' : ''}"><td>${c.name}</td><td>${c.calls}</td><td>${c.outputs}</td><td>${c.errors}</td><td>${c.mean_us.toFixed(1)}</td><td class="out">${c.output === undefined ? '' : JSON.stringify(c.output).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</td></tr>`).join('');
+  if (selected && s.sim_time !== detailTime) showDetail();
   for (const ev of s.events || []) if (ev.id > seen) { seen = ev.id; if (ev.message) $('events').textContent = ev.kind + ': ' + ev.message; }
   draw();
   refreshViews();
+}
+
+// The components panel: a click shows the component's last inputs and output.
+let selected = null, detailTime = null;
+$('comps').onclick = e => { const tr = e.target.closest('tr'); if (tr) { selected = tr.dataset.name; showDetail(); } };
+function showDetail() {
+  if (!selected || !state) return;
+  detailTime = state.sim_time;
+  const c = state.components.find(x => x.name === selected) || {};
+  fetch('/api/inputs?component=' + encodeURIComponent(selected)).then(r => r.json()).then(d => {
+    $('detailtitle').textContent = `${selected}: last inputs and output`;
+    const out = c.output === undefined ? 'none yet' : JSON.stringify(c.output, null, 1);
+    $('detail').textContent = 'inputs ' + JSON.stringify(d.inputs, null, 1).slice(0, 6000) + '\n\noutput ' + out.slice(0, 6000) +
+      (c.errors ? `\n\nerrors: ${c.errors}` : '');
+  });
 }
 
 function connect() {

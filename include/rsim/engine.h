@@ -204,6 +204,16 @@ typedef struct rsim_engine_ckpt_stats {
 } rsim_engine_ckpt_stats;
 void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *out);
 
+/*
+** Keeps a copy of each component's last call's arguments, for inspection
+** (the server's components panel); off by default, as it copies every
+** input, camera frames too.
+*/
+void rsim_engine_keep_inputs(rsim_engine *e, bool on);
+/* Component i's last inputs as JSON {"t": NS, "inputs": {"param": value}}
+** (byte lists over 64 summarised); false when none are kept yet. */
+bool rsim_engine_inputs_json(const rsim_engine *e, size_t i, rsim_buf *out);
+
 /* The sensor-reading record as WIT defines it (static, borrowed). */
 const rsim_type *rsim_engine_reading_type(void);
 /* Converts a reading to a value of rsim_engine_reading_type(). */

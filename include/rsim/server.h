@@ -9,6 +9,7 @@
 **   POST /api/seek?t=NS              (or a JSON body {"t": NS}; clamped)
 **   POST /api/speed?x=2              (0.01 .. 100, or max)
 **   GET  /api/sensors | /api/truth | /api/frame?sensor=ID (JPEG) | /api/points?sensor=ID
+**   GET  /api/inputs?component=NAME  its last call's arguments
 **   WS   /  protocol "rsim"          a state document at display rate
 **
 ** Every answer is JSON; a malformed request is a 4xx with {"error": "..."}.

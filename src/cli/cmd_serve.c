@@ -22,7 +22,7 @@ static void on_signal(int sig) {
 
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
-                  "                       [--token T] [--speed X|max] [--web DIR] [sensor filters, --topics ...]\n"
+                  "                       [--token T] [--speed X|max] [--from T] [--to T] [--web DIR] [sensor filters, --topics ...]\n"
                   "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed)\n");
   return CLI_USAGE;
 }
@@ -41,7 +41,7 @@ static const char *web_root(const char *given) {
 }
 
 int cli_serve(int argc, char **argv) {
-  const char *graph = NULL, *store = NULL, *v, *web = NULL;
+  const char *graph = NULL, *store = NULL, *v, *web = NULL, *from = NULL, *to = NULL;
   rsim_server_opts so = {.port = 8080};
   double speed = 1;
   cli_filters filters = {0};
@@ -51,6 +51,8 @@ int cli_serve(int argc, char **argv) {
     else if (cli_opt(argc, argv, &i, "--bind", &v)) so.bind = v;
     else if (cli_opt(argc, argv, &i, "--token", &v)) so.token = v;
     else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
+    else if (cli_opt(argc, argv, &i, "--from", &v)) from = v;
+    else if (cli_opt(argc, argv, &i, "--to", &v)) to = v;
     else if (cli_opt(argc, argv, &i, "--speed", &v)) speed = strcmp(v, "max") ? atof(v) : 0;
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
@@ -68,6 +70,17 @@ int cli_serve(int argc, char **argv) {
   if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them under ~100 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
+  rsim_time first, last;
+  if (rsim_store_time_range(st, &first, &last)) {
+    rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "%s: %s", store, rsim_store_errmsg(st));
+    goto out;
+  }
+  if ((from && rsim_parse_time(from, first, &eo.from)) || (to && rsim_parse_time(to, first, &eo.to))) {
+    rsim_errbuf_set(&eb, RSIM_EINVAL, "--from/--to must be ns since the epoch or a duration like 12.5s");
+    goto out;
+  }
+  if (eo.from && (eo.from < first || eo.from > last)) eo.from = eo.from < first ? first : last;
+  if (eo.to && (eo.to < first || eo.to > last)) eo.to = eo.to < first ? first : last;
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;
   rsim_player_opts po = {.speed = speed, .start_paused = true};
   if (rsim_player_new(e, &po, &p, &eb)) goto out;

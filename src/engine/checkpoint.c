@@ -247,6 +247,7 @@ static int restore(rsim_engine *e, const ckpt *c) {
     node_rt *n = &e->nodes[i];
     const node_ck *nc = &c->nodes[i];
     n->next_tick = nc->next_tick;
+    rsim__engine_drop_inputs(n); /* they would be from another time */
     if (n->has_out) rsim_val_clear(&n->out);
     n->has_out = nc->has_out;
     if (nc->has_out) rsim_val_copy(&n->out, &nc->out);

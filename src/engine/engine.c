@@ -541,6 +541,7 @@ void rsim_engine_free(rsim_engine *e) {
     }
     free(n->links);
     if (n->has_out) rsim_val_clear(&n->out);
+    rsim__engine_drop_inputs(n);
     for (size_t j = 0; j < n->n_warned; j++) free(n->warned[j]);
     free(n->warned);
   }
@@ -872,6 +873,13 @@ static int run_node(rsim_engine *e, node_rt *n, int trig) {
   if (!ready) {
     n->st.not_ready++;
   } else {
+    if (e->keep_inputs) { /* for inspection: a copy, the call owns nothing of it */
+      rsim__engine_drop_inputs(n);
+      n->last_in = rsim_xcalloc(np ? np : 1, sizeof *n->last_in);
+      for (size_t p = 0; p < np; p++) rsim_val_copy(&n->last_in[p], &args[p]);
+      n->n_last_in = np;
+      n->last_in_t = e->now;
+    }
     rsim_val result = {0};
     bool got;
     rc = call_node(e, n, args, np, &result, &got);
@@ -941,6 +949,30 @@ static int advance(rsim_engine *e, int *ran) {
   }
   e->mid = false;
   return rsim__ckpt_after_step(e);
+}
+
+void rsim__engine_drop_inputs(node_rt *n) {
+  for (size_t p = 0; p < n->n_last_in; p++) rsim_val_clear(&n->last_in[p]);
+  free(n->last_in);
+  n->last_in = NULL;
+  n->n_last_in = 0;
+}
+
+void rsim_engine_keep_inputs(rsim_engine *e, bool on) {
+  e->keep_inputs = on;
+  for (size_t i = 0; !on && i < e->g->n; i++) rsim__engine_drop_inputs(&e->nodes[i]);
+}
+
+bool rsim_engine_inputs_json(const rsim_engine *e, size_t i, rsim_buf *out) {
+  const node_rt *n = &e->nodes[i];
+  if (!n->last_in) return false;
+  rsim_buf_printf(out, "{\"t\":%lld,\"inputs\":{", (long long)n->last_in_t);
+  for (size_t p = 0; p < n->n_last_in; p++) {
+    rsim_buf_printf(out, "%s\"%s\":", p ? "," : "", n->sig->param_names[p]);
+    rsim_val_to_json(&n->last_in[p], n->sig->param_types[p], 64, out);
+  }
+  rsim_buf_puts(out, "}}");
+  return true;
 }
 
 int rsim_engine_step(rsim_engine *e) {

@@ -99,6 +99,9 @@ typedef struct node_rt {
   rsim__host_ctx host;
   rsim_component_stats st;
   rsim_sha256 digest;      /* this component's outputs alone */
+  rsim_val *last_in;       /* its last call's arguments (when kept), np of them */
+  size_t n_last_in;
+  rsim_time last_in_t;
   char **warned;           /* unknown sensors already warned about */
   size_t n_warned;
 } node_rt;
@@ -128,6 +131,7 @@ struct rsim_engine {
   rsim_buf scratch;
   bool started;            /* a step ran since the start or the last restore to the start */
   bool quiet;              /* re-simulating for a seek: no log lines */
+  bool keep_inputs;        /* copy each call's arguments (rsim_engine_keep_inputs) */
   bool mid;                /* inside instant now: runs mid_k.. are still due */
   size_t mid_k, mid_pi;    /* the position in g->order, and in pend[] for its trigger runs */
   bool mid_tick;           /* the rate run of the node at mid_k is done (or not due) */
@@ -153,6 +157,8 @@ int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) __attrib
 void rsim__engine_log_event(rsim_engine *e, const char *component, int level, const char *msg);
 /* Reopens the main cursor for readings after t (from the start when t < from). */
 int rsim__engine_reopen(rsim_engine *e, rsim_time after);
+/* Drops node n's kept inputs. */
+void rsim__engine_drop_inputs(node_rt *n);
 /* Completes the open instant, if any (true when there was one); *rc gets
 ** the error of a run that failed. */
 bool rsim__engine_finish_instant(rsim_engine *e, int *rc);

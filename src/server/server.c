@@ -70,9 +70,11 @@ static void state_doc(rsim_server *s, rsim_buf *b, bool outputs) {
   rsim_player_state ps;
   rsim_player_state_get(s->p, &ps);
   rsim_buf_printf(b,
-                  "{\"type\":\"state\",\"mode\":\"%s\",\"sim_time\":%lld,\"from\":%lld,\"to\":%lld,\"speed\":%g,"
+                  "{\"type\":\"state\",\"mode\":\"%s\",\"sim_time\":%lld,\"from\":%lld,\"to\":%lld,"
+                  "\"rel_ns\":%lld,\"span_ns\":%lld,\"speed\":%g,"
                   "\"lag_ms\":%.3f,\"max_lag_ms\":%.3f,\"instants\":%llu,\"components\":[",
-                  mode_name(ps.mode), (long long)ps.sim_time, (long long)ps.from, (long long)ps.to, ps.speed,
+                  mode_name(ps.mode), (long long)ps.sim_time, (long long)ps.from, (long long)ps.to,
+                  (long long)(ps.sim_time - ps.from), (long long)(ps.to - ps.from), ps.speed,
                   (double)ps.lag_ns / 1e6, (double)ps.max_lag_ns / 1e6, (unsigned long long)ps.instants);
   for (size_t i = 0; i < rsim_engine_n_components(s->e); i++) {
     rsim_component_stats st;
@@ -299,6 +301,19 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
   if (!strcmp(p, "/points")) return points(s, wsi, h);
   if (!strcmp(p, "/truth")) return truth(s, h);
   if (!strcmp(p, "/sensors")) return sensors(s, h);
+  if (!strcmp(p, "/inputs")) {
+    char name[128];
+    if (!arg(wsi, h, "component", name, sizeof name)) return reply_error(h, 400, "needs component=NAME");
+    for (size_t i = 0; i < rsim_engine_n_components(s->e); i++) {
+      rsim_component_stats cs;
+      rsim_engine_stats(s->e, i, &cs);
+      if (strcmp(cs.name, name)) continue;
+      h->reply.len = 0;
+      if (!rsim_engine_inputs_json(s->e, i, &h->reply)) rsim_buf_puts(&h->reply, "{\"inputs\":null}");
+      return h->status = 200;
+    }
+    return reply_error(h, 404, "no such component");
+  }
   static const char *const controls[] = {"/play", "/pause", "/step", "/step_back", "/step_run", "/seek", "/speed", NULL};
   int c = 0;
   while (controls[c] && strcmp(controls[c], p)) c++;
@@ -318,11 +333,16 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
     case 3: rc = rsim_player_step_back(s->p); break;
     case 4: rc = rsim_player_step_run(s->p, NULL); break;
     case 5: {
+      /* t: ns since the epoch; rel: ns since the range start (exact in a
+      ** JavaScript number, which epoch times are not). */
       char *end;
-      if (!arg(wsi, h, "t", v, sizeof v)) return reply_error(h, 400, "seek needs t (ns since the epoch)");
+      bool rel = !arg(wsi, h, "t", v, sizeof v);
+      if (rel && !arg(wsi, h, "rel", v, sizeof v)) return reply_error(h, 400, "seek needs t (ns since the epoch) or rel (ns into the range)");
       long long t = strtoll(v, &end, 10);
-      if (*end || end == v) return reply_error(h, 400, "t must be an integer number of ns since the epoch");
-      rc = rsim_player_seek(s->p, (rsim_time)t);
+      if (*end || end == v) return reply_error(h, 400, "t and rel must be integers (ns)");
+      rsim_player_state ps;
+      rsim_player_state_get(s->p, &ps);
+      rc = rsim_player_seek(s->p, rel ? ps.from + (rsim_time)t : (rsim_time)t);
       break;
     }
     default: {
@@ -501,6 +521,7 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
                            o ? o->port : 0);
   }
   s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
+  rsim_engine_keep_inputs(e, true); /* the components panel shows them */
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, 1);
   lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, 1);
   *out = s;

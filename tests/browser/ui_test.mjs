@@ -55,6 +55,9 @@ try {
   await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - (h + 0.1)) < 0.06, half, { timeout: 30000 });
   console.log('→ moves 100 ms');
 
+  await page.click('#comps tr[data-name="detector"]');
+  await page.waitForFunction(() => document.getElementById('detail').textContent.includes('camera_front'), null, { timeout: 30000 });
+  console.log('components panel: last inputs shown');
   await page.screenshot({ path: shot });
   console.log('screenshot', shot);
   if (errors.length) fail('page errors: ' + errors.join('; '));

@@ -104,6 +104,8 @@ try:
     code, st = call(port, f"seek?t={st['to'] + 10**10}", "POST")
     assert code == 200 and st["sim_time"] == st["to"], st
     assert any("clamped to the end" in e["message"] for e in st["events"]), st["events"]
+    code, st = call(port, "seek?rel=1000000000", "POST")
+    assert code == 200 and 900_000_000 < st["rel_ns"] <= 1_000_000_000 and st["sim_time"] - st["from"] == st["rel_ns"], st
     code, st = call(port, "step_back", "POST")
     assert code == 200 and st["sim_time"] < st["to"], st
     # Malformed requests: 4xx with a message.
@@ -129,6 +131,9 @@ try:
     assert code == 400 and "kind" in err["error"], err
     code, err = call(port, "frame?sensor=nope")
     assert code == 404, err
+    code, inp = call(port, "inputs?component=tracker")
+    assert code == 200 and inp["inputs"]["reading"]["sensor-id"] == "radar_front", inp
+    assert "bytes" in json.dumps(inp["inputs"]["reading"]["payload"]) or isinstance(inp["inputs"]["reading"]["payload"], list)
     ws.close()
     print("api ok")
 finally:
