@@ -102,17 +102,14 @@ function drawBev() {
 
 function draw() { drawCamera(); drawBev(); }
 
-// Fetches the frame, points and truth of the current sim time, one set at a time.
+// Frames and points come on the stream; the ground truth is fetched when the time changes.
 async function refreshViews() {
   if (view.busy || !state || view.shownTime === state.sim_time) return;
   view.busy = true;
   const t = state.sim_time;
   try {
-    const jobs = [fetch('/api/truth').then(r => r.json()).then(d => { view.truth = d.objects || []; })];
-    if (camera) jobs.push(fetch('/api/frame?sensor=' + encodeURIComponent(camera)).then(r => r.status === 200 ? r.blob() : null)
-      .then(b => b ? createImageBitmap(b) : null).then(img => { if (img) view.frame = img; }));
-    if (lidar && layers.lidar) jobs.push(fetch(`/api/points?max=4000&sensor=${encodeURIComponent(lidar)}`).then(r => r.json()).then(d => { view.points = d.points || []; }));
-    await Promise.all(jobs);
+    const d = await fetch('/api/truth').then(r => r.json());
+    view.truth = d.objects || [];
     view.shownTime = t;
     draw();
   } finally { view.busy = false; }
@@ -149,7 +146,16 @@ function showDetail() {
 
 function connect() {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/', 'rsim');
-  ws.onmessage = m => show(JSON.parse(m.data));
+  ws.binaryType = 'blob';
+  ws.onmessage = m => {
+    if (typeof m.data !== 'string') { // the camera frame (JPEG) of the state just before
+      createImageBitmap(m.data).then(img => { view.frame = img; draw(); });
+      return;
+    }
+    const d = JSON.parse(m.data);
+    if (d.lidar) view.points = d.lidar.points;
+    show(d);
+  };
   ws.onclose = () => setTimeout(connect, 1000);
 }
 

@@ -33,6 +33,11 @@ struct rsim_server {
   char token[40];
   bool need_token;
   int port;
+  const char *camera, *lidar; /* the sensors the stream shows (first of their kind) */
+  rsim_buf jpeg;              /* the camera frame last encoded, for every client */
+  rsim_time jpeg_t;           /* its reading's time; INT64_MIN for none */
+  rsim_buf pts;               /* the lidar points last formatted (JSON array items) */
+  rsim_time pts_t;
   char *events[32]; /* the last player events as JSON objects, a ring */
   uint64_t n_events; /* events so far; each has its number as "id" */
 };
@@ -431,24 +436,105 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 /* ---- the stream ------------------------------------------------------------------------ */
 
+/* Per stream client: which frame and points it has, and what it is owed. */
+typedef struct ws_pss {
+  rsim_time frame_t, points_t;
+  bool frame_due; /* the binary frame follows the state it belongs to */
+} ws_pss;
+
+/* The camera's frame at the current time as JPEG, encoded once for all
+** clients; false when there is none. */
+static bool current_jpeg(rsim_server *s, rsim_time *t) {
+  rsim_reading r = {0};
+  if (!s->camera || rsim_store_reading_at(s->o.store, s->camera, rsim_engine_time(s->e), &r)) return false;
+  *t = r.t;
+  if (r.t != s->jpeg_t) {
+    const char *enc = meta_of(&r, "encoding"), *ws = meta_of(&r, "width"), *hs = meta_of(&r, "height");
+    int w = ws ? atoi(ws) : 0, h = hs ? atoi(hs) : 0, bpp = enc && !strcmp(enc, "mono8") ? 1 : 3;
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpeg = NULL;
+    unsigned long len = 0;
+    s->jpeg.len = 0;
+    if (tj && w > 0 && h > 0 && (size_t)w * (size_t)h * (size_t)bpp == r.payload_len &&
+        !tjCompress2(tj, r.payload, w, 0, h, bpp == 1 ? TJPF_GRAY : TJPF_RGB, &jpeg, &len,
+                     bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, 80, 0)) {
+      rsim_buf_append(&s->jpeg, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
+      rsim_buf_append(&s->jpeg, jpeg, len);
+    }
+    tjFree(jpeg);
+    if (tj) tjDestroy(tj);
+    s->jpeg_t = r.t;
+  }
+  rsim_reading_clear(&r);
+  return s->jpeg.len > LWS_PRE;
+}
+
+/* The lidar points at the current time, decimated to 3000, formatted once. */
+static bool current_points(rsim_server *s, rsim_time *t) {
+  rsim_reading r = {0};
+  if (!s->lidar || rsim_store_reading_at(s->o.store, s->lidar, rsim_engine_time(s->e), &r)) return false;
+  *t = r.t;
+  if (r.t != s->pts_t) {
+    s->pts.len = 0;
+    uint32_t n = 0;
+    if (r.payload_len >= 4) memcpy(&n, r.payload, 4);
+    if (r.payload_len < 4 || (r.payload_len - 4) / 16 < n) n = 0;
+    size_t step = n > 3000 ? (n + 2999) / 3000 : 1;
+    for (size_t i = 0, k = 0; i < n; i += step, k++) {
+      const uint8_t *p = r.payload + 4 + 16 * i;
+      rsim_buf_printf(&s->pts, "%s%.2f,%.2f,%.2f", k ? "," : "", rsim_le_f32(p), rsim_le_f32(p + 4), rsim_le_f32(p + 8));
+    }
+    s->pts_t = r.t;
+  }
+  rsim_reading_clear(&r);
+  return true;
+}
+
+/* A write: the state document (with the lidar points when they changed for
+** this client), then, on the next write, the camera frame as a binary
+** message when it changed. */
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
   rsim_server *s = lws_context_user(lws_get_context(wsi));
-  (void)user;
+  ws_pss *c = user;
   (void)in;
   (void)len;
+  if (reason == LWS_CALLBACK_ESTABLISHED) {
+    c->frame_t = c->points_t = INT64_MIN;
+    c->frame_due = false;
+    return 0;
+  }
   if (reason != LWS_CALLBACK_SERVER_WRITEABLE) return 0;
+  rsim_time t;
+  if (c->frame_due) {
+    c->frame_due = false;
+    if (!current_jpeg(s, &t)) return 0;
+    c->frame_t = t;
+    return lws_write(wsi, s->jpeg.data + LWS_PRE, s->jpeg.len - LWS_PRE, LWS_WRITE_BINARY) < 0 ? -1 : 0;
+  }
   rsim_buf doc = {0};
   rsim_buf_reserve(&doc, LWS_PRE + 4096);
   rsim_buf_append(&doc, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
   state_doc(s, &doc, true);
+  if (current_points(s, &t) && t != c->points_t) {
+    doc.len--; /* reopen the document for the points */
+    rsim_buf_printf(&doc, ",\"lidar\":{\"sensor\":\"%s\",\"t\":%lld,\"points\":[", s->lidar, (long long)t);
+    rsim_buf_append(&doc, s->pts.data, s->pts.len);
+    rsim_buf_puts(&doc, "]}}");
+    c->points_t = t;
+  }
   int n = lws_write(wsi, doc.data + LWS_PRE, doc.len - LWS_PRE, LWS_WRITE_TEXT);
   rsim_buf_free(&doc);
-  return n < 0 ? -1 : 0;
+  if (n < 0) return -1;
+  if (current_jpeg(s, &t) && t != c->frame_t) {
+    c->frame_due = true;
+    lws_callback_on_writable(wsi);
+  }
+  return 0;
 }
 
 static const struct lws_protocols kProtocols[] = {
     {"http", cb_http, sizeof(http_pss), 0, 0, NULL, 0},
-    {"rsim", cb_ws, 0, 65536, 0, NULL, 0},
+    {"rsim", cb_ws, sizeof(ws_pss), 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -522,6 +608,16 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   }
   s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
   rsim_engine_keep_inputs(e, true); /* the components panel shows them */
+  s->jpeg_t = s->pts_t = INT64_MIN;
+  if (s->o.store) {
+    const rsim_sensor_info *si;
+    size_t n;
+    if (!rsim_store_sensors(s->o.store, &si, &n))
+      for (size_t i = 0; i < n; i++) {
+        if (!s->camera && si[i].kind == RSIM_SENSOR_CAMERA) s->camera = si[i].id;
+        if (!s->lidar && si[i].kind == RSIM_SENSOR_LIDAR) s->lidar = si[i].id;
+      }
+  }
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, 1);
   lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, 1);
   *out = s;
@@ -543,6 +639,8 @@ void rsim_server_free(rsim_server *s) {
   if (!s) return;
   lws_context_destroy(s->ctx);
   for (int i = 0; i < 32; i++) free(s->events[i]);
+  rsim_buf_free(&s->jpeg);
+  rsim_buf_free(&s->pts);
   free(s);
 }
 

@@ -55,7 +55,19 @@ def ws_connect(port):
     return s
 
 
+binary = []
+
+
 def ws_message(s):
+    """The next text message (JSON); binary ones (camera frames) are kept in `binary`."""
+    while True:
+        opcode, data = ws_frame(s)
+        if opcode == 1:
+            return json.loads(data)
+        binary.append(data)
+
+
+def ws_frame(s):
     def exact(n):
         b = b""
         while len(b) < n:
@@ -69,7 +81,7 @@ def ws_message(s):
         n = int.from_bytes(exact(2), "big")
     elif n == 127:
         n = int.from_bytes(exact(8), "big")
-    return json.loads(exact(n))
+    return h[0] & 0x0F, exact(n)
 
 
 p, port, _ = start()
@@ -95,6 +107,12 @@ try:
     deadline = time.time() + 20
     while ws_message(ws)["sim_time"] <= t0 + 200_000_000:
         assert time.time() < deadline, "sim time does not advance"
+    # The stream carried camera frames as JPEG and lidar points as it went.
+    assert binary and all(b[:3] == b"\xff\xd8\xff" for b in binary), len(binary)
+    deadline = time.time() + 10
+    while "lidar" not in (doc := ws_message(ws)):
+        assert time.time() < deadline, "no lidar points on the stream"
+    assert doc["lidar"]["sensor"] == "lidar_top" and len(doc["lidar"]["points"]) % 3 == 0
     code, st = call(port, "pause", "POST")
     assert code == 200 and st["mode"] == "paused", st
     # Seek: exact, and clamped (and said so) outside the log.
