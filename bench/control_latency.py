@@ -40,10 +40,14 @@ def exact(k):
 
 
 def message():
-    h = exact(2)
-    k = h[1] & 0x7F
-    k = int.from_bytes(exact(2), "big") if k == 126 else int.from_bytes(exact(8), "big") if k == 127 else k
-    return json.loads(exact(k))
+    """The next state document; binary messages (camera frames) are skipped."""
+    while True:
+        h = exact(2)
+        k = h[1] & 0x7F
+        k = int.from_bytes(exact(2), "big") if k == 126 else int.from_bytes(exact(8), "big") if k == 127 else k
+        data = exact(k)
+        if h[0] & 0x0F == 1:
+            return json.loads(data)
 
 
 answer, stream = {}, {}
@@ -51,7 +55,7 @@ state = message()
 span = state["to"] - state["from"]
 for i in range(n):
     x = 2 if i % 2 else 1
-    for name, path in [("pause", "pause"), ("play", "play"), ("speed", f"speed?x={x}"),
+    for name, path in [("play", "play"), ("pause", "pause"), ("speed", f"speed?x={x}"),
                        ("seek", f"seek?t={state['from'] + (i * 7919 % 97) * span // 100}")]:
         t0 = time.perf_counter()
         got = post(path)
