@@ -128,6 +128,12 @@ void rsim_val_set_agg(rsim_val *dst, rsim_kind kind, size_t n);
 /* Makes dst a case (VARIANT/ENUM/OPTION/RESULT); payload is zeroed and
 ** allocated when has_payload. */
 void rsim_val_set_case(rsim_val *dst, rsim_kind kind, uint32_t index, bool has_payload);
+/* Record field `name` of v, whose type is t (NULL when v or t is not such a
+** record, or has no such field); and the field's type. */
+const rsim_val *rsim_val_field(const rsim_val *v, const rsim_type *t, const char *name);
+const rsim_type *rsim_type_field(const rsim_type *t, const char *name);
+/* Any integer or float as a double; 0 for NULL and non-numbers. */
+double rsim_val_number(const rsim_val *v);
 /* Bit-exact equality (floats compared by bit pattern). */
 bool rsim_val_equal(const rsim_val *a, const rsim_val *b);
 

@@ -155,27 +155,6 @@ int rsim__mcap_rec_reading(rsim__mcap_rec *m, const rsim_reading *r) {
 
 /* ---- outputs ------------------------------------------------------------------------- */
 
-static const rsim_val *field(const rsim_val *v, const rsim_type *t, const char *name) {
-  int i = t && t->kind == RSIM_RECORD ? rsim_type_member(t, name) : -1;
-  return i >= 0 && v->kind == RSIM_RECORD && (size_t)i < v->of.agg.n ? &v->of.agg.items[i] : NULL;
-}
-
-static const rsim_type *field_type(const rsim_type *t, const char *name) {
-  int i = t && t->kind == RSIM_RECORD ? rsim_type_member(t, name) : -1;
-  return i >= 0 ? t->types[i] : NULL;
-}
-
-static double num(const rsim_val *v) {
-  if (!v) return 0;
-  switch (v->kind) {
-    case RSIM_F32: return v->of.f32;
-    case RSIM_F64: return v->of.f64;
-    case RSIM_S8: case RSIM_S16: case RSIM_S32: case RSIM_S64: return (double)v->of.s;
-    case RSIM_U8: case RSIM_U16: case RSIM_U32: case RSIM_U64: return (double)v->of.u;
-    default: return 0;
-  }
-}
-
 static const char *text(const rsim_val *v) { return v && v->kind == RSIM_STRING ? v->of.str.ptr : ""; }
 
 static bool has_fields(const rsim_type *t, const char *const *names, size_t n) {
@@ -189,12 +168,12 @@ static void put_json_text(rsim_buf *b, const char *s) { rsim_buf_put_json_str(b,
 
 /* list<record { ..., bbox: record { x, y, width, height } }> -> ImageAnnotations */
 static void annotations(rsim_buf *b, const rsim_val *v, const rsim_type *elem, rsim_time t) {
-  const rsim_type *bt = field_type(elem, "bbox");
+  const rsim_type *bt = rsim_type_field(elem, "bbox");
   rsim_buf_puts(b, "{\"circles\":[],\"points\":[");
   for (size_t i = 0; i < v->of.agg.n; i++) {
-    const rsim_val *o = &v->of.agg.items[i], *bb = field(o, elem, "bbox");
-    double x = num(field(bb, bt, "x")), y = num(field(bb, bt, "y"));
-    double w = num(field(bb, bt, "width")), h = num(field(bb, bt, "height"));
+    const rsim_val *o = &v->of.agg.items[i], *bb = rsim_val_field(o, elem, "bbox");
+    double x = rsim_val_number(rsim_val_field(bb, bt, "x")), y = rsim_val_number(rsim_val_field(bb, bt, "y"));
+    double w = rsim_val_number(rsim_val_field(bb, bt, "width")), h = rsim_val_number(rsim_val_field(bb, bt, "height"));
     rsim_buf_printf(b, "%s{\"timestamp\":", i ? "," : "");
     put_time(b, t);
     rsim_buf_printf(b, ",\"type\":2,\"points\":[{\"x\":%g,\"y\":%g},{\"x\":%g,\"y\":%g},{\"x\":%g,\"y\":%g},"
@@ -204,13 +183,13 @@ static void annotations(rsim_buf *b, const rsim_val *v, const rsim_type *elem, r
   }
   rsim_buf_puts(b, "],\"texts\":[");
   for (size_t i = 0; i < v->of.agg.n; i++) {
-    const rsim_val *o = &v->of.agg.items[i], *bb = field(o, elem, "bbox");
+    const rsim_val *o = &v->of.agg.items[i], *bb = rsim_val_field(o, elem, "bbox");
     char label[96];
-    snprintf(label, sizeof label, "%s %.2f", text(field(o, elem, "class")), num(field(o, elem, "confidence")));
+    snprintf(label, sizeof label, "%s %.2f", text(rsim_val_field(o, elem, "class")), rsim_val_number(rsim_val_field(o, elem, "confidence")));
     rsim_buf_printf(b, "%s{\"timestamp\":", i ? "," : "");
     put_time(b, t);
-    rsim_buf_printf(b, ",\"position\":{\"x\":%g,\"y\":%g},\"text\":", num(field(bb, bt, "x")),
-                    num(field(bb, bt, "y")) - 4);
+    rsim_buf_printf(b, ",\"position\":{\"x\":%g,\"y\":%g},\"text\":", rsim_val_number(rsim_val_field(bb, bt, "x")),
+                    rsim_val_number(rsim_val_field(bb, bt, "y")) - 4);
     put_json_text(b, label);
     rsim_buf_puts(b, ",\"font_size\":12,\"text_color\":{\"r\":1,\"g\":1,\"b\":1,\"a\":1},"
                      "\"background_color\":{\"r\":0,\"g\":0,\"b\":0,\"a\":0.6}}");
@@ -229,15 +208,15 @@ static void entity_head(rsim_buf *b, rsim_time t, const char *id, bool first) {
 
 /* list<record { id, position: vec3, ... }> -> SceneUpdate cubes with labels */
 static void scene_objects(rsim_buf *b, const rsim_val *v, const rsim_type *elem, rsim_time t) {
-  const rsim_type *pt = field_type(elem, "position");
+  const rsim_type *pt = rsim_type_field(elem, "position");
   rsim_buf_puts(b, "{\"deletions\":[],\"entities\":[");
   for (size_t i = 0; i < v->of.agg.n; i++) {
-    const rsim_val *o = &v->of.agg.items[i], *p = field(o, elem, "position");
-    const char *id = text(field(o, elem, "id"));
+    const rsim_val *o = &v->of.agg.items[i], *p = rsim_val_field(o, elem, "position");
+    const char *id = text(rsim_val_field(o, elem, "id"));
     char idbuf[32];
-    if (!*id) snprintf(idbuf, sizeof idbuf, "%g", num(field(o, elem, "id"))), id = idbuf;
-    const char *cls = text(field(o, elem, "classification"));
-    double x = num(field(p, pt, "x")), y = num(field(p, pt, "y"));
+    if (!*id) snprintf(idbuf, sizeof idbuf, "%g", rsim_val_number(rsim_val_field(o, elem, "id"))), id = idbuf;
+    const char *cls = text(rsim_val_field(o, elem, "classification"));
+    double x = rsim_val_number(rsim_val_field(p, pt, "x")), y = rsim_val_number(rsim_val_field(p, pt, "y"));
     entity_head(b, t, id, i == 0);
     rsim_buf_printf(b, ",\"lines\":[],\"cubes\":[{\"pose\":{\"position\":{\"x\":%g,\"y\":%g,\"z\":0.75},"
                        "\"orientation\":{\"x\":0,\"y\":0,\"z\":0,\"w\":1}},\"size\":{\"x\":4.5,\"y\":1.8,\"z\":1.5},"
@@ -256,16 +235,16 @@ static void scene_objects(rsim_buf *b, const rsim_val *v, const rsim_type *elem,
 
 /* record { ..., points: list<record { x, y, ... }> } -> SceneUpdate line strip */
 static void scene_path(rsim_buf *b, const rsim_val *v, const rsim_type *t, const char *name, rsim_time tm) {
-  const rsim_val *pts = field(v, t, "points");
-  const rsim_type *pt = field_type(t, "points")->types[0];
+  const rsim_val *pts = rsim_val_field(v, t, "points");
+  const rsim_type *pt = rsim_type_field(t, "points")->types[0];
   rsim_buf_puts(b, "{\"deletions\":[],\"entities\":[");
   entity_head(b, tm, name, true);
   rsim_buf_puts(b, ",\"cubes\":[],\"texts\":[],\"lines\":[{\"type\":0,\"pose\":{\"position\":{\"x\":0,\"y\":0,"
                    "\"z\":0.1},\"orientation\":{\"x\":0,\"y\":0,\"z\":0,\"w\":1}},\"thickness\":0.3,"
                    "\"scale_invariant\":false,\"points\":[");
   for (size_t i = 0; pts && i < pts->of.agg.n; i++)
-    rsim_buf_printf(b, "%s{\"x\":%g,\"y\":%g,\"z\":0}", i ? "," : "", num(field(&pts->of.agg.items[i], pt, "x")),
-                    num(field(&pts->of.agg.items[i], pt, "y")));
+    rsim_buf_printf(b, "%s{\"x\":%g,\"y\":%g,\"z\":0}", i ? "," : "", rsim_val_number(rsim_val_field(&pts->of.agg.items[i], pt, "x")),
+                    rsim_val_number(rsim_val_field(&pts->of.agg.items[i], pt, "y")));
   rsim_buf_puts(b, "],\"color\":{\"r\":1,\"g\":0.6,\"b\":0,\"a\":1},\"colors\":[],\"indices\":[]}]}]}");
 }
 
@@ -287,19 +266,19 @@ int rsim__mcap_rec_output(rsim__mcap_rec *m, rsim_time t, const char *component,
   const rsim_type *elem = type->kind == RSIM_LIST ? type->types[0] : NULL;
   b->len = 0;
   if (elem && has_fields(elem, box_fields, 1) &&
-      has_fields(field_type(elem, "bbox"), (const char *const[]){"x", "y", "width", "height"}, 4)) {
+      has_fields(rsim_type_field(elem, "bbox"), (const char *const[]){"x", "y", "width", "height"}, 4)) {
     annotations(b, v, elem, t);
     snprintf(name, sizeof name, "/rsim/%s/annotations", component);
     return publish(m, name, S_ANNOTATIONS, t);
   }
   if (elem && has_fields(elem, pos_fields, 1) &&
-      has_fields(field_type(elem, "position"), (const char *const[]){"x", "y"}, 2)) {
+      has_fields(rsim_type_field(elem, "position"), (const char *const[]){"x", "y"}, 2)) {
     scene_objects(b, v, elem, t);
     snprintf(name, sizeof name, "/rsim/%s/scene", component);
     return publish(m, name, S_SCENE, t);
   }
-  if (has_fields(type, path_fields, 1) && field_type(type, "points")->kind == RSIM_LIST &&
-      has_fields(field_type(type, "points")->types[0], (const char *const[]){"x", "y"}, 2)) {
+  if (has_fields(type, path_fields, 1) && rsim_type_field(type, "points")->kind == RSIM_LIST &&
+      has_fields(rsim_type_field(type, "points")->types[0], (const char *const[]){"x", "y"}, 2)) {
     scene_path(b, v, type, component, t);
     snprintf(name, sizeof name, "/rsim/%s/scene", component);
     return publish(m, name, S_SCENE, t);

@@ -296,3 +296,24 @@ void rsim_val_to_json(const rsim_val *v, const rsim_type *t, size_t max_bytes, r
     default: rsim_buf_puts(out, "null");
   }
 }
+
+const rsim_val *rsim_val_field(const rsim_val *v, const rsim_type *t, const char *name) {
+  int i = v && t && t->kind == RSIM_RECORD ? rsim_type_member(t, name) : -1;
+  return i >= 0 && v->kind == RSIM_RECORD && (size_t)i < v->of.agg.n ? &v->of.agg.items[i] : NULL;
+}
+
+const rsim_type *rsim_type_field(const rsim_type *t, const char *name) {
+  int i = t && t->kind == RSIM_RECORD ? rsim_type_member(t, name) : -1;
+  return i >= 0 ? t->types[i] : NULL;
+}
+
+double rsim_val_number(const rsim_val *v) {
+  if (!v) return 0;
+  switch (v->kind) {
+    case RSIM_F32: return v->of.f32;
+    case RSIM_F64: return v->of.f64;
+    case RSIM_S8: case RSIM_S16: case RSIM_S32: case RSIM_S64: return (double)v->of.s;
+    case RSIM_U8: case RSIM_U16: case RSIM_U32: case RSIM_U64: return (double)v->of.u;
+    default: return 0;
+  }
+}

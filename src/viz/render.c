@@ -44,21 +44,8 @@ void rsim_viz_class_colour(const char *cls, uint8_t rgb[3]) {
 /* ---- reading outputs by their shape ----------------------------------------------------- */
 
 static const rsim_val *member(const rsim_val *v, const rsim_type *t, const char *name, const rsim_type **mt) {
-  int i = t && t->kind == RSIM_RECORD ? rsim_type_member(t, name) : -1;
-  if (i < 0 || v->kind != RSIM_RECORD || (size_t)i >= v->of.agg.n) return NULL;
-  if (mt) *mt = t->types[i];
-  return &v->of.agg.items[i];
-}
-
-static double num(const rsim_val *v) {
-  if (!v) return 0;
-  switch (v->kind) {
-    case RSIM_F32: return v->of.f32;
-    case RSIM_F64: return v->of.f64;
-    case RSIM_S8: case RSIM_S16: case RSIM_S32: case RSIM_S64: return (double)v->of.s;
-    case RSIM_U8: case RSIM_U16: case RSIM_U32: case RSIM_U64: return (double)v->of.u;
-    default: return 0;
-  }
+  if (mt) *mt = rsim_type_field(t, name);
+  return rsim_val_field(v, t, name);
 }
 
 static const char *str(const rsim_val *v) { return v && v->kind == RSIM_STRING ? v->of.str.ptr : NULL; }
@@ -104,13 +91,13 @@ static void camera_panel(rsim_canvas *c, rsim_engine *e, rsim_store *st, const c
       if (!b) continue;
       uint8_t col[3];
       rsim_viz_class_colour(str(member(o, et, "class", NULL)), col);
-      int x = RSIM_VIZ_CAM_X + (int)lround(num(member(b, bt, "x", NULL)) * sx);
-      int y = RSIM_VIZ_CAM_Y + (int)lround(num(member(b, bt, "y", NULL)) * sy);
-      int w = (int)lround(num(member(b, bt, "width", NULL)) * sx), h = (int)lround(num(member(b, bt, "height", NULL)) * sy);
+      int x = RSIM_VIZ_CAM_X + (int)lround(rsim_val_number(member(b, bt, "x", NULL)) * sx);
+      int y = RSIM_VIZ_CAM_Y + (int)lround(rsim_val_number(member(b, bt, "y", NULL)) * sy);
+      int w = (int)lround(rsim_val_number(member(b, bt, "width", NULL)) * sx), h = (int)lround(rsim_val_number(member(b, bt, "height", NULL)) * sy);
       rsim__rect(c, x, y, w, h, 2, col);
       char label[64];
       snprintf(label, sizeof label, "%s %.0f%%", str(member(o, et, "class", NULL)) ? str(member(o, et, "class", NULL)) : "?",
-               100 * num(member(o, et, "confidence", NULL)));
+               100 * rsim_val_number(member(o, et, "confidence", NULL)));
       rsim__text(c, x, y > RSIM_VIZ_CAM_Y + 14 ? y - 4 : y + h + 13, 12, label, col);
     }
   }
@@ -179,7 +166,7 @@ static void bev_panel(rsim_canvas *c, rsim_engine *e, rsim_store *st, const char
       for (size_t k = 0; v->kind == RSIM_LIST && k < v->of.agg.n; k++) {
         const rsim_type *pt;
         const rsim_val *p = member(&v->of.agg.items[k], et, "position", &pt);
-        double x = num(member(p, pt, "x", NULL)), y = num(member(p, pt, "y", NULL)), px, py;
+        double x = rsim_val_number(member(p, pt, "x", NULL)), y = rsim_val_number(member(p, pt, "y", NULL)), px, py;
         if (fused) {
           uint8_t col[3];
           rsim_viz_class_colour(str(member(&v->of.agg.items[k], et, "classification", NULL)), col);
@@ -195,8 +182,8 @@ static void bev_panel(rsim_canvas *c, rsim_engine *e, rsim_store *st, const char
     for (size_t k = 1; ptt && pts->kind == RSIM_LIST && k < pts->of.agg.n; k++) {
       double x0, y0, x1, y1;
       const rsim_val *a = &pts->of.agg.items[k - 1], *z = &pts->of.agg.items[k];
-      to_px(&b, num(member(a, ptt, "x", NULL)), num(member(a, ptt, "y", NULL)), &x0, &y0);
-      to_px(&b, num(member(z, ptt, "x", NULL)), num(member(z, ptt, "y", NULL)), &x1, &y1);
+      to_px(&b, rsim_val_number(member(a, ptt, "x", NULL)), rsim_val_number(member(a, ptt, "y", NULL)), &x0, &y0);
+      to_px(&b, rsim_val_number(member(z, ptt, "x", NULL)), rsim_val_number(member(z, ptt, "y", NULL)), &x1, &y1);
       rsim__line(c, x0, y0, x1, y1, 3, kPlan);
     }
   }
