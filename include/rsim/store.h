@@ -65,6 +65,14 @@ typedef struct rsim_reading {
 } rsim_reading;
 
 void rsim_reading_clear(rsim_reading *r);
+/* The value of key among kv[0..n) (a reading's or a sensor's metadata); NULL when absent. */
+const char *rsim_kv_get(const rsim_kv *kv, size_t n, const char *key);
+/* Whether a camera reading is a plain frame as docs/sensors.md lays it out:
+** rgb8 or mono8, its width x height x bytes a pixel equal to the payload. */
+bool rsim_reading_frame(const rsim_reading *r, int *w, int *h, int *bpp);
+/* A plain frame as JPEG (libjpeg-turbo; 4:2:0, grey for mono8), appended to
+** out; RSIM_EINVAL when the reading is not a plain frame. */
+int rsim_reading_to_jpeg(const rsim_reading *r, int quality, rsim_buf *out);
 void rsim_reading_copy(rsim_reading *dst, const rsim_reading *src);
 void rsim_sensor_info_clear(rsim_sensor_info *s);
 

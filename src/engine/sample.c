@@ -19,12 +19,6 @@
 
 /* ---- little-endian fields ------------------------------------------------- */
 
-static const char *meta_get(const rsim_reading *r, const char *key) {
-  for (size_t i = 0; i < r->n_meta; i++)
-    if (!strcmp(r->meta[i].key, key)) return r->meta[i].value;
-  return NULL;
-}
-
 static void meta_set(rsim_reading *r, const char *key, const char *value) {
   for (size_t i = 0; i < r->n_meta; i++)
     if (!strcmp(r->meta[i].key, key)) {
@@ -162,15 +156,9 @@ bad:
 }
 
 static int camera_geometry(const rsim_reading *r, int *w, int *h, int *ch, char *msg, size_t n) {
-  const char *ws = meta_get(r, "width"), *hs = meta_get(r, "height"), *enc = meta_get(r, "encoding");
-  *w = ws ? atoi(ws) : 0;
-  *h = hs ? atoi(hs) : 0;
-  *ch = enc && !strcmp(enc, "mono8") ? 1 : enc && !strcmp(enc, "rgb8") ? 3 : 0;
-  if (*w <= 0 || *h <= 0 || !*ch || (size_t)*w * (size_t)*h * (size_t)*ch != r->payload_len) {
-    snprintf(msg, n, "camera reading of %s is not rgb8/mono8 of its width x height", r->sensor_id);
-    return RSIM_EINVAL;
-  }
-  return RSIM_OK;
+  if (rsim_reading_frame(r, w, h, ch)) return RSIM_OK;
+  snprintf(msg, n, "camera reading of %s is not rgb8/mono8 of its width x height", r->sensor_id);
+  return RSIM_EINVAL;
 }
 
 static void set_geometry(rsim_reading *r, int w, int h, int ch) {

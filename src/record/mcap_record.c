@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <turbojpeg.h>
 
 #include "record/record_int.h"
 #include "rsim/mcap.h"
@@ -94,29 +93,7 @@ static void put_base64(rsim_buf *b, const uint8_t *p, size_t n) {
   rsim_buf_putc(b, '"');
 }
 
-static const char *meta(const rsim_reading *r, const char *key) {
-  for (size_t i = 0; i < r->n_meta; i++)
-    if (!strcmp(r->meta[i].key, key)) return r->meta[i].value;
-  return NULL;
-}
-
 /* ---- inputs -------------------------------------------------------------------------- */
-
-/* A camera reading as JPEG (a run of 30 Hz raw frames would be gigabytes);
-** *out is freed with tjFree.  Nonzero when the reading is not a plain frame. */
-static int jpeg_of(const rsim_reading *r, uint8_t **out, size_t *n) {
-  const char *enc = meta(r, "encoding"), *ws = meta(r, "width"), *hs = meta(r, "height");
-  if (!enc || !ws || !hs) return -1;
-  int w = atoi(ws), h = atoi(hs), bpp = !strcmp(enc, "mono8") ? 1 : !strcmp(enc, "rgb8") ? 3 : 0;
-  if (!bpp || w <= 0 || h <= 0 || (size_t)w * (size_t)h * (size_t)bpp != r->payload_len) return -1;
-  tjhandle tj = tjInitCompress();
-  unsigned long len = 0;
-  int rc = !tj || tjCompress2(tj, r->payload, w, 0, h, bpp == 1 ? TJPF_GRAY : TJPF_RGB, out, &len,
-                              bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, 90, 0);
-  if (tj) tjDestroy(tj);
-  *n = len;
-  return rc;
-}
 
 int rsim__mcap_rec_reading(rsim__mcap_rec *m, const rsim_reading *r) {
   rsim_buf *b = &m->msg;
@@ -124,17 +101,17 @@ int rsim__mcap_rec_reading(rsim__mcap_rec *m, const rsim_reading *r) {
   snprintf(name, sizeof name, "/%s", r->sensor_id);
   b->len = 0;
   if (r->kind == RSIM_SENSOR_CAMERA) {
-    uint8_t *jpeg = NULL;
-    size_t n = 0;
-    if (jpeg_of(r, &jpeg, &n)) { /* not a raw frame we can describe */
-      tjFree(jpeg);
+    /* JPEG: a run of 30 Hz raw frames would be gigabytes. */
+    rsim_buf jpeg = {0};
+    if (rsim_reading_to_jpeg(r, 90, &jpeg)) { /* not a raw frame we can describe */
+      rsim_buf_free(&jpeg);
       return RSIM_OK;
     }
     rsim_buf_puts(b, "{\"timestamp\":");
     put_time(b, r->t);
     rsim_buf_printf(b, ",\"frame_id\":\"%s\",\"format\":\"jpeg\",\"data\":", r->sensor_id);
-    put_base64(b, jpeg, n);
-    tjFree(jpeg);
+    put_base64(b, jpeg.data, jpeg.len);
+    rsim_buf_free(&jpeg);
     rsim_buf_putc(b, '}');
     return publish(m, name, S_IMAGE, r->t);
   }

@@ -10,7 +10,6 @@
 */
 #include <jansson.h>
 #include <libwebsockets.h>
-#include <turbojpeg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,12 +167,6 @@ static bool token_ok(rsim_server *s, struct lws *wsi) {
 
 /* ---- views: what the UI draws besides the state ----------------------------------------- */
 
-static const char *meta_of(const rsim_reading *r, const char *key) {
-  for (size_t i = 0; i < r->n_meta; i++)
-    if (!strcmp(r->meta[i].key, key)) return r->meta[i].value;
-  return NULL;
-}
-
 /* The latest reading of the sensor named by ?sensor= at the current sim time. */
 static int reading_arg(rsim_server *s, struct lws *wsi, http_pss *h, rsim_sensor_kind want, rsim_reading *r) {
   char id[128];
@@ -197,28 +190,34 @@ static int frame(rsim_server *s, struct lws *wsi, http_pss *h) {
   rsim_reading r = {0};
   int st = reading_arg(s, wsi, h, RSIM_SENSOR_CAMERA, &r);
   if (st) return st;
-  const char *enc = meta_of(&r, "encoding"), *ws = meta_of(&r, "width"), *hs = meta_of(&r, "height");
-  int w = ws ? atoi(ws) : 0, ht = hs ? atoi(hs) : 0, bpp = enc && !strcmp(enc, "mono8") ? 1 : 3;
-  if (w <= 0 || ht <= 0 || (size_t)w * (size_t)ht * (size_t)bpp != r.payload_len) {
-    rsim_reading_clear(&r);
-    return reply_error(h, 500, "the camera reading is not a raw frame");
-  }
-  tjhandle tj = tjInitCompress();
-  unsigned char *jpeg = NULL;
-  unsigned long len = 0;
-  int bad = !tj || tjCompress2(tj, r.payload, w, 0, ht, bpp == 1 ? TJPF_GRAY : TJPF_RGB, &jpeg, &len,
-                               bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, 80, 0);
-  if (tj) tjDestroy(tj);
-  rsim_reading_clear(&r);
-  if (bad) {
-    tjFree(jpeg);
-    return reply_error(h, 500, "JPEG encoding failed");
-  }
   h->reply.len = 0;
-  rsim_buf_append(&h->reply, jpeg, len);
-  tjFree(jpeg);
+  int rc = rsim_reading_to_jpeg(&r, 80, &h->reply);
+  rsim_reading_clear(&r);
+  if (rc) return reply_error(h, 500, "the camera reading is not a raw rgb8/mono8 frame");
   h->ctype = "image/jpeg";
   return h->status = 200;
+}
+
+/* Points of a lidar (x, y, z) or radar (to x, y in its own frame) reading,
+** at most max of them (every n-th), as JSON numbers x,y,z,... into out. */
+static void format_points(const rsim_reading *r, size_t max, rsim_buf *out) {
+  bool radar = r->kind == RSIM_SENSOR_RADAR;
+  size_t stride = radar ? 20 : 16;
+  uint32_t n = 0;
+  if (r->payload_len >= 4) memcpy(&n, r->payload, 4);
+  if (r->payload_len < 4 || (r->payload_len - 4) / stride < n) n = 0;
+  size_t step = n > max ? (n + max - 1) / max : 1;
+  for (size_t i = 0, k = 0; i < n; i += step, k++) {
+    const uint8_t *p = r->payload + 4 + stride * i;
+    double x = rsim_le_f32(p), y = rsim_le_f32(p + 4), z = rsim_le_f32(p + 8);
+    if (radar) { /* range, azimuth, ...: to x, y in the radar's frame */
+      double range = x, az = y;
+      x = range * cos(az);
+      y = range * sin(az);
+      z = 0;
+    }
+    rsim_buf_printf(out, "%s%.2f,%.2f,%.2f", k ? "," : "", x, y, z);
+  }
 }
 
 /* GET /api/points?sensor=ID[&max=N]: lidar (or radar, in its own frame)
@@ -230,25 +229,10 @@ static int points(rsim_server *s, struct lws *wsi, http_pss *h) {
   char mx[16];
   long max = arg(wsi, h, "max", mx, sizeof mx) ? atol(mx) : 4000;
   if (max <= 0) max = 4000;
-  bool radar = r.kind == RSIM_SENSOR_RADAR;
-  size_t stride = radar ? 20 : 16;
-  uint32_t n = 0;
-  if (r.payload_len >= 4) memcpy(&n, r.payload, 4);
-  if (r.payload_len < 4 || (r.payload_len - 4) / stride < n) n = 0;
-  size_t step = n > (uint32_t)max ? (n + (size_t)max - 1) / (size_t)max : 1;
   h->reply.len = 0;
-  rsim_buf_printf(&h->reply, "{\"t\":%lld,\"kind\":\"%s\",\"points\":[", (long long)r.t, radar ? "radar" : "lidar");
-  for (size_t i = 0, k = 0; i < n; i += step, k++) {
-    const uint8_t *p = r.payload + 4 + stride * i;
-    double x = rsim_le_f32(p), y = rsim_le_f32(p + 4), z = rsim_le_f32(p + 8);
-    if (radar) { /* range, azimuth, ...: to x, y in the radar's frame */
-      double range = x, az = y;
-      x = range * cos(az);
-      y = range * sin(az);
-      z = 0;
-    }
-    rsim_buf_printf(&h->reply, "%s%.2f,%.2f,%.2f", k ? "," : "", x, y, z);
-  }
+  rsim_buf_printf(&h->reply, "{\"t\":%lld,\"kind\":\"%s\",\"points\":[", (long long)r.t,
+                  r.kind == RSIM_SENSOR_RADAR ? "radar" : "lidar");
+  format_points(&r, (size_t)max, &h->reply);
   rsim_buf_puts(&h->reply, "]}");
   rsim_reading_clear(&r);
   return h->status = 200;
@@ -443,26 +427,15 @@ typedef struct ws_pss {
 } ws_pss;
 
 /* The camera's frame at the current time as JPEG, encoded once for all
-** clients; false when there is none. */
+** clients (after LWS_PRE bytes of room); false when there is none. */
 static bool current_jpeg(rsim_server *s, rsim_time *t) {
   rsim_reading r = {0};
   if (!s->camera || rsim_store_reading_at(s->o.store, s->camera, rsim_engine_time(s->e), &r)) return false;
   *t = r.t;
   if (r.t != s->jpeg_t) {
-    const char *enc = meta_of(&r, "encoding"), *ws = meta_of(&r, "width"), *hs = meta_of(&r, "height");
-    int w = ws ? atoi(ws) : 0, h = hs ? atoi(hs) : 0, bpp = enc && !strcmp(enc, "mono8") ? 1 : 3;
-    tjhandle tj = tjInitCompress();
-    unsigned char *jpeg = NULL;
-    unsigned long len = 0;
     s->jpeg.len = 0;
-    if (tj && w > 0 && h > 0 && (size_t)w * (size_t)h * (size_t)bpp == r.payload_len &&
-        !tjCompress2(tj, r.payload, w, 0, h, bpp == 1 ? TJPF_GRAY : TJPF_RGB, &jpeg, &len,
-                     bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, 80, 0)) {
-      rsim_buf_append(&s->jpeg, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
-      rsim_buf_append(&s->jpeg, jpeg, len);
-    }
-    tjFree(jpeg);
-    if (tj) tjDestroy(tj);
+    rsim_buf_append(&s->jpeg, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
+    if (rsim_reading_to_jpeg(&r, 80, &s->jpeg)) s->jpeg.len = 0;
     s->jpeg_t = r.t;
   }
   rsim_reading_clear(&r);
@@ -476,14 +449,7 @@ static bool current_points(rsim_server *s, rsim_time *t) {
   *t = r.t;
   if (r.t != s->pts_t) {
     s->pts.len = 0;
-    uint32_t n = 0;
-    if (r.payload_len >= 4) memcpy(&n, r.payload, 4);
-    if (r.payload_len < 4 || (r.payload_len - 4) / 16 < n) n = 0;
-    size_t step = n > 3000 ? (n + 2999) / 3000 : 1;
-    for (size_t i = 0, k = 0; i < n; i += step, k++) {
-      const uint8_t *p = r.payload + 4 + 16 * i;
-      rsim_buf_printf(&s->pts, "%s%.2f,%.2f,%.2f", k ? "," : "", rsim_le_f32(p), rsim_le_f32(p + 4), rsim_le_f32(p + 8));
-    }
+    format_points(&r, 3000, &s->pts);
     s->pts_t = r.t;
   }
   rsim_reading_clear(&r);

@@ -556,12 +556,6 @@ static void put_stamp(rsim_buf *b, uint32_t num, rsim_time t) {
   rsim_buf_free(&s);
 }
 
-static const char *meta_of(const rsim_kv *kv, size_t n, const char *key) {
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(kv[i].key, key)) return kv[i].value;
-  return NULL;
-}
-
 static void put_element(rsim_buf *b, const char *name, uint32_t offset, int type) {
   rsim_buf e = {0};
   rsim__pb_str(&e, 1, name);
@@ -578,17 +572,14 @@ static void put_f32le(rsim_buf *b, float f) {
 }
 
 static int encode_camera(const rsim_reading *r, rsim_buf *out, char *why) {
-  const char *enc = meta_of(r->meta, r->n_meta, "encoding");
-  const char *ws = meta_of(r->meta, r->n_meta, "width"), *hs = meta_of(r->meta, r->n_meta, "height");
-  long w = ws ? strtol(ws, NULL, 10) : 0, h = hs ? strtol(hs, NULL, 10) : 0;
-  int bpp = enc && !strcmp(enc, "rgb8") ? 3 : enc && !strcmp(enc, "mono8") ? 1 : 0;
-  if (r->n_meta != 3 || !bpp || w <= 0 || h <= 0 || (size_t)w * (size_t)h * (size_t)bpp != r->payload_len) {
+  int w, h, bpp;
+  if (r->n_meta != 3 || !rsim_reading_frame(r, &w, &h, &bpp)) {
     snprintf(why, RSIM__WHY, "the camera reading is not a plain rgb8/mono8 frame");
     return RSIM_ENOTSUP;
   }
   rsim__pb_fixed32(out, 2, (uint32_t)w);
   rsim__pb_fixed32(out, 3, (uint32_t)h);
-  rsim__pb_str(out, 4, enc);
+  rsim__pb_str(out, 4, bpp == 1 ? "mono8" : "rgb8");
   rsim__pb_fixed32(out, 5, (uint32_t)(w * bpp));
   rsim__pb_bytes(out, 6, r->payload, r->payload_len);
   return RSIM_OK;
@@ -607,7 +598,7 @@ static int encode_cloud(const rsim_reading *r, const rsim_sensor_info *s, rsim_b
     rsim_buf pose = {0}, v = {0};
     const char *keys[3] = {"mount_x", "mount_y", "mount_z"};
     for (int k = 0; k < 3; k++) {
-      const char *m = meta_of(s->meta, s->n_meta, keys[k]);
+      const char *m = rsim_kv_get(s->meta, s->n_meta, keys[k]);
       if (m) rsim__pb_double_put(&v, (uint32_t)k + 1, strtod(m, NULL));
     }
     rsim__pb_bytes(&pose, 1, v.data, v.len);

@@ -204,3 +204,17 @@ void rsim__layout_imu(rsim_reading *r, const double accel[3], const double gyro[
   for (int i = 0; i < 3; i++) rsim_le_put_f32(r->payload + 4 * i, (float)accel[i]);
   for (int i = 0; i < 3; i++) rsim_le_put_f32(r->payload + 12 + 4 * i, (float)gyro[i]);
 }
+
+int rsim_reading_to_jpeg(const rsim_reading *r, int quality, rsim_buf *out) {
+  int w, h, bpp;
+  if (!rsim_reading_frame(r, &w, &h, &bpp)) return RSIM_EINVAL;
+  tjhandle tj = tjInitCompress();
+  unsigned char *jpeg = NULL;
+  unsigned long len = 0;
+  int bad = !tj || tjCompress2(tj, r->payload, w, 0, h, bpp == 1 ? TJPF_GRAY : TJPF_RGB, &jpeg, &len,
+                               bpp == 1 ? TJSAMP_GRAY : TJSAMP_420, quality, 0);
+  if (!bad) rsim_buf_append(out, jpeg, len);
+  tjFree(jpeg);
+  if (tj) tjDestroy(tj);
+  return bad ? RSIM_EBACKEND : RSIM_OK;
+}

@@ -34,6 +34,21 @@ static void free_kvs(rsim_kv *kv, size_t n) {
   free(kv);
 }
 
+const char *rsim_kv_get(const rsim_kv *kv, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(kv[i].key, key)) return kv[i].value;
+  return NULL;
+}
+
+bool rsim_reading_frame(const rsim_reading *r, int *w, int *h, int *bpp) {
+  const char *ws = rsim_kv_get(r->meta, r->n_meta, "width"), *hs = rsim_kv_get(r->meta, r->n_meta, "height");
+  const char *enc = rsim_kv_get(r->meta, r->n_meta, "encoding");
+  *w = ws ? atoi(ws) : 0;
+  *h = hs ? atoi(hs) : 0;
+  *bpp = enc && !strcmp(enc, "mono8") ? 1 : enc && !strcmp(enc, "rgb8") ? 3 : 0;
+  return *w > 0 && *h > 0 && *bpp && (size_t)*w * (size_t)*h * (size_t)*bpp == r->payload_len;
+}
+
 void rsim_reading_clear(rsim_reading *r) {
   if (!r) return;
   free(r->sensor_id);

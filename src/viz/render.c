@@ -58,20 +58,13 @@ static const rsim_type *list_of_records_with(const rsim_type *t, const char *nam
 
 /* ---- panels ---------------------------------------------------------------------------------- */
 
-static const char *meta_of(const rsim_reading *r, const char *key) {
-  for (size_t i = 0; i < r->n_meta; i++)
-    if (!strcmp(r->meta[i].key, key)) return r->meta[i].value;
-  return NULL;
-}
-
 static void camera_panel(rsim_canvas *c, rsim_engine *e, rsim_store *st, const char *cam, unsigned layers) {
   rsim__fill(c, RSIM_VIZ_CAM_X, RSIM_VIZ_CAM_Y, RSIM_VIZ_CAM_W, RSIM_VIZ_CAM_H, kPanel, 255);
   rsim_reading r = {0};
   double sx = 1, sy = 1;
   if (cam && rsim_store_reading_at(st, cam, rsim_engine_time(e), &r) == RSIM_OK) {
-    const char *enc = meta_of(&r, "encoding"), *ws = meta_of(&r, "width"), *hs = meta_of(&r, "height");
-    int w = ws ? atoi(ws) : 0, h = hs ? atoi(hs) : 0, bpp = enc && !strcmp(enc, "mono8") ? 1 : 3;
-    if (w > 0 && h > 0 && (size_t)w * (size_t)h * (size_t)bpp == r.payload_len) {
+    int w, h, bpp;
+    if (rsim_reading_frame(&r, &w, &h, &bpp)) {
       rsim__blit(c, RSIM_VIZ_CAM_X, RSIM_VIZ_CAM_Y, RSIM_VIZ_CAM_W, RSIM_VIZ_CAM_H, r.payload, w, h, bpp);
       sx = (double)RSIM_VIZ_CAM_W / w;
       sy = (double)RSIM_VIZ_CAM_H / h;
