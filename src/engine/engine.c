@@ -20,16 +20,8 @@
 #include "engine/engine_rt.h"
 #include "rsim/record.h"
 
-static int seterr(rsim_engine *e, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int seterr(rsim_engine *e, int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(e->errmsg, sizeof e->errmsg, fmt, ap);
-  va_end(ap);
-  return code;
-}
+/* The engine's message (engine_rt.h; checkpoint.c sets it too). */
+#define seterr rsim__engine_seterr
 
 int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) {
   va_list ap;

@@ -173,36 +173,39 @@ static int step_once(rsim_player *p) {
   return rc;
 }
 
-int rsim_player_step(rsim_player *p) {
+/* A step pauses a playing (or waiting) player. */
+static void hold(rsim_player *p) {
   if (p->mode == RSIM_PLAYER_PLAYING) rsim_player_pause(p);
   if (p->mode == RSIM_PLAYER_WAITING) p->mode = RSIM_PLAYER_PAUSED;
-  int rc = step_once(p);
-  if (rc == RSIM_EEOF) {
-    p->mode = RSIM_PLAYER_ENDED;
-    emit(p, RSIM_PLAYER_EV_END, NULL);
-    return RSIM_EEOF;
-  }
-  if (!rc) emit(p, RSIM_PLAYER_EV_STEP, NULL);
-  return rc;
 }
 
-int rsim_player_step_run(rsim_player *p, size_t *component) {
-  if (p->mode == RSIM_PLAYER_PLAYING) rsim_player_pause(p);
-  if (p->mode == RSIM_PLAYER_WAITING) p->mode = RSIM_PLAYER_PAUSED;
-  int rc = rsim_engine_step_run(p->e, component);
+/* After a forward step: the end, an error or the step, as an event. */
+static int stepped(rsim_player *p, int rc, const char *msg) {
   if (rc == RSIM_EEOF) {
     p->mode = RSIM_PLAYER_ENDED;
     emit(p, RSIM_PLAYER_EV_END, NULL);
   } else if (rc)
     emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
   else
-    emit(p, RSIM_PLAYER_EV_STEP, "one component run");
+    emit(p, RSIM_PLAYER_EV_STEP, msg);
   return rc;
 }
 
+int rsim_player_step(rsim_player *p) {
+  hold(p);
+  int rc = rsim_engine_step(p->e);
+  if (!rc) p->instants++;
+  return stepped(p, rc, NULL);
+}
+
+int rsim_player_step_run(rsim_player *p, size_t *component) {
+  hold(p);
+  return stepped(p, rsim_engine_step_run(p->e, component), "one component run");
+}
+
 int rsim_player_step_back(rsim_player *p) {
-  if (p->mode == RSIM_PLAYER_PLAYING) rsim_player_pause(p);
-  if (p->mode == RSIM_PLAYER_WAITING || p->mode == RSIM_PLAYER_ENDED) p->mode = RSIM_PLAYER_PAUSED;
+  hold(p);
+  if (p->mode == RSIM_PLAYER_ENDED) p->mode = RSIM_PLAYER_PAUSED;
   int rc = rsim_engine_step_back(p->e);
   if (rc && rc != RSIM_EEOF) emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
   if (!rc) emit(p, RSIM_PLAYER_EV_STEP, NULL);
