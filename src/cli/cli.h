@@ -49,6 +49,13 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f);
 int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_store **st, rsim_errbuf *eb);
 void cli_filters_free(cli_filters *f);
 
+/* --from / --to (ns since the epoch, or a duration into the log like 12.5s)
+** into *from / *to (left 0 when not given), clamped to the store's log with
+** a line on stderr saying so.  RSIM_EINVAL for a malformed time,
+** RSIM_ENOTFOUND for an empty store; the message is in eb. */
+int cli_range(const char *verb, rsim_store *st, const char *from, const char *to, rsim_time *out_from,
+              rsim_time *out_to, rsim_errbuf *eb);
+
 /* A progress line on stderr: redrawn in place on a terminal, one line per
 ** tenth otherwise (CI logs). */
 typedef struct cli_progress {

@@ -215,26 +215,13 @@ int cli_run(int argc, char **argv) {
   int exit_code = CLI_FAIL;
   if (rsim_graph_load(a.graph, &g, &eb) || cli_store_open(a.store, &a.filters, &base, &st, &eb))
     goto out;
-  rsim_time first, last;
-  if (rsim_store_time_range(st, &first, &last)) {
-    rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "%s: %s", a.store, rsim_store_errmsg(st));
-    goto out;
-  }
   rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level,
                         .checkpoint_every_ns = a.checkpoint_every,
                         .checkpoint_dir = a.checkpoint_dir ? a.checkpoint_dir : a.resume};
-  if ((a.from && rsim_parse_time(a.from, first, &o.from)) || (a.to && rsim_parse_time(a.to, first, &o.to))) {
-    rsim_errbuf_set(&eb, RSIM_EINVAL, "run: --from/--to must be ns since the epoch or a duration like 12.5s");
-    exit_code = CLI_USAGE;
+  int rrc = cli_range("run", st, a.from, a.to, &o.from, &o.to, &eb);
+  if (rrc) {
+    if (rrc == RSIM_EINVAL) exit_code = CLI_USAGE;
     goto out;
-  }
-  if (o.from && (o.from < first || o.from > last)) {
-    fprintf(stderr, "run: --from is outside the log (%lld..%lld); clamped\n", (long long)first, (long long)last);
-    o.from = o.from < first ? first : last;
-  }
-  if (o.to && (o.to < first || o.to > last)) {
-    fprintf(stderr, "run: --to is outside the log (%lld..%lld); clamped\n", (long long)first, (long long)last);
-    o.to = o.to < first ? first : last;
   }
   if (a.out) {
     if (rsim_record_open(a.out, a.overwrite, &rec, &eb)) goto out;

@@ -70,17 +70,7 @@ int cli_serve(int argc, char **argv) {
   if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them under ~100 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
-  rsim_time first, last;
-  if (rsim_store_time_range(st, &first, &last)) {
-    rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "%s: %s", store, rsim_store_errmsg(st));
-    goto out;
-  }
-  if ((from && rsim_parse_time(from, first, &eo.from)) || (to && rsim_parse_time(to, first, &eo.to))) {
-    rsim_errbuf_set(&eb, RSIM_EINVAL, "--from/--to must be ns since the epoch or a duration like 12.5s");
-    goto out;
-  }
-  if (eo.from && (eo.from < first || eo.from > last)) eo.from = eo.from < first ? first : last;
-  if (eo.to && (eo.to < first || eo.to > last)) eo.to = eo.to < first ? first : last;
+  if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;
   rsim_player_opts po = {.speed = speed, .start_paused = true};
   if (rsim_player_new(e, &po, &p, &eb)) goto out;

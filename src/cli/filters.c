@@ -1,6 +1,7 @@
 /*
 ** filters.c -- the sensor filter and topic map options shared by `run`,
-** `check`, `info` and `import`, and opening a store with them.
+** `check`, `info` and `import`, opening a store with them, and the
+** --from/--to range of `run` and `serve`.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +69,25 @@ void cli_filters_free(cli_filters *f) {
   rsim_topic_rules_free(f->topics, f->n_topics);
   f->topics = NULL;
   f->n_topics = 0;
+}
+
+/* One bound: parsed, then clamped to [first, last] and said so. */
+static int bound(const char *verb, const char *name, const char *v, rsim_time first, rsim_time last, rsim_time *out) {
+  if (!v) return RSIM_OK;
+  if (rsim_parse_time(v, first, out)) return RSIM_EINVAL;
+  if (*out < first || *out > last) {
+    fprintf(stderr, "%s: %s is outside the log (%lld..%lld); clamped\n", verb, name, (long long)first, (long long)last);
+    *out = *out < first ? first : last;
+  }
+  return RSIM_OK;
+}
+
+int cli_range(const char *verb, rsim_store *st, const char *from, const char *to, rsim_time *out_from,
+              rsim_time *out_to, rsim_errbuf *eb) {
+  rsim_time first, last;
+  if (rsim_store_time_range(st, &first, &last))
+    return rsim_errbuf_set(eb, RSIM_ENOTFOUND, "%s: %s", rsim_store_path(st), rsim_store_errmsg(st));
+  if (bound(verb, "--from", from, first, last, out_from) || bound(verb, "--to", to, first, last, out_to))
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "%s: --from/--to must be ns since the epoch or a duration like 12.5s", verb);
+  return RSIM_OK;
 }
