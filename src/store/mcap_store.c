@@ -57,7 +57,9 @@ typedef struct mstore {
   size_t n_chans;
   uint16_t truth_channel;
   uint16_t reading_schema;
-  uint16_t fox_schema[RSIM_SENSOR_KIND_COUNT]; /* writing Foxglove: schema per kind */
+  const char *fox_names[RSIM_SENSOR_KIND_COUNT]; /* writing Foxglove: schemas added (static names) */
+  uint16_t fox_ids[RSIM_SENSOR_KIND_COUNT];
+  size_t n_fox;
   bool foxglove;
   rsim_topic_rule *rules;
   size_t n_rules;
@@ -557,31 +559,24 @@ static rsim_sensor_info *info_copy(const rsim_sensor_info *in) {
   return c;
 }
 
-/* The Foxglove schema of a kind, added on first use; 0 when it has none. */
+/* The Foxglove schema of a kind, added on first use (lidar and radar share
+** foxglove.PointCloud: one schema record); 0 when the kind has none. */
 static int fox_schema(rsim_store *st, rsim_sensor_kind kind, uint16_t *out) {
   mstore *m = M(st);
+  const char *name;
+  rsim_buf fds = {0};
   *out = 0;
-  if (!m->foxglove) return RSIM_OK;
-  if (!m->fox_schema[kind]) {
-    const char *name;
-    rsim_buf fds = {0};
-    if (!rsim__fox_schema_for(kind, &name, &fds)) return RSIM_OK;
-    /* Lidar and radar share foxglove.PointCloud: one schema record. */
-    for (int k = 0; k < RSIM_SENSOR_KIND_COUNT && !m->fox_schema[kind]; k++) {
-      const char *other;
-      rsim_buf tmp = {0};
-      if (k != (int)kind && m->fox_schema[k] && rsim__fox_schema_for((rsim_sensor_kind)k, &other, &tmp) &&
-          !strcmp(other, name))
-        m->fox_schema[kind] = m->fox_schema[k];
-      rsim_buf_free(&tmp);
-    }
-    int rc = m->fox_schema[kind] ? RSIM_OK
-                                 : rsim_mcap_writer_add_schema(m->w, name, "protobuf", fds.data, fds.len, &m->fox_schema[kind]);
-    rsim_buf_free(&fds);
-    if (rc) return werr(st, rc);
+  if (!m->foxglove || !rsim__fox_schema_for(kind, &name, &fds)) return RSIM_OK;
+  size_t i = 0;
+  while (i < m->n_fox && strcmp(m->fox_names[i], name)) i++;
+  int rc = RSIM_OK;
+  if (i < m->n_fox) *out = m->fox_ids[i];
+  else if (!(rc = rsim_mcap_writer_add_schema(m->w, name, "protobuf", fds.data, fds.len, out))) {
+    m->fox_names[m->n_fox] = name; /* at most one a kind: room is there */
+    m->fox_ids[m->n_fox++] = *out;
   }
-  *out = m->fox_schema[kind];
-  return RSIM_OK;
+  rsim_buf_free(&fds);
+  return rc ? werr(st, rc) : RSIM_OK;
 }
 
 static int be_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
