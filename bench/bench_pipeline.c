@@ -9,10 +9,12 @@
 **    tracker per radar scan, fusion at 20 Hz and planner at 10 Hz from the
 **    log's first reading): the limit for this work.
 ** 3. Boundary costs: one fusion call with 64 detected objects, and passing
-**    a payload of 0 B, 64 KiB and 1 MiB into a component.
+**    0 B to 1 MiB into a component packed (list<u64>, as readings do) and
+**    byte by byte (list<u8>).
 ** Prints a Markdown table for docs/benchmarks.md.
 */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +176,7 @@ static rsim_instance *instance(rsim_wasm_engine *we, const char *dir, const char
   rsim_errbuf eb = {0};
   snprintf(path, sizeof path, "%s/%s.wasm", dir, name);
   if (rsim_component_load(we, path, c, &eb)) die(path, eb.msg);
-  static const char *iface = "rsim:sim/sensor-data@0.1.0";
+  static const char *iface = "rsim:sim/sensor-data@0.2.0";
   rsim_host_def defs[4] = {{iface, "get-sensor-data", h_none}, {iface, "sim-time", h_none},
                            {iface, "log", h_none}, {iface, "get-config", h_config_never_trap}};
   rsim_instance *in;
@@ -229,18 +231,28 @@ static void bench_64_objects(rsim_wasm_engine *we, const char *dir, double *wasm
   rsim_component_free(c);
 }
 
-/* Mean microseconds of one call carrying a payload of n bytes. */
-static double bench_payload(rsim_wasm_engine *we, const char *dir, size_t bytes) {
+/* Mean microseconds of one call handing n bytes to trap_nth: as a reading
+** (packed list<u64>, how payloads cross) or, for comparison, as the
+** list<u8> of its state interface's restore (which refuses the bytes after
+** they crossed, so the call costs only the crossing). */
+static double bench_payload(rsim_wasm_engine *we, const char *dir, size_t bytes, bool as_u8) {
   rsim_component *c;
   rsim_instance *in = instance(we, dir, "trap_nth", &c);
   uint8_t *p = calloc(bytes ? bytes : 1, 1);
   rsim_reading r = {.sensor_id = (char *)"cam", .t = 1, .kind = RSIM_SENSOR_CAMERA, .payload = p, .payload_len = bytes};
   rsim_val arg, res;
-  rsim_engine_reading_to_val(&r, &arg);
+  int fn = 0;
+  if (as_u8) {
+    rsim_val_set_bytes(&arg, p, bytes);
+    fn = rsim_component_find_export(c, "rsim:sim/state@0.2.0#restore");
+    if (fn < 0) die("payload", "trap_nth has no state restore");
+  } else {
+    rsim_engine_reading_to_val(&r, &arg);
+  }
   int N = bytes >= (1u << 20) ? 50 : 500;
   double t0 = now_s();
   for (int i = 0; i < N; i++) {
-    if (rsim_instance_call(in, 0, &arg, 1, &res)) die("payload", rsim_instance_errmsg(in));
+    if (rsim_instance_call(in, fn, &arg, 1, &res)) die("payload", rsim_instance_errmsg(in));
     rsim_val_clear(&res);
   }
   double us = (now_s() - t0) / N * 1e6;
@@ -310,12 +322,19 @@ int main(int argc, char **argv) {
   bench_64_objects(we, dir, &w64, &n64);
   printf("\n## Boundary\n\n| call | wasm us | native us |\n|---|---|---|\n");
   printf("| fusion with 64 detected objects | %.1f | %.1f |\n", w64, n64);
-  double p0 = bench_payload(we, dir, 0), p64 = bench_payload(we, dir, 64 << 10);
-  double pcam = bench_payload(we, dir, 640 * 360 * 3), p1m = bench_payload(we, dir, 1 << 20);
-  printf("| reading with 0 B payload | %.1f | |\n| reading with 64 KiB payload | %.1f | |\n", p0, p64);
-  printf("| reading with a 640x360 RGB frame (691,200 B) | %.1f | |\n| reading with 1 MiB payload | %.1f | |\n", pcam, p1m);
-  printf("\nper payload byte: %.2f ns (1 MiB: %.2f ms more than an empty reading)\n",
-         (p1m - p0) * 1e3 / (double)(1 << 20), (p1m - p0) / 1e3);
+  static const struct {
+    const char *what;
+    size_t bytes;
+  } sizes[] = {{"0 B", 0}, {"64 KiB", 64 << 10}, {"640x360 RGB frame (691,200 B)", 640 * 360 * 3}, {"1 MiB", 1 << 20}};
+  double packed[4], bytewise[4];
+  printf("\n| n bytes into a component | as list<u64> (readings) us | as list<u8> us | ratio |\n|---|---|---|---|\n");
+  for (int i = 0; i < 4; i++) {
+    packed[i] = bench_payload(we, dir, sizes[i].bytes, false);
+    bytewise[i] = bench_payload(we, dir, sizes[i].bytes, true);
+    printf("| %s | %.1f | %.1f | %.1f |\n", sizes[i].what, packed[i], bytewise[i], packed[i] > 0 ? bytewise[i] / packed[i] : 0);
+  }
+  printf("\nper payload byte: %.2f ns as list<u64>, %.2f ns as list<u8>\n",
+         (packed[3] - packed[0]) * 1e3 / (double)(1 << 20), (bytewise[3] - bytewise[0]) * 1e3 / (double)(1 << 20));
   printf("checksum %llu\n", (unsigned long long)n->checksum);
   rsim_wasm_engine_free(we);
   free(n);

@@ -21,13 +21,15 @@ void exports_rsim_sim_camera_processing_process_frame(
   const char *enc = rsim_meta(reading, "encoding", ebuf, sizeof ebuf);
   int w = ws ? atoi(ws) : 0, h = hs ? atoi(hs) : 0;
   int ch = enc && !strcmp(enc, "mono8") ? 1 : 3;
+  size_t len;
+  const uint8_t *px = rsim_payload(reading, &len);
   ret->ptr = NULL;
   ret->len = 0;
-  if (w <= 0 || h <= 0 || (size_t)w * (size_t)h * (size_t)ch != reading->payload.len ||
+  if (w <= 0 || h <= 0 || (size_t)w * (size_t)h * (size_t)ch != len ||
       (enc && strcmp(enc, "rgb8") && strcmp(enc, "mono8"))) {
     if (!g_warned)
       rsim_log(RSIM_WARN, "frame %dx%d '%s' does not match its %zu payload bytes; skipping such frames",
-               w, h, enc ? enc : "?", reading->payload.len);
+               w, h, enc ? enc : "?", len);
     g_warned = true;
     rsim_sim_types_sensor_reading_free(reading);
     return;
@@ -36,7 +38,7 @@ void exports_rsim_sim_camera_processing_process_frame(
   det_params_default(&p);
   p.min_area = (int)rsim_config_f32("min_area", (float)p.min_area);
   det_box boxes[MAX_BOXES];
-  int n = det_process(&g_ctx, &p, reading->payload.ptr, w, h, ch, boxes, MAX_BOXES);
+  int n = det_process(&g_ctx, &p, px, w, h, ch, boxes, MAX_BOXES);
   if (n > MAX_BOXES) n = MAX_BOXES;
   if (n > 0) {
     ret->ptr = malloc((size_t)n * sizeof *ret->ptr);

@@ -21,7 +21,9 @@ void exports_rsim_sim_planning_plan(exports_rsim_sim_planning_list_fused_object_
     g_init = true;
   }
   pln_ego ego = {0};
-  if (pln_decode_can(vehicle->payload.ptr, vehicle->payload.len, &ego) != 0 && !g_warned) {
+  size_t len;
+  const uint8_t *frame = rsim_payload(vehicle, &len);
+  if ((!frame || pln_decode_can(frame, len, &ego) != 0) && !g_warned) {
     rsim_log(RSIM_WARN, "vehicle input is not a CAN 0x100 dynamics frame; assuming standstill");
     g_warned = true;
   }

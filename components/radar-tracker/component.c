@@ -24,11 +24,13 @@ void exports_rsim_sim_radar_processing_process_scan(
     g_init = true;
   }
   trk_detection d[TRK_MAX_DET];
-  int n = trk_decode(reading->payload.ptr, reading->payload.len, d, TRK_MAX_DET);
+  size_t len;
+  const uint8_t *payload = rsim_payload(reading, &len);
+  int n = payload ? trk_decode(payload, len, d, TRK_MAX_DET) : -1;
   ret->ptr = NULL;
   ret->len = 0;
   if (n < 0) {
-    if (!g_warned) rsim_log(RSIM_WARN, "malformed radar payload of %zu bytes; skipping", reading->payload.len);
+    if (!g_warned) rsim_log(RSIM_WARN, "malformed radar payload of %zu bytes; skipping", len);
     g_warned = true;
     rsim_sim_types_sensor_reading_free(reading);
     return;

@@ -10,8 +10,8 @@
 **
 ** It gives: rsim_log(level, fmt, ...) through the host's log import,
 ** rsim_config_str / rsim_config_f32 for `config:` values of the graph,
-** rsim_meta(reading, key) for reading metadata, little-endian payload
-** readers, rsim_str for building wit-bindgen strings, and the state
+** rsim_meta(reading, key) for reading metadata, rsim_payload(reading, &len)
+** for the payload's bytes, little-endian payload readers, rsim_str for building wit-bindgen strings, and the state
 ** interface in one line (checkpoints, seek, step back, recovery):
 **
 **   static my_state g_state;      // everything kept between calls, no pointers
@@ -207,6 +207,19 @@ static inline const char *rsim_meta(const rsim_sim_types_sensor_reading_t *r, co
     }
   }
   return NULL;
+}
+
+/* The payload's bytes, in order, and their number.  sim.wit packs them
+** eight to a list<u64> element; in wasm's little-endian memory that is the
+** bytes themselves, so nothing is copied.  A payload-len the list cannot
+** hold (never from the host) gives NULL and 0. */
+static inline const uint8_t *rsim_payload(const rsim_sim_types_sensor_reading_t *r, size_t *len) {
+  if ((uint64_t)r->payload_len > (uint64_t)r->payload.len * 8u) {
+    *len = 0;
+    return NULL;
+  }
+  *len = r->payload_len;
+  return (const uint8_t *)r->payload.ptr;
 }
 
 static inline uint32_t rsim_le_u32(const uint8_t *b) {

@@ -5,6 +5,8 @@
 **   fault: loop      spins forever           (stopped by fuel or a deadline)
 **   fault: alloc     allocates without end   (stopped by its memory limit)
 **   fault: badvalue  returns a string that is not UTF-8 (refused by the host)
+**   fault: echo      no fault: the object's id is "LEN HASH", the payload's
+**                    length and FNV-1a hash as it arrived (packing tests)
 **   at: N            the first faulty call (default 2); calls before it
 **                    return one object
 */
@@ -39,10 +41,19 @@ void exports_rsim_sim_camera_processing_process_frame(
   char fault[16];
   rsim_config_str("fault", fault, sizeof fault, "loop");
   int at = (int)rsim_config_f32("at", 2.0f);
+  char id[32] = "obj";
+  if (!strcmp(fault, "echo")) {
+    size_t len;
+    const uint8_t *p = rsim_payload(reading, &len);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 16777619u;
+    if (p) rsim_fmt(id, sizeof id, "%zu %x", len, h);
+    else rsim_fmt(id, sizeof id, "bad payload-len");
+  }
   rsim_sim_types_sensor_reading_free(reading);
   ret->len = 1;
   ret->ptr = calloc(1, sizeof *ret->ptr);
-  ret->ptr[0].id = rsim_str_dup("obj");
+  ret->ptr[0].id = rsim_str_dup(id);
   ret->ptr[0].class_ = rsim_str_dup("car");
   ret->ptr[0].confidence = 0.5f;
   if (++g_calls < at) return;

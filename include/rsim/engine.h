@@ -214,9 +214,21 @@ void rsim_engine_keep_inputs(rsim_engine *e, bool on);
 ** (byte lists over 64 summarised); false when none are kept yet. */
 bool rsim_engine_inputs_json(const rsim_engine *e, size_t i, rsim_buf *out);
 
-/* The sensor-reading record as WIT defines it (static, borrowed). */
+/* The sensor-reading record as WIT defines it (static, borrowed), and the
+** index of each of its fields in a value of it. */
+enum {
+  RSIM_READING_SENSOR_ID,
+  RSIM_READING_TIMESTAMP,
+  RSIM_READING_KIND,
+  RSIM_READING_PAYLOAD,
+  RSIM_READING_PAYLOAD_LEN,
+  RSIM_READING_METADATA,
+  RSIM_READING_N_FIELDS
+};
 const rsim_type *rsim_engine_reading_type(void);
-/* Converts a reading to a value of rsim_engine_reading_type(). */
+/* Converts a reading to a value of rsim_engine_reading_type().  Its payload
+** field holds the bytes as they are (RSIM_BYTES); they are packed into
+** list<u64> elements only when handed to a component. */
 void rsim_engine_reading_to_val(const rsim_reading *r, rsim_val *out);
 
 #endif /* RSIM_ENGINE_H */

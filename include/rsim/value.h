@@ -13,7 +13,10 @@
 ** Values (rsim_val) carry no names: record fields are stored in declaration
 ** order, enum/variant cases by index.  The type gives the names.  A value of
 ** type list<u8> is always stored packed (RSIM_BYTES), never as one rsim_val
-** per byte, because camera and lidar payloads are megabytes.
+** per byte, because camera and lidar payloads are megabytes.  A value of
+** type list<u64> may be stored the same way: its bytes, read eight at a
+** time little-endian, the last element zero-padded.  That is how readings
+** carry payloads (components/wit/sim.wit says why).
 **
 ** Ownership: a tree owns all of its children.  rsim_type_free and
 ** rsim_val_clear free a whole tree.
@@ -49,7 +52,7 @@ typedef enum rsim_kind {
   RSIM_OPTION,
   RSIM_RESULT,
   RSIM_FLAGS,
-  RSIM_BYTES, /* values only: a list<u8> stored packed */
+  RSIM_BYTES, /* values only: a list<u8> (or packed list<u64>) stored as bytes */
   RSIM_RESOURCE /* types only: handles are not supported across links */
 } rsim_kind;
 

@@ -35,9 +35,9 @@ typedef struct rsim_instance rsim_instance;
 
 /* The signature of one function a component imports or exports. */
 typedef struct rsim_func_sig {
-  char *iface;        /* "rsim:sim/camera-processing@0.1.0", or NULL at the root */
+  char *iface;        /* "rsim:sim/camera-processing@0.2.0", or NULL at the root */
   char *name;         /* "process-frame" */
-  char *full;         /* "rsim:sim/camera-processing@0.1.0#process-frame" */
+  char *full;         /* "rsim:sim/camera-processing@0.2.0#process-frame" */
   size_t n_params;
   char **param_names;
   rsim_type **param_types;
@@ -79,6 +79,9 @@ typedef struct rsim_wasm_engine_opts {
   bool deadlines;
 } rsim_wasm_engine_opts;
 
+/* The first engine of a process fixes glibc's malloc thresholds (mmap
+** 32 MiB, trim 128 MiB) so that the megabytes each camera frame's call
+** allocates stay in the heap instead of being faulted in again per frame. */
 int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb);
 /* Same with options (o may be NULL). */
 int rsim_wasm_engine_new_opts(const rsim_wasm_engine_opts *o, rsim_wasm_engine **out, rsim_errbuf *eb);
@@ -119,7 +122,7 @@ typedef int (*rsim_host_fn)(void *ctx, const rsim_func_sig *sig, const rsim_val 
                             size_t nargs, rsim_val *result);
 
 typedef struct rsim_host_def {
-  const char *iface; /* "rsim:sim/sensor-data@0.1.0" (semver-compatible match) */
+  const char *iface; /* "rsim:sim/sensor-data@0.2.0" (semver-compatible match) */
   const char *name;  /* "get-sensor-data" */
   rsim_host_fn fn;
 } rsim_host_def;

@@ -13,8 +13,6 @@
 
 #include "engine/engine_int.h"
 
-#define SENSOR_DATA_IFACE "rsim:sim/sensor-data@0.1.0"
-
 static const char *const kind_names[] = {"camera", "radar", "lidar", "ultrasonic",
                                          "imu",    "gps",   "can"};
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -33,7 +31,10 @@ static rsim_type *reading_type_new(void) {
   rsim_type_add(t, "sensor-id", rsim_type_new(RSIM_STRING));
   rsim_type_add(t, "timestamp", rsim_type_new(RSIM_S64));
   rsim_type_add(t, "kind", enum_type(kind_names, 7));
-  rsim_type_add(t, "payload", rsim_type_list(rsim_type_new(RSIM_U8)));
+  /* Packed eight bytes to an element (sim.wit says why); the value is the
+     bytes themselves (RSIM_BYTES), packed only when handed to Wasmtime. */
+  rsim_type_add(t, "payload", rsim_type_list(rsim_type_new(RSIM_U64)));
+  rsim_type_add(t, "payload-len", rsim_type_new(RSIM_U32));
   rsim_type_add(t, "metadata", rsim_type_list(kv));
   return t;
 }
@@ -44,9 +45,9 @@ static rsim_func_sig g_sigs[4];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void sig_init(rsim_func_sig *s, const char *name, size_t n_params) {
-  s->iface = rsim_xstrdup(SENSOR_DATA_IFACE);
+  s->iface = rsim_xstrdup(RSIM_SENSOR_DATA_IFACE);
   s->name = rsim_xstrdup(name);
-  s->full = rsim_xstrdup(SENSOR_DATA_IFACE "#");
+  s->full = rsim_xstrdup(RSIM_SENSOR_DATA_IFACE "#");
   s->full = rsim_xrealloc(s->full, strlen(s->full) + strlen(name) + 1);
   strcat(s->full, name);
   s->n_params = n_params;
@@ -86,16 +87,19 @@ const rsim_func_sig *rsim__host_sig(const char *name) {
 }
 
 void rsim_engine_reading_to_val(const rsim_reading *r, rsim_val *out) {
-  rsim_val_set_agg(out, RSIM_RECORD, 5);
+  rsim_val_set_agg(out, RSIM_RECORD, RSIM_READING_N_FIELDS);
   rsim_val *f = out->of.agg.items;
-  rsim_val_set_string(&f[0], r->sensor_id, strlen(r->sensor_id));
-  f[1].kind = RSIM_S64;
-  f[1].of.s = r->t;
-  rsim_val_set_case(&f[2], RSIM_ENUM, (uint32_t)r->kind, false);
-  rsim_val_set_bytes(&f[3], r->payload, r->payload_len);
-  rsim_val_set_agg(&f[4], RSIM_LIST, r->n_meta);
+  rsim_val_set_string(&f[RSIM_READING_SENSOR_ID], r->sensor_id, strlen(r->sensor_id));
+  f[RSIM_READING_TIMESTAMP].kind = RSIM_S64;
+  f[RSIM_READING_TIMESTAMP].of.s = r->t;
+  rsim_val_set_case(&f[RSIM_READING_KIND], RSIM_ENUM, (uint32_t)r->kind, false);
+  rsim_val_set_bytes(&f[RSIM_READING_PAYLOAD], r->payload, r->payload_len);
+  f[RSIM_READING_PAYLOAD_LEN].kind = RSIM_U32;
+  f[RSIM_READING_PAYLOAD_LEN].of.u = r->payload_len;
+  rsim_val *meta = &f[RSIM_READING_METADATA];
+  rsim_val_set_agg(meta, RSIM_LIST, r->n_meta);
   for (size_t i = 0; i < r->n_meta; i++) {
-    rsim_val *kv = &f[4].of.agg.items[i];
+    rsim_val *kv = &meta->of.agg.items[i];
     rsim_val_set_agg(kv, RSIM_RECORD, 2);
     rsim_val_set_string(&kv->of.agg.items[0], r->meta[i].key, strlen(r->meta[i].key));
     rsim_val_set_string(&kv->of.agg.items[1], r->meta[i].value, strlen(r->meta[i].value));
@@ -147,9 +151,9 @@ static int host_get_config(void *ctx, const rsim_func_sig *sig, const rsim_val *
 }
 
 const rsim_host_def rsim__host_defs[] = {
-    {SENSOR_DATA_IFACE, "get-sensor-data", host_get_sensor_data},
-    {SENSOR_DATA_IFACE, "sim-time", host_sim_time},
-    {SENSOR_DATA_IFACE, "log", host_log},
-    {SENSOR_DATA_IFACE, "get-config", host_get_config},
+    {RSIM_SENSOR_DATA_IFACE, "get-sensor-data", host_get_sensor_data},
+    {RSIM_SENSOR_DATA_IFACE, "sim-time", host_sim_time},
+    {RSIM_SENSOR_DATA_IFACE, "log", host_log},
+    {RSIM_SENSOR_DATA_IFACE, "get-config", host_get_config},
 };
 const size_t rsim__n_host_defs = sizeof rsim__host_defs / sizeof rsim__host_defs[0];

@@ -134,11 +134,11 @@ static void check_sig_types(checker *C, const rsim__gnode *n, const rsim_func_si
 static void check_imports(checker *C, const rsim__gnode *n, const rsim_component *comp) {
   for (size_t i = 0; i < rsim_component_n_imports(comp); i++) {
     const rsim_func_sig *s = rsim_component_import(comp, i);
-    const rsim_func_sig *h = iface_is(s->iface, "rsim:sim/sensor-data@0.1.") ? rsim__host_sig(s->name) : NULL;
+    const rsim_func_sig *h = iface_is(s->iface, "rsim:sim/sensor-data@" RSIM_WIT_COMPATIBLE) ? rsim__host_sig(s->name) : NULL;
     if (!h) {
       problem(C, RSIM_EGRAPH, n->line,
               "component '%s' (%s) imports %s, which the host does not provide (components "
-              "get no WASI; the host provides rsim:sim/sensor-data@0.1.0)",
+              "get no WASI; the host provides " RSIM_SENSOR_DATA_IFACE ")",
               n->name, n->wasm_path, s->full);
       continue;
     }

@@ -183,8 +183,8 @@ int rsim__ckpt_init(rsim_engine *e) {
   k->restore_idx = rsim_xcalloc(e->g->n, sizeof *k->restore_idx);
   for (size_t i = 0; i < e->g->n; i++) {
     const rsim_component *c = e->nodes[i].comp;
-    k->save_idx[i] = rsim_component_find_export(c, "rsim:sim/state@0.1.0#save");
-    k->restore_idx[i] = rsim_component_find_export(c, "rsim:sim/state@0.1.0#restore");
+    k->save_idx[i] = rsim_component_find_export(c, RSIM_STATE_IFACE "#save");
+    k->restore_idx[i] = rsim_component_find_export(c, RSIM_STATE_IFACE "#restore");
     if (k->save_idx[i] < 0 || k->restore_idx[i] < 0) {
       k->save_idx[i] = k->restore_idx[i] = -1;
       k->stateless = true;

@@ -250,7 +250,7 @@ static void reading_val(const rsim_reading *r, int ans, rsim_time age, rsim_val 
 
 /* Rewrites the value's last two metadata entries for the current answer. */
 static void patch_val_meta(rsim_val *v, int ans, rsim_time age) {
-  rsim_val *meta = &v->of.agg.items[4];
+  rsim_val *meta = &v->of.agg.items[RSIM_READING_METADATA];
   size_t n = meta->of.agg.n;
   char agebuf[24];
   snprintf(agebuf, sizeof agebuf, "%lld", (long long)age);

@@ -19,6 +19,13 @@
 #include "rsim/store.h"
 #include "rsim/wasm.h"
 
+/* The contract's version (components/wit/sim.wit), said once.  A component
+** built for another 0.x minor version does not fit this host (semver). */
+#define RSIM_WIT_VERSION "0.2.0"
+#define RSIM_WIT_COMPATIBLE "0.2."
+#define RSIM_SENSOR_DATA_IFACE "rsim:sim/sensor-data@" RSIM_WIT_VERSION
+#define RSIM_STATE_IFACE "rsim:sim/state@" RSIM_WIT_VERSION
+
 /* One source of a link: a sensor or a component's output. */
 typedef struct rsim__src {
   bool is_sensor;

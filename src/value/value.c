@@ -134,6 +134,7 @@ static int check_at(const rsim_val *v, const rsim_type *t, char *path, size_t pl
   if (t->kind == RSIM_LIST && t->types[0]->kind == RSIM_U8) {
     return v->kind == RSIM_BYTES ? RSIM_OK : mismatch(eb, path, t, got);
   }
+  if (v->kind == RSIM_BYTES && t->kind == RSIM_LIST && t->types[0]->kind == RSIM_U64) return RSIM_OK;
   if (v->kind != t->kind) return mismatch(eb, path, t, got);
   switch (t->kind) {
     case RSIM_LIST:

@@ -13,8 +13,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *kNames[] = {"tracker", "fusion"};
-static const char *kExports[] = {"rsim:sim/radar-processing@0.1.0#process-scan",
-                                 "rsim:sim/sensor-fusion@0.1.0#fuse-detections"};
+static const char *kExports[] = {"rsim:sim/radar-processing@0.2.0#process-scan",
+                                 "rsim:sim/sensor-fusion@0.2.0#fuse-detections"};
 static size_t kInputs[] = {1, 2};
 static size_t kSrcs0[] = {1}, kSrcs1[] = {2, 1};
 static size_t *kSrcs[] = {kSrcs0, kSrcs1};

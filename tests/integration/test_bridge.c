@@ -93,7 +93,7 @@ static void step_to(rsim_engine *e, rsim_time t) {
 }
 
 static const char *meta(const rsim_val *v, const char *key) {
-  const rsim_val *m = &v->of.agg.items[4];
+  const rsim_val *m = &v->of.agg.items[RSIM_READING_METADATA];
   for (size_t i = 0; i < m->of.agg.n; i++)
     if (!strcmp(m->of.agg.items[i].of.agg.items[0].of.str.ptr, key)) return m->of.agg.items[i].of.agg.items[1].of.str.ptr;
   return NULL;
@@ -101,8 +101,8 @@ static const char *meta(const rsim_val *v, const char *key) {
 
 static float ax_of(const rsim_val *v) {
   float f;
-  ASSERT(v->of.agg.items[3].of.bytes.len == 24);
-  memcpy(&f, v->of.agg.items[3].of.bytes.ptr, 4);
+  ASSERT(v->of.agg.items[RSIM_READING_PAYLOAD].of.bytes.len == 24);
+  memcpy(&f, v->of.agg.items[RSIM_READING_PAYLOAD].of.bytes.ptr, 4);
   return f;
 }
 
@@ -152,9 +152,9 @@ TEST(bridge_derived_sensor_is_transformed_once_and_cached) {
   for (int i = 0; i < 3; i++) {
     ASSERT_OK(rsim__engine_sensor_val(f.e, 0, "cam_gray", &v));
     ASSERT_STREQ(v.of.agg.items[0].of.str.ptr, "cam_gray");
-    ASSERT_EQ(v.of.agg.items[3].of.bytes.len, 2);
-    ASSERT_EQ(v.of.agg.items[3].of.bytes.ptr[0], 76); /* red */
-    ASSERT_EQ(v.of.agg.items[3].of.bytes.ptr[1], 29); /* blue */
+    ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD].of.bytes.len, 2);
+    ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD].of.bytes.ptr[0], 76); /* red */
+    ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD].of.bytes.ptr[1], 29); /* blue */
     ASSERT_STREQ(meta(&v, "encoding"), "mono8");
     rsim_val_clear(&v);
   }

@@ -49,16 +49,16 @@ TEST(compose_inspect_shows_what_the_composition_imports_and_exports) {
   snprintf(cmd, sizeof cmd, "%s inspect %s", test_replaysim_path(), test_component_path("perception"));
   ASSERT_EQ(test_run(cmd, &out), 0);
   /* The plugged interfaces are gone; the host interface remains. */
-  ASSERT_CONTAINS(out, "import rsim:sim/sensor-data@0.1.0");
-  ASSERT_CONTAINS(out, "export rsim:sim/perceiving@0.1.0");
+  ASSERT_CONTAINS(out, "import rsim:sim/sensor-data@0.2.0");
+  ASSERT_CONTAINS(out, "export rsim:sim/perceiving@0.2.0");
   ASSERT_CONTAINS(out, "perceive: func(scan: record");
   ASSERT(strstr(out, "camera-processing") == NULL);
   ASSERT(strstr(out, "radar-processing") == NULL);
   free(out);
   snprintf(cmd, sizeof cmd, "%s inspect %s", test_replaysim_path(), test_component_path("perception_socket"));
   ASSERT_EQ(test_run(cmd, &out), 0);
-  ASSERT_CONTAINS(out, "import rsim:sim/camera-processing@0.1.0");
-  ASSERT_CONTAINS(out, "import rsim:sim/sensor-fusion@0.1.0");
+  ASSERT_CONTAINS(out, "import rsim:sim/camera-processing@0.2.0");
+  ASSERT_CONTAINS(out, "import rsim:sim/sensor-fusion@0.2.0");
   free(out);
 }
 
@@ -77,9 +77,9 @@ TEST(compose_unsatisfied_import_is_named) {
   snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), g, drive);
   ASSERT(test_run(cmd, &out) != 0);
   ASSERT_CONTAINS(out, "perception");
-  ASSERT_CONTAINS(out, "rsim:sim/radar-processing@0.1.0");
+  ASSERT_CONTAINS(out, "rsim:sim/radar-processing@0.2.0");
   free(out);
   ASSERT(test_replay(g, drive, "", &out, NULL) != 0);
-  ASSERT_CONTAINS(out, "rsim:sim/radar-processing@0.1.0");
+  ASSERT_CONTAINS(out, "rsim:sim/radar-processing@0.2.0");
   free(out);
 }

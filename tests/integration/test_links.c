@@ -94,7 +94,7 @@ TEST(links_type_errors_name_both_ends) {
            test_replaysim_path(), g, d);
   ASSERT(test_run(cmd, &out) != 0);
   ASSERT_CONTAINS(out, "link detector.out -> fusion.camera-objects must carry interface rsim:sim/radar-processing");
-  ASSERT_CONTAINS(out, "rsim:sim/camera-processing@0.1.0");
+  ASSERT_CONTAINS(out, "rsim:sim/camera-processing@0.2.0");
   free(out);
   /* The right interface passes. */
   g = graph("iface_ok.yaml",

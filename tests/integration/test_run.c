@@ -229,8 +229,8 @@ TEST(inspect_prints_wit_types) {
   char cmd[2048], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s inspect %s", test_replaysim_path(), test_component_path("fusion"));
   ASSERT_EQ(test_run(cmd, &out), 0);
-  ASSERT_CONTAINS(out, "rsim:sim/sensor-data@0.1.0");
-  ASSERT_CONTAINS(out, "rsim:sim/sensor-fusion@0.1.0");
+  ASSERT_CONTAINS(out, "rsim:sim/sensor-data@0.2.0");
+  ASSERT_CONTAINS(out, "rsim:sim/sensor-fusion@0.2.0");
   ASSERT_CONTAINS(out, "fuse-detections");
   ASSERT_CONTAINS(out, "camera-objects: list<record {");
   free(out);

@@ -85,13 +85,14 @@ TEST(bridge_reading_value_matches_wit_type) {
   rsim_errbuf eb = {0};
   ASSERT_OK(rsim_val_check(&v, rsim_engine_reading_type(), &eb));
   ASSERT_EQ(v.of.agg.items[1].of.s, 42);
-  ASSERT_EQ(v.of.agg.items[3].kind, RSIM_BYTES);
-  ASSERT_EQ(v.of.agg.items[3].of.bytes.len, 6);
-  ASSERT_EQ(v.of.agg.items[3].of.bytes.ptr[5], 6);
-  ASSERT_STREQ(v.of.agg.items[4].of.agg.items[1].of.agg.items[1].of.str.ptr, "2");
+  ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD].kind, RSIM_BYTES);
+  ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD].of.bytes.len, 6);
+  ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD].of.bytes.ptr[5], 6);
+  ASSERT_EQ(v.of.agg.items[RSIM_READING_PAYLOAD_LEN].of.u, 6);
+  ASSERT_STREQ(v.of.agg.items[RSIM_READING_METADATA].of.agg.items[1].of.agg.items[1].of.str.ptr, "2");
   char *ts = rsim_type_str(rsim_engine_reading_type());
   ASSERT_STREQ(ts, "record { sensor-id: string, timestamp: s64, kind: enum { camera, radar, lidar, "
-                   "ultrasonic, imu, gps, can }, payload: list<u8>, metadata: list<record { key: "
+                   "ultrasonic, imu, gps, can }, payload: list<u64>, payload-len: u32, metadata: list<record { key: "
                    "string, value: string }> }");
   free(ts);
   rsim_val_clear(&v);

@@ -37,7 +37,7 @@ static int h_config_fails(void *ctx, const rsim_func_sig *sig, const rsim_val *a
   return RSIM_EBACKEND;
 }
 
-#define IFACE "rsim:sim/sensor-data@0.1.0"
+#define IFACE "rsim:sim/sensor-data@0.2.0"
 static const rsim_host_def kDefs[] = {{IFACE, "get-sensor-data", h_get_sensor},
                                       {IFACE, "sim-time", h_time},
                                       {IFACE, "log", h_log},
@@ -90,7 +90,7 @@ TEST(wasm_reflects_imports_and_exports) {
   ASSERT_OK(rsim_component_load(e, test_component_path("camera_detector"), &c, &eb));
   ASSERT_EQ(rsim_component_n_exports(c), 3); /* process-frame, and the state interface's save, restore */
   const rsim_func_sig *s = rsim_component_export(c, 0);
-  ASSERT_STREQ(s->full, "rsim:sim/camera-processing@0.1.0#process-frame");
+  ASSERT_STREQ(s->full, "rsim:sim/camera-processing@0.2.0#process-frame");
   ASSERT_EQ(s->n_params, 1);
   ASSERT(rsim_type_equal(s->param_types[0], rsim_engine_reading_type()));
   char *rt = rsim_type_str(s->result);
@@ -99,8 +99,8 @@ TEST(wasm_reflects_imports_and_exports) {
   free(rt);
   ASSERT_EQ(rsim_component_find_export(c, "process-frame"), 0);
   ASSERT_EQ(rsim_component_find_export(c, "nope"), -1);
-  int save = rsim_component_find_export(c, "rsim:sim/state@0.1.0#save");
-  int restore = rsim_component_find_export(c, "rsim:sim/state@0.1.0#restore");
+  int save = rsim_component_find_export(c, "rsim:sim/state@0.2.0#save");
+  int restore = rsim_component_find_export(c, "rsim:sim/state@0.2.0#restore");
   ASSERT(save > 0 && restore > 0);
   char *st = rsim_type_str(rsim_component_export(c, (size_t)restore)->result);
   ASSERT_STREQ(st, "result<_, string>");
@@ -242,4 +242,52 @@ TEST(wasm_fuel_is_metered_per_call_and_needs_an_engine_that_meters) {
   rsim_component_free(c2);
   rsim_wasm_engine_free(plain);
   rsim_wasm_engine_free(metered);
+}
+
+/* Answers fault = "echo": misbehave then reports the payload it was given. */
+static int h_config_echo(void *ctx, const rsim_func_sig *sig, const rsim_val *a, size_t n, rsim_val *r) {
+  if (strcmp(a[0].of.str.ptr, "fault")) {
+    rsim_val_set_case(r, RSIM_OPTION, 0, false);
+    return 0;
+  }
+  rsim_val_set_case(r, RSIM_OPTION, 1, true);
+  rsim_val_set_string(r->of.var.payload, "echo", 4);
+  return 0;
+}
+
+/* Payloads cross packed eight bytes to a list<u64> element; every length,
+** tails of 1-7 bytes included, must arrive byte for byte. */
+TEST(wasm_payloads_arrive_byte_exact_at_every_length) {
+  rsim_wasm_engine *we;
+  rsim_errbuf eb = {0};
+  ASSERT_OK(rsim_wasm_engine_new(&we, &eb));
+  rsim_component *c;
+  ASSERT_OK(rsim_component_load(we, test_component_path("misbehave"), &c, &eb));
+  rsim_host_def defs[4] = {kDefs[0], kDefs[1], kDefs[2], {IFACE, "get-config", h_config_echo}};
+  rsim_instance *in;
+  ASSERT_OK(rsim_instance_new(c, "echo", defs, 4, NULL, NULL, &in, &eb));
+  int fn = rsim_component_find_export(c, "process-frame");
+  ASSERT(fn >= 0);
+  static const size_t lens[] = {0, 1, 7, 8, 9, 13, 64, 1001, 640 * 360 * 3};
+  uint8_t *p = malloc(640 * 360 * 3);
+  uint32_t seed = 12345;
+  for (size_t i = 0; i < 640 * 360 * 3; i++) p[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+  for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
+    rsim_reading r = {.sensor_id = (char *)"cam", .t = 5, .kind = RSIM_SENSOR_CAMERA, .payload = p, .payload_len = lens[k]};
+    rsim_val arg, res;
+    rsim_engine_reading_to_val(&r, &arg);
+    ASSERT_OK(rsim_instance_call(in, fn, &arg, 1, &res));
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < lens[k]; i++) h = (h ^ p[i]) * 16777619u;
+    char want[32];
+    snprintf(want, sizeof want, "%zu %x", lens[k], h);
+    ASSERT_EQ(res.of.agg.n, 1);
+    ASSERT_STREQ(res.of.agg.items[0].of.agg.items[0].of.str.ptr, want);
+    rsim_val_clear(&arg);
+    rsim_val_clear(&res);
+  }
+  free(p);
+  rsim_instance_free(in);
+  rsim_component_free(c);
+  rsim_wasm_engine_free(we);
 }
