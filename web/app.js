@@ -118,7 +118,8 @@ async function refreshViews() {
 function show(s) {
   state = s;
   $('time').textContent = (s.rel_ns / 1e9).toFixed(3) + ' s';
-  $('mode').textContent = s.mode + (s.lag_ms > 50 ? ' · behind ' + s.lag_ms.toFixed(0) + ' ms' : '');
+  $('mode').textContent = s.mode + (s.seeking ? ' · seeking to ' + ((s.seek_target - s.from) / 1e9).toFixed(1) + ' s' : '') +
+    (s.lag_ms > 50 ? ' · behind ' + s.lag_ms.toFixed(0) + ' ms' : '');
   $('play').textContent = s.mode === 'playing' ? '■ pause' : '▶ play';
   if (document.activeElement !== $('scrub')) $('scrub').value = s.span_ns > 0 ? 1000 * s.rel_ns / s.span_ns : 0;
   $('dur').textContent = '/ ' + (s.span_ns / 1e9).toFixed(3) + ' s';

@@ -182,6 +182,11 @@ const rsim_val *rsim_engine_output(const rsim_engine *e, size_t i, const rsim_ty
 ** from the start to t.
 */
 int rsim_engine_seek(rsim_engine *e, rsim_time t);
+/* The same in slices: re-simulates at most max_instants (0 = no limit) and
+** sets *reached once the run is at t.  Until then the run is at an earlier
+** instant, exactly as a run played to there; calling again with the same t
+** goes on from it (a player keeps its controls live this way). */
+int rsim_engine_seek_some(rsim_engine *e, rsim_time t, uint64_t max_instants, bool *reached);
 /* Back to the state after the instant before the current one (the start
 ** after the first); RSIM_EEOF at the start. */
 int rsim_engine_step_back(rsim_engine *e);

@@ -49,7 +49,8 @@ typedef enum rsim_player_event_kind {
   RSIM_PLAYER_EV_LOOP,
   RSIM_PLAYER_EV_END,
   RSIM_PLAYER_EV_LAG,
-  RSIM_PLAYER_EV_ERROR
+  RSIM_PLAYER_EV_ERROR,
+  RSIM_PLAYER_EV_SEEKING /* a seek that takes longer than one poll has begun */
 } rsim_player_event_kind;
 
 typedef struct rsim_player_event {
@@ -87,7 +88,11 @@ void rsim_player_set_listener(rsim_player *p, rsim_player_listener fn, void *ud)
 void rsim_player_play(rsim_player *p);
 void rsim_player_pause(rsim_player *p);
 /* Seeks exactly (rsim_engine_seek); a time outside the range is clamped,
-** and the event says so.  Playing goes on from there. */
+** and the event says so.  Playing goes on from there.  A seek that needs
+** more than one poll's work (a jump far past the furthest point reached)
+** returns after that work with state.seeking set and EV_SEEKING; poll
+** goes on with it, controls stay live (another seek retargets it, a step
+** finishes it first), and EV_SEEK says when it has arrived. */
 int rsim_player_seek(rsim_player *p, rsim_time t);
 int rsim_player_set_speed(rsim_player *p, double speed);
 /* One instant forward or back; the player pauses. */
@@ -113,6 +118,8 @@ typedef struct rsim_player_state {
   double speed;
   int64_t lag_ns, max_lag_ns; /* now, and the most so far */
   uint64_t instants;          /* run by the player (not by seeks) */
+  bool seeking;               /* a seek is on its way to seek_target */
+  rsim_time seek_target;      /* = sim_time when not seeking */
 } rsim_player_state;
 
 void rsim_player_state_get(const rsim_player *p, rsim_player_state *out);

@@ -303,15 +303,18 @@ bool rsim__ckpt_restore_node(rsim_engine *e, size_t i) {
 
 /* ---- seeking ----------------------------------------------------------------------- */
 
-int rsim_engine_seek(rsim_engine *e, rsim_time t) {
+int rsim_engine_seek(rsim_engine *e, rsim_time t) { return rsim_engine_seek_some(e, t, 0, NULL); }
+
+int rsim_engine_seek_some(rsim_engine *e, rsim_time t, uint64_t max_instants, bool *reached) {
   struct rsim__ckpts *k = e->ck;
+  if (reached) *reached = false;
   /* Half-way through an instant (stepping by runs), finish it first. */
   int frc;
   if (rsim__engine_finish_instant(e, &frc) && frc) return frc;
   if (t > e->to) t = e->to;
-  k->stats.seeks++;
   /* The best base: the current state when it is at or before t, or a
-  ** later checkpoint at or before t; else the start. */
+  ** later checkpoint at or before t; else the start.  A seek cut short by
+  ** max_instants is at an instant before t, so calling again continues it. */
   const ckpt *base = NULL;
   bool from_here = e->started ? e->now <= t : true;
   if (!k->stateless)
@@ -333,13 +336,21 @@ int rsim_engine_seek(rsim_engine *e, rsim_time t) {
   e->o.record = NULL;
   e->quiet = true;
   rsim_time next;
-  while (!rc && (rc = rsim_engine_next_time(e, &next)) == RSIM_OK && next <= t) {
+  bool cut = false;
+  for (uint64_t steps = 0; !rc && (rc = rsim_engine_next_time(e, &next)) == RSIM_OK && next <= t; steps++) {
+    if (max_instants && steps == max_instants) {
+      cut = true;
+      break;
+    }
     rc = rsim_engine_step(e);
     k->stats.resimulated++;
   }
   e->quiet = false;
   e->o.record = rec;
-  return rc == RSIM_EEOF ? RSIM_OK : rc;
+  if (rc && rc != RSIM_EEOF) return rc;
+  if (!cut) k->stats.seeks++;
+  if (reached) *reached = !cut;
+  return RSIM_OK;
 }
 
 int rsim_engine_step_back(rsim_engine *e) {

@@ -30,6 +30,9 @@ struct rsim_player {
   rsim_time anchor_sim;
   int64_t lag, max_lag, reported_lag;
   uint64_t instants;
+  bool seeking;              /* a seek not yet at its target (done in slices by poll) */
+  rsim_time seek_target;
+  char seek_msg[300];        /* said when it arrives (a clamp), or empty */
   char msg[300];
 };
 
@@ -115,25 +118,45 @@ void rsim_player_pause(rsim_player *p) {
   emit(p, RSIM_PLAYER_EV_PAUSE, NULL);
 }
 
-int rsim_player_seek(rsim_player *p, rsim_time t) {
-  rsim_time from, to;
-  rsim_engine_range(p->e, &from, &to);
-  const char *msg = NULL;
-  if (t < from || t > to) {
-    snprintf(p->msg, sizeof p->msg, "seek to %lld is outside the log (%lld..%lld); clamped to the %s", (long long)t,
-             (long long)from, (long long)to, t < from ? "start" : "end");
-    msg = p->msg;
-    t = t < from ? from - 1 : to;
-  }
-  int rc = rsim_engine_seek(p->e, t);
+/* Goes on with the pending seek for one poll's work (all of it with
+** to_the_end); EV_SEEK when it arrives, EV_SEEKING once if it takes longer. */
+static int seek_slice(rsim_player *p, bool to_the_end, bool first) {
+  int64_t start = now_ns(p);
+  bool reached = false;
+  int rc;
+  do rc = rsim_engine_seek_some(p->e, p->seek_target, to_the_end ? 0 : 8, &reached);
+  while (!rc && !reached && now_ns(p) - start < POLL_BUDGET_NS);
   if (rc) {
+    p->seeking = false;
     emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
     return rc;
   }
-  if (p->mode == RSIM_PLAYER_ENDED) p->mode = RSIM_PLAYER_PAUSED;
+  if (!reached) {
+    if (first) emit(p, RSIM_PLAYER_EV_SEEKING, "re-simulating to the seek target; controls stay live");
+    return RSIM_OK;
+  }
+  p->seeking = false;
   anchor(p);
-  emit(p, RSIM_PLAYER_EV_SEEK, msg);
+  emit(p, RSIM_PLAYER_EV_SEEK, p->seek_msg[0] ? p->seek_msg : NULL);
   return RSIM_OK;
+}
+
+/* Finishes a pending seek before a control that needs the run in place. */
+static int settle(rsim_player *p) { return p->seeking ? seek_slice(p, true, false) : RSIM_OK; }
+
+int rsim_player_seek(rsim_player *p, rsim_time t) {
+  rsim_time from, to;
+  rsim_engine_range(p->e, &from, &to);
+  p->seek_msg[0] = 0;
+  if (t < from || t > to) {
+    snprintf(p->seek_msg, sizeof p->seek_msg, "seek to %lld is outside the log (%lld..%lld); clamped to the %s",
+             (long long)t, (long long)from, (long long)to, t < from ? "start" : "end");
+    t = t < from ? from - 1 : to;
+  }
+  if (p->mode == RSIM_PLAYER_ENDED) p->mode = RSIM_PLAYER_PAUSED;
+  p->seeking = true;
+  p->seek_target = t;
+  return seek_slice(p, false, true);
 }
 
 int rsim_player_set_speed(rsim_player *p, double speed) {
@@ -193,20 +216,26 @@ static int stepped(rsim_player *p, int rc, const char *msg) {
 
 int rsim_player_step(rsim_player *p) {
   hold(p);
-  int rc = rsim_engine_step(p->e);
+  int rc = settle(p);
+  if (rc) return rc;
+  rc = rsim_engine_step(p->e);
   if (!rc) p->instants++;
   return stepped(p, rc, NULL);
 }
 
 int rsim_player_step_run(rsim_player *p, size_t *component) {
   hold(p);
+  int rc = settle(p);
+  if (rc) return rc;
   return stepped(p, rsim_engine_step_run(p->e, component), "one component run");
 }
 
 int rsim_player_step_back(rsim_player *p) {
   hold(p);
   if (p->mode == RSIM_PLAYER_ENDED) p->mode = RSIM_PLAYER_PAUSED;
-  int rc = rsim_engine_step_back(p->e);
+  int rc = settle(p);
+  if (rc) return rc;
+  rc = rsim_engine_step_back(p->e);
   if (rc && rc != RSIM_EEOF) emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
   if (!rc) emit(p, RSIM_PLAYER_EV_STEP, NULL);
   return rc;
@@ -230,6 +259,13 @@ static void track_lag(rsim_player *p, int64_t lag) {
 
 int rsim_player_poll(rsim_player *p, int64_t *wait_ns) {
   *wait_ns = -1;
+  if (p->seeking) {
+    int rc = seek_slice(p, false, false);
+    if (rc || p->seeking) {
+      *wait_ns = rc ? -1 : 0;
+      return rc;
+    }
+  }
   int64_t start = now_ns(p);
   if (p->mode == RSIM_PLAYER_WAITING) {
     if (start < p->wait_until) {
@@ -295,4 +331,6 @@ void rsim_player_state_get(const rsim_player *p, rsim_player_state *out) {
   out->lag_ns = p->lag;
   out->max_lag_ns = p->max_lag;
   out->instants = p->instants;
+  out->seeking = p->seeking;
+  out->seek_target = p->seeking ? p->seek_target : out->sim_time;
 }

@@ -76,10 +76,12 @@ static void state_doc(rsim_server *s, rsim_buf *b, bool outputs) {
   rsim_buf_printf(b,
                   "{\"type\":\"state\",\"mode\":\"%s\",\"sim_time\":%lld,\"from\":%lld,\"to\":%lld,"
                   "\"rel_ns\":%lld,\"span_ns\":%lld,\"speed\":%g,"
-                  "\"lag_ms\":%.3f,\"max_lag_ms\":%.3f,\"instants\":%llu,\"components\":[",
+                  "\"lag_ms\":%.3f,\"max_lag_ms\":%.3f,\"instants\":%llu,\"seeking\":%s,\"seek_target\":%lld,"
+                  "\"components\":[",
                   mode_name(ps.mode), (long long)ps.sim_time, (long long)ps.from, (long long)ps.to,
                   (long long)(ps.sim_time - ps.from), (long long)(ps.to - ps.from), ps.speed,
-                  (double)ps.lag_ns / 1e6, (double)ps.max_lag_ns / 1e6, (unsigned long long)ps.instants);
+                  (double)ps.lag_ns / 1e6, (double)ps.max_lag_ns / 1e6, (unsigned long long)ps.instants,
+                  ps.seeking ? "true" : "false", (long long)ps.seek_target);
   for (size_t i = 0; i < rsim_engine_n_components(s->e); i++) {
     rsim_component_stats st;
     rsim_engine_stats(s->e, i, &st);
@@ -111,7 +113,7 @@ static void state_doc(rsim_server *s, rsim_buf *b, bool outputs) {
 
 void rsim_server_player_event(void *server, const rsim_player_event *ev) {
   rsim_server *s = server;
-  static const char *const kinds[] = {"play", "pause", "seek", "speed", "step", "loop", "end", "lag", "error"};
+  static const char *const kinds[] = {"play", "pause", "seek", "speed", "step", "loop", "end", "lag", "error", "seeking"};
   rsim_buf b = {0};
   rsim_buf_printf(&b, "{\"id\":%llu,\"kind\":\"%s\",\"sim_time\":%lld,\"message\":", (unsigned long long)s->n_events,
                   kinds[ev->kind], (long long)ev->sim_time);
@@ -563,7 +565,9 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   info.mounts = &s->mounts[0];
   info.user = s;
   info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-  /* A long seek forward runs inside one request: do not time its connection out. */
+  /* A seek answers at once and goes on in slices, but a step sent during a
+  ** long seek finishes the seek first, inside its request: do not time
+  ** such a connection out. */
   info.timeout_secs = 300;
   info.keepalive_timeout = 300;
   s->ctx = lws_create_context(&info);

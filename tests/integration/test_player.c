@@ -3,20 +3,21 @@
 ** exactly and without waiting: instants run when the clock says they are
 ** due, none is skipped when the components fall behind (the lag is
 ** reported instead), every control emits its event, seeks outside the log
-** are clamped and said so, and no control changes what the run computes.
+** are clamped and said so, long seeks go on in slices with the controls
+** live, and no control changes what the run computes.
 */
 #include "rsim/player.h"
 #include "test.h"
 
-static int64_t g_clock;
+static int64_t g_clock, g_tick; /* g_tick: how far each reading moves it */
 static int64_t fake_clock(void *ud) {
   (void)ud;
-  return g_clock;
+  return g_clock += g_tick;
 }
 
 typedef struct log {
-  int count[RSIM_PLAYER_EV_ERROR + 1];
-  char last_msg[RSIM_PLAYER_EV_ERROR + 1][300];
+  int count[RSIM_PLAYER_EV_SEEKING + 1];
+  char last_msg[RSIM_PLAYER_EV_SEEKING + 1][300];
 } evlog;
 
 static void listen(void *ud, const rsim_player_event *ev) {
@@ -222,5 +223,46 @@ TEST(player_steps_one_component_run_at_a_time) {
     calls += cs.calls + cs.not_ready;
   }
   ASSERT_EQ(runs, calls);
+  teardown(&f);
+}
+
+/* A seek to the end from the start needs many polls' work when the clock
+** moves: it comes back at once, seeking; pause still works; polls finish
+** it, and it arrives at exactly the state of a plain run. */
+TEST(player_long_seek_goes_on_in_slices_with_controls_live) {
+  char want[65], got[65];
+  uint64_t n_plain;
+  plain_run(want, &n_plain);
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 1});
+  rsim_time from, to;
+  rsim_engine_range(f.e, &from, &to);
+  g_tick = 5000000; /* each look at the clock: 5 ms later */
+  ASSERT_OK(rsim_player_seek(f.p, to));
+  rsim_player_state ps;
+  rsim_player_state_get(f.p, &ps);
+  ASSERT(ps.seeking);
+  ASSERT_EQ(ps.seek_target, to);
+  ASSERT(ps.sim_time < to);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_SEEKING], 1);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_SEEK], 0);
+  rsim_player_pause(f.p);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_PAUSE], 1);
+  int64_t wait;
+  int polls = 0;
+  do {
+    ASSERT_OK(rsim_player_poll(f.p, &wait));
+    polls++;
+  } while (wait == 0 && polls < 100000);
+  rsim_player_state_get(f.p, &ps);
+  ASSERT(!ps.seeking);
+  ASSERT(polls > 1);
+  ASSERT_EQ(ps.mode, RSIM_PLAYER_PAUSED);
+  ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_SEEK], 1);
+  ASSERT_EQ(rsim_engine_time(f.e), to);
+  ASSERT_EQ(ps.instants, 0); /* the seek's instants are not the player's */
+  rsim_engine_digest(f.e, got);
+  ASSERT_STREQ(got, want);
+  g_tick = 0;
   teardown(&f);
 }
