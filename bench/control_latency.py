@@ -1,6 +1,7 @@
 """Control latency of `replaysim serve`: from a control request (play,
 pause, speed, seek) to (1) its HTTP answer, which carries the new state, and
-(2) the first state document on the WebSocket stream that shows the change.
+(2) the first state document on the WebSocket stream that shows the change
+(for a seek: that shows it has arrived).
 Usage: control_latency.py REPLAYSIM GRAPH DRIVE [N]   (prints a Markdown table)"""
 import base64
 import json
@@ -60,10 +61,15 @@ for i in range(n):
         t0 = time.perf_counter()
         got = post(path)
         answer.setdefault(name, []).append((time.perf_counter() - t0) * 1e3)
-        # Visible on the stream: the first document that carries this control's event.
+        # Visible on the stream: the first document that carries this control's
+        # event; for a seek that answered on its way (seeking), the first one
+        # where it has arrived.
         want = got["events"][-1]["id"]
-        while max((e["id"] for e in message().get("events", [])), default=-1) < want:
-            pass
+        doc = message()
+        while max((e["id"] for e in doc.get("events", [])), default=-1) < want:
+            doc = message()
+        while got.get("seeking") and doc["seeking"]:
+            doc = message()
         stream.setdefault(name, []).append((time.perf_counter() - t0) * 1e3)
 p.terminate()
 
