@@ -201,6 +201,7 @@ int rsim_engine_resume(rsim_engine *e, const char *dir);
 
 typedef struct rsim_engine_ckpt_stats {
   uint64_t taken;         /* checkpoints taken (the start not counted) */
+  int64_t take_ns;        /* wall time spent taking them (and writing files) */
   size_t held;            /* in memory now */
   size_t bytes;           /* their size, roughly */
   uint64_t seeks, restores;

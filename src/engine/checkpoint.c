@@ -148,6 +148,7 @@ int rsim__ckpt_after_step(rsim_engine *e) {
   if (!k || k->every <= 0 || k->stateless) return RSIM_OK;
   int64_t b = (e->now - e->from) / k->every;
   if (have_bucket(k, b)) return RSIM_OK;
+  int64_t t0 = rsim_monotonic_ns();
   ckpt c;
   int rc = take(e, &c, false);
   if (!rc && e->o.checkpoint_dir) rc = write_file(e, &c);
@@ -156,6 +157,7 @@ int rsim__ckpt_after_step(rsim_engine *e) {
     return rc;
   }
   ring_put(e, &c);
+  k->stats.take_ns += rsim_monotonic_ns() - t0;
   return RSIM_OK;
 }
 

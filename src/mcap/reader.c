@@ -95,6 +95,10 @@ struct rsim_mcap_reader {
   size_t spare_cap;
   ZSTD_DCtx *zctx;
   rsim_mcap_message msg;
+  /* Chunks decompressed by the last latest() calls: a seek asks for the
+  ** latest message of every sensor at one time, and those mostly sit in
+  ** the same one or two chunks, each megabytes to decompress and check. */
+  loaded kept[2];
 };
 
 static int fail(rsim_mcap_reader *rd, int code, uint64_t off, const char *fmt, ...)
@@ -219,6 +223,7 @@ void rsim_mcap_reader_close(rsim_mcap_reader *rd) {
   if (!rd) return;
   if (rd->fd >= 0) close(rd->fd);
   free_iteration(rd);
+  for (size_t i = 0; i < 2; i++) free(rd->kept[i].data);
   for (size_t i = 0; i < rd->n_schemas; i++) {
     free(rd->schemas[i].name);
     free(rd->schemas[i].encoding);
@@ -675,8 +680,26 @@ static int queue_from_indexes(rsim_mcap_reader *rd, const chunk_ref *c, size_t s
   return RSIM_OK;
 }
 
+static int queue_chunk(rsim_mcap_reader *rd, const chunk_ref *c, size_t si);
+
+/* A chunk kept by latest(), moved into a new slot; false if not kept. */
+static bool load_kept(rsim_mcap_reader *rd, const chunk_ref *c, size_t *si) {
+  for (size_t i = 0; i < 2; i++) {
+    if (!rd->kept[i].data || rd->kept[i].file_offset != c->offset) continue;
+    rd->slots = rsim_xrealloc(rd->slots, (rd->n_slots + 1) * sizeof *rd->slots);
+    rd->slots[rd->n_slots] = rd->kept[i];
+    rd->slots[rd->n_slots].pending = 0;
+    memset(&rd->kept[i], 0, sizeof rd->kept[i]);
+    *si = rd->n_slots++;
+    return true;
+  }
+  return false;
+}
+
 /* Reads and decompresses one chunk and queues its wanted messages. */
 static int load_chunk(rsim_mcap_reader *rd, const chunk_ref *c) {
+  size_t si;
+  if (load_kept(rd, c, &si)) return queue_chunk(rd, c, si);
   if (c->length < 9 || c->length > MAX_RECORD + 9 || c->offset > rd->size || c->length > rd->size - c->offset)
     return fail(rd, RSIM_ECORRUPT, c->offset, "ChunkIndex: a chunk of %llu bytes at %llu does not fit in the file",
                 (unsigned long long)c->length, (unsigned long long)c->offset);
@@ -704,9 +727,15 @@ static int load_chunk(rsim_mcap_reader *rd, const chunk_ref *c) {
   slot->cap = cap;
   slot->len = r.r.chunk.uncompressed_size;
   slot->file_offset = c->offset;
-  size_t si = rd->n_slots++;
+  return queue_chunk(rd, c, rd->n_slots++);
+}
+
+/* Queues the wanted messages of the chunk in slot si. */
+static int queue_chunk(rsim_mcap_reader *rd, const chunk_ref *c, size_t si) {
   if (c->n_mi) return queue_from_indexes(rd, c, si);
   /* No message index: scan the records of the chunk. */
+  loaded *slot = &rd->slots[si];
+  char why[300];
   for (uint64_t at = 0; at < slot->len;) {
     if (slot->len - at < 9) return fail(rd, RSIM_ECORRUPT, c->offset, "Chunk: a record header is cut off");
     uint8_t op = slot->data[at];
@@ -769,6 +798,26 @@ int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message 
 
 /* Chunks are visited latest-ending first; once the best time found is
 ** later than everything a remaining chunk can hold, the search stops. */
+static bool has_channel(const chunk_ref *c, uint16_t channel) {
+  if (!c->n_mi) return true; /* no message index: it may */
+  for (size_t k = 0; k < c->n_mi; k++)
+    if (c->mi[k].key == channel) return true;
+  return false;
+}
+
+/* Keeps the decompressed chunks of slot first and of one other slot for
+** the next latest() call; frees what was kept before. */
+static void keep_chunks(rsim_mcap_reader *rd, size_t first) {
+  for (size_t i = 0; i < 2; i++) {
+    free(rd->kept[i].data);
+    memset(&rd->kept[i], 0, sizeof rd->kept[i]);
+  }
+  size_t n = 0;
+  if (first < rd->n_slots && rd->slots[first].data) rd->kept[n++] = rd->slots[first], rd->slots[first].data = NULL;
+  for (size_t i = rd->n_slots; i-- > 0 && n < 2;)
+    if (rd->slots[i].data) rd->kept[n++] = rd->slots[i], rd->slots[i].data = NULL;
+}
+
 int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
                             const rsim_mcap_message **out) {
   int rc = rsim_mcap_reader_summary(rd);
@@ -787,7 +836,7 @@ int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
     uint64_t next_key = 0;
     for (size_t i = 0; i < rd->n_chunks; i++) {
       chunk_ref *c = &rd->chunks[i];
-      if (c->start > t || c->length == 0) continue;
+      if (c->start > t || c->length == 0 || !has_channel(c, channel)) continue;
       bool visited = false;
       for (size_t k = 0; k < rd->n_slots; k++) visited |= rd->slots[k].file_offset == c->offset;
       if (visited) continue;
@@ -808,7 +857,8 @@ int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
     }
   }
   if (!found) return RSIM_ENOTFOUND;
-  loaded *s = &rd->slots[best.slot];
+  keep_chunks(rd, best.slot);
+  loaded *s = &rd->kept[0];
   rsim_mcap_record r;
   char why[300];
   uint64_t len = le64(s->data + best.offset + 1);
