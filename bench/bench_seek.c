@@ -1,7 +1,7 @@
 /*
 ** bench_seek.c -- what checkpoints cost and what seeking takes.
 **
-**   bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS]
+**   bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX]
 **
 ** 1. The whole drive played twice at max speed, without checkpoints (only
 **    the start) and with one every K seconds of sim time: the overhead,
@@ -24,9 +24,11 @@ static void die(const char *what, const char *msg) {
   exit(1);
 }
 
+static size_t g_cap; /* checkpoint_max; 0 = the engine's default */
+
 static double run(rsim_graph *g, rsim_store *st, int64_t every, rsim_engine **keep) {
   rsim_errbuf eb = {0};
-  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = every, .log_level = RSIM_LOG_ERROR};
+  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = every, .checkpoint_max = g_cap, .log_level = RSIM_LOG_ERROR};
   rsim_engine *e;
   if (rsim_engine_new(g, &o, &e, &eb)) die("engine", eb.msg);
   int64_t t0 = rsim_monotonic_ns();
@@ -54,11 +56,12 @@ static void pct(double *v, int n, double *p50, double *p95, double *max) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS]\n");
+    fprintf(stderr, "usage: bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX]\n");
     return 2;
   }
   double k_s = argc > 3 ? atof(argv[3]) : 1.0;
   int n = argc > 4 ? atoi(argv[4]) : 100;
+  g_cap = argc > 5 ? (size_t)atol(argv[5]) : 0;
   rsim_errbuf eb = {0};
   rsim_store *st;
   rsim_graph *g;
@@ -91,8 +94,9 @@ int main(int argc, char **argv) {
   double sim = (double)(to - from) / 1e9;
   printf("| %.0f s drive, K = %.2f s | |\n|---|---|\n", sim, k_s);
   printf("| run without checkpoints | %.2f s |\n", plain);
-  printf("| run with checkpoints | %.2f s (%+.1f%%), %llu taken, %zu held, %.1f MB |\n", with,
-         100.0 * (with - plain) / plain, (unsigned long long)cs.taken, cs.held, (double)cs.bytes / 1e6);
+  printf("| run with checkpoints | %.2f s (%+.1f%%), %llu taken, %zu held (every %.2f s), %.1f MB |\n", with,
+         100.0 * (with - plain) / plain, (unsigned long long)cs.taken, cs.held, (double)cs.interval_ns / 1e9,
+         (double)cs.bytes / 1e6);
   printf("| time spent taking checkpoints (timed inside the engine) | %.3f s = %.2f%% of the run, %.0f us each |\n",
          (double)cs.take_ns / 1e9, 100.0 * (double)cs.take_ns / 1e9 / with,
          cs.taken ? (double)cs.take_ns / 1e3 / (double)cs.taken : 0.0);

@@ -85,7 +85,7 @@ typedef struct rsim_engine_opts {
   void *log_ud;
   int log_level;          /* lowest level passed to log: 0 debug .. 3 error */
   int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 1 s, < 0 = only the start */
-  size_t checkpoint_max;  /* checkpoints kept in memory (oldest dropped first); 0 = 4096 */
+  size_t checkpoint_max;  /* checkpoints kept in memory; when full, every other one goes and the interval doubles; 0 = 4096 */
   const char *checkpoint_dir; /* also write each checkpoint there (created if missing); NULL = memory only */
 } rsim_engine_opts;
 
@@ -203,6 +203,7 @@ typedef struct rsim_engine_ckpt_stats {
   uint64_t taken;         /* checkpoints taken (the start not counted) */
   int64_t take_ns;        /* wall time spent taking them (and writing files) */
   size_t held;            /* in memory now */
+  int64_t interval_ns;    /* between them now: K, doubled each time checkpoint_max were held */
   size_t bytes;           /* their size, roughly */
   uint64_t seeks, restores;
   uint64_t resimulated;   /* instants stepped again by seeks */

@@ -68,7 +68,7 @@ int cli_serve(int argc, char **argv) {
   rsim_server *s = NULL;
   int exit_code = CLI_FAIL;
   if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto out;
-  /* Seeks from the UI: a checkpoint every 250 ms keeps them under ~100 ms (docs/benchmarks.md). */
+  /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;

@@ -14,10 +14,14 @@ typedef struct ref {
   size_t n;
 } ref;
 
+/* Checkpoints every 0.5 s, as many as the default allows, unless set. */
+static int64_t g_every = 500000000;
+static size_t g_cap;
+
 static rsim_engine *engine(const char *graph, rsim_store *st, rsim_graph **g) {
   rsim_errbuf eb = {0};
   if (rsim_graph_load(graph, g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = 500000000, .log_level = RSIM_LOG_ERROR};
+  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = g_every, .checkpoint_max = g_cap, .log_level = RSIM_LOG_ERROR};
   rsim_engine *e;
   if (rsim_engine_new(*g, &o, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
   return e;
@@ -112,8 +116,13 @@ static void seeks_are_exact(const char *graph, int n_seeks) {
   rsim_engine_ckpt_stats_get(e, &cs);
   ASSERT(cs.seeks >= (uint64_t)n_seeks);
   if (!cs.stateless) {
-    ASSERT(cs.taken >= 6); /* every 0.5 s of a 3 s drive */
+    ASSERT(cs.taken >= 6); /* every 0.5 s of a 3 s drive, or more often */
     ASSERT(cs.restores > 0);
+  }
+  if (g_cap) {
+    /* 30 buckets of 0.1 s into a memory of 4: thinned to 0, 0.8, 1.6 and 2.4 s. */
+    ASSERT_EQ(cs.held, 4);
+    ASSERT_EQ(cs.interval_ns, 800000000);
   }
   rsim_engine_free(e);
   rsim_graph_free(g);
@@ -123,6 +132,14 @@ static void seeks_are_exact(const char *graph, int n_seeks) {
 }
 
 TEST(seek_and_step_back_are_digest_exact) { seeks_are_exact(test_source_path("examples/demo/graph.yaml"), 40); }
+
+/* When checkpoint_max are held, every other one goes and the interval
+** doubles, so they still cover the whole run; seeks stay exact. */
+TEST(full_checkpoint_memory_thins_evenly_and_seeks_stay_exact) {
+  g_every = 100000000;
+  g_cap = 4;
+  seeks_are_exact(test_source_path("examples/demo/graph.yaml"), 30);
+}
 
 TEST(seek_without_state_interface_resimulates_from_the_start) {
   seeks_are_exact(test_source_path("examples/composed/composed.yaml"), 10);
