@@ -796,8 +796,7 @@ int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message 
   return RSIM_OK;
 }
 
-/* Chunks are visited latest-ending first; once the best time found is
-** later than everything a remaining chunk can hold, the search stops. */
+/* Whether a chunk holds messages of the channel, by its message indexes. */
 static bool has_channel(const chunk_ref *c, uint16_t channel) {
   if (!c->n_mi) return true; /* no message index: it may */
   for (size_t k = 0; k < c->n_mi; k++)
@@ -818,6 +817,8 @@ static void keep_chunks(rsim_mcap_reader *rd, size_t first) {
     if (rd->slots[i].data) rd->kept[n++] = rd->slots[i], rd->slots[i].data = NULL;
 }
 
+/* Chunks are visited latest-ending first; once the best time found is
+** later than everything a remaining chunk can hold, the search stops. */
 int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
                             const rsim_mcap_message **out) {
   int rc = rsim_mcap_reader_summary(rd);
