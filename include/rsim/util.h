@@ -44,6 +44,19 @@ void rsim_buf_printf(rsim_buf *b, const char *fmt, ...)
 void rsim_buf_put_u32le(rsim_buf *b, uint32_t v);
 void rsim_buf_put_u64le(rsim_buf *b, uint64_t v);
 
+/* A bounded reader over bytes, the counterpart of rsim_buf_put_*le: a read
+** past the end gives NULL (or 0) and clears ok for good, so a parser reads
+** on and checks ok once.  It borrows the bytes. */
+typedef struct rsim_rd {
+  const uint8_t *p, *end;
+  bool ok;
+} rsim_rd;
+rsim_rd rsim_rd_new(const uint8_t *p, size_t n);
+const uint8_t *rsim_rd_bytes(rsim_rd *r, uint64_t n);
+uint8_t rsim_rd_u8(rsim_rd *r);
+uint32_t rsim_rd_u32le(rsim_rd *r);
+uint64_t rsim_rd_u64le(rsim_rd *r);
+
 /* Little-endian floats in byte buffers (payload layouts, docs/sensors.md),
 ** alignment-free. */
 float rsim_le_f32(const uint8_t *p);

@@ -95,6 +95,35 @@ void rsim_buf_put_u64le(rsim_buf *b, uint64_t v) {
   rsim_buf_put_u32le(b, (uint32_t)(v >> 32));
 }
 
+rsim_rd rsim_rd_new(const uint8_t *p, size_t n) { return (rsim_rd){p, p + n, true}; }
+
+const uint8_t *rsim_rd_bytes(rsim_rd *r, uint64_t n) {
+  if (!r->ok || (uint64_t)(r->end - r->p) < n) {
+    r->ok = false;
+    return NULL;
+  }
+  const uint8_t *q = r->p;
+  r->p += n;
+  return q;
+}
+
+uint8_t rsim_rd_u8(rsim_rd *r) {
+  const uint8_t *q = rsim_rd_bytes(r, 1);
+  return q ? q[0] : 0;
+}
+
+uint32_t rsim_rd_u32le(rsim_rd *r) {
+  const uint8_t *q = rsim_rd_bytes(r, 4);
+  return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24 : 0;
+}
+
+uint64_t rsim_rd_u64le(rsim_rd *r) {
+  const uint8_t *q = rsim_rd_bytes(r, 8);
+  uint64_t v = 0;
+  for (int i = 7; q && i >= 0; i--) v = v << 8 | q[i];
+  return v;
+}
+
 void rsim_buf_put_json_str(rsim_buf *b, const char *s, size_t n) {
   rsim_buf_putc(b, '"');
   for (size_t i = 0; i < n; i++) {

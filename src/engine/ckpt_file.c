@@ -86,64 +86,32 @@ static void serialize(const rsim__ck_shape *sh, const ckpt *c, rsim_buf *b) {
   }
 }
 
-typedef struct reader {
-  const uint8_t *p, *end;
-  bool ok;
-} reader;
-
-static const uint8_t *take_bytes(reader *r, uint64_t n) {
-  if (!r->ok || (uint64_t)(r->end - r->p) < n) {
-    r->ok = false;
-    return NULL;
-  }
-  const uint8_t *q = r->p;
-  r->p += n;
-  return q;
-}
-
-static uint64_t get64(reader *r) {
-  const uint8_t *q = take_bytes(r, 8);
-  uint64_t v = 0;
-  for (int i = 7; q && i >= 0; i--) v = v << 8 | q[i];
-  return v;
-}
-
-static uint32_t get32(reader *r) {
-  const uint8_t *q = take_bytes(r, 4);
-  return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24 : 0;
-}
-
-static uint8_t get8(reader *r) {
-  const uint8_t *q = take_bytes(r, 1);
-  return q ? q[0] : 0;
-}
-
-static void get_sha(reader *r, rsim_sha256 *s) {
-  for (int i = 0; i < 8; i++) s->h[i] = get32(r);
-  s->nbytes = get64(r);
-  const uint8_t *q = take_bytes(r, 64);
+static void get_sha(rsim_rd *r, rsim_sha256 *s) {
+  for (int i = 0; i < 8; i++) s->h[i] = rsim_rd_u32le(r);
+  s->nbytes = rsim_rd_u64le(r);
+  const uint8_t *q = rsim_rd_bytes(r, 64);
   if (q) memcpy(s->block, q, 64);
-  s->fill = (size_t)get64(r);
+  s->fill = (size_t)rsim_rd_u64le(r);
   if (s->fill > 64) r->ok = false;
 }
 
-static bool get_str_is(reader *r, const char *want) {
-  uint64_t n = get64(r);
-  const uint8_t *q = take_bytes(r, n);
+static bool get_str_is(rsim_rd *r, const char *want) {
+  uint64_t n = rsim_rd_u64le(r);
+  const uint8_t *q = rsim_rd_bytes(r, n);
   return q && n == strlen(want) && !memcmp(q, want, n);
 }
 
-static void get_val(reader *r, rsim_val *v) {
-  uint64_t n = get64(r);
-  const uint8_t *q = take_bytes(r, n);
+static void get_val(rsim_rd *r, rsim_val *v) {
+  uint64_t n = rsim_rd_u64le(r);
+  const uint8_t *q = rsim_rd_bytes(r, n);
   size_t used = 0;
   if (!q || rsim_val_decode(q, (size_t)n, v, &used) || used != n) r->ok = false;
 }
 
-static void get_stats(reader *r, rsim_component_stats *s, const char *name) {
+static void get_stats(rsim_rd *r, rsim_component_stats *s, const char *name) {
   uint64_t *v[] = {&s->calls,      &s->errors,   &s->not_ready, &s->outputs, &s->superseded,        &s->dropped,
                    &s->limit_hits, &s->restarts, &s->retries,   &s->skipped, &s->timing_violations, &s->max_fuel};
-  for (size_t i = 0; i < sizeof v / sizeof *v; i++) *v[i] = get64(r);
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) *v[i] = rsim_rd_u64le(r);
   s->name = name;
 }
 
@@ -153,9 +121,9 @@ bool rsim__ck_parse(const rsim__ck_shape *sh, const uint8_t *data, size_t n, ckp
     snprintf(why, why_n, "not a replaysim checkpoint");
     return false;
   }
-  reader r = {data + 8, data + n, true};
-  uint32_t version = get32(&r);
-  uint64_t len = get64(&r);
+  rsim_rd r = rsim_rd_new(data + 8, n - 8);
+  uint32_t version = rsim_rd_u32le(&r);
+  uint64_t len = rsim_rd_u64le(&r);
   if (version != FILE_VERSION || len != n - 8 - 4 - 8 - 32) {
     snprintf(why, why_n, "version %u or length does not match (truncated?)", version);
     return false;
@@ -173,33 +141,33 @@ bool rsim__ck_parse(const rsim__ck_shape *sh, const uint8_t *data, size_t n, ckp
   }
 #endif
   r.end = data + n - 32;
-  bool same = get64(&r) == (uint64_t)sh->from && get64(&r) == (uint64_t)sh->every && get32(&r) == sh->n;
+  bool same = rsim_rd_u64le(&r) == (uint64_t)sh->from && rsim_rd_u64le(&r) == (uint64_t)sh->every && rsim_rd_u32le(&r) == sh->n;
   for (size_t i = 0; same && i < sh->n; i++)
     same = get_str_is(&r, sh->names[i]) && get_str_is(&r, sh->exports[i]);
   if (!same) {
     snprintf(why, why_n, "made by another graph, range start or checkpoint interval");
     return false;
   }
-  c->now = (rsim_time)get64(&r);
-  c->bucket = (int64_t)get64(&r);
+  c->now = (rsim_time)rsim_rd_u64le(&r);
+  c->bucket = (int64_t)rsim_rd_u64le(&r);
   get_sha(&r, &c->digest);
-  c->readings = get64(&r);
-  c->bst.interpolated = get64(&r);
-  c->bst.stale = get64(&r);
-  c->bst.transforms = get64(&r);
-  c->bst.transform_hits = get64(&r);
+  c->readings = rsim_rd_u64le(&r);
+  c->bst.interpolated = rsim_rd_u64le(&r);
+  c->bst.stale = rsim_rd_u64le(&r);
+  c->bst.transforms = rsim_rd_u64le(&r);
+  c->bst.transform_hits = rsim_rd_u64le(&r);
   c->nodes = rsim_xcalloc(sh->n, sizeof *c->nodes);
   for (size_t i = 0; i < sh->n && r.ok; i++) {
     node_ck *nc = &c->nodes[i];
-    nc->next_tick = (rsim_time)get64(&r);
-    nc->has_out = get8(&r) != 0;
+    nc->next_tick = (rsim_time)rsim_rd_u64le(&r);
+    nc->has_out = rsim_rd_u8(&r) != 0;
     if (nc->has_out) get_val(&r, &nc->out);
-    nc->out_seq = get64(&r);
-    nc->out_t = (rsim_time)get64(&r);
+    nc->out_seq = rsim_rd_u64le(&r);
+    nc->out_t = (rsim_time)rsim_rd_u64le(&r);
     get_sha(&r, &nc->digest);
     get_stats(&r, &nc->st, sh->names[i]);
-    uint64_t sl = get64(&r);
-    const uint8_t *sp = take_bytes(&r, sl);
+    uint64_t sl = rsim_rd_u64le(&r);
+    const uint8_t *sp = rsim_rd_bytes(&r, sl);
     if (sp && sl) {
       nc->state = rsim_xmalloc((size_t)sl);
       memcpy(nc->state, sp, (size_t)sl);
@@ -210,12 +178,12 @@ bool rsim__ck_parse(const rsim__ck_shape *sh, const uint8_t *data, size_t n, ckp
       link_ck *lc = &nc->links[j];
       size_t ns = sh->n_srcs[i][j];
       lc->consumed = rsim_xcalloc(ns, sizeof *lc->consumed);
-      for (size_t k = 0; k < ns; k++) lc->consumed[k] = get64(&r);
-      uint64_t qn = get64(&r);
+      for (size_t k = 0; k < ns; k++) lc->consumed[k] = rsim_rd_u64le(&r);
+      uint64_t qn = rsim_rd_u64le(&r);
       if (qn > (uint64_t)(r.end - r.p)) r.ok = false;
       lc->q = r.ok && qn ? rsim_xcalloc((size_t)qn, sizeof *lc->q) : NULL;
       for (uint64_t q = 0; q < qn && r.ok; q++, lc->qn++) {
-        lc->q[q].concat = get8(&r) != 0;
+        lc->q[q].concat = rsim_rd_u8(&r) != 0;
         get_val(&r, &lc->q[q].v);
       }
     }

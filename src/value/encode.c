@@ -8,6 +8,7 @@
 */
 #include <string.h>
 
+#include "rsim/util.h"
 #include "rsim/value.h"
 
 #define MAX_DEPTH 64
@@ -57,71 +58,54 @@ void rsim_val_encode(const rsim_val *v, rsim_buf *out) {
   }
 }
 
-typedef struct reader {
-  const uint8_t *p, *end, *start;
-} reader;
-
-static bool take(reader *r, size_t n, const uint8_t **out) {
-  if ((size_t)(r->end - r->p) < n) return false;
-  *out = r->p;
-  r->p += n;
-  return true;
-}
-
-static bool u32(reader *r, uint32_t *v) {
-  const uint8_t *b;
-  if (!take(r, 4, &b)) return false;
-  *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-  return true;
-}
-
-static bool u64(reader *r, uint64_t *v) {
-  uint32_t lo, hi;
-  if (!u32(r, &lo) || !u32(r, &hi)) return false;
-  *v = (uint64_t)hi << 32 | lo;
-  return true;
-}
-
-static int decode_at(reader *r, rsim_val *out, int depth) {
+static int decode_at(rsim_rd *r, rsim_val *out, int depth) {
   memset(out, 0, sizeof *out);
-  const uint8_t *kb;
-  if (depth > MAX_DEPTH || !take(r, 1, &kb)) return RSIM_ECORRUPT;
+  const uint8_t *kb = depth > MAX_DEPTH ? NULL : rsim_rd_bytes(r, 1);
+  if (!kb) return RSIM_ECORRUPT;
   rsim_kind kind = (rsim_kind)kb[0];
   uint64_t n = 0;
   uint32_t w;
   const uint8_t *b;
   switch (kind) {
     case RSIM_BOOL:
-      if (!take(r, 1, &b) || b[0] > 1) return RSIM_ECORRUPT;
+      b = rsim_rd_bytes(r, 1);
+      if (!b || b[0] > 1) return RSIM_ECORRUPT;
       out->of.b = b[0];
       break;
     case RSIM_S8: case RSIM_S16: case RSIM_S32: case RSIM_S64:
-      if (!u64(r, &n)) return RSIM_ECORRUPT;
+      n = rsim_rd_u64le(r);
+      if (!r->ok) return RSIM_ECORRUPT;
       out->of.s = (int64_t)n;
       break;
     case RSIM_U8: case RSIM_U16: case RSIM_U32: case RSIM_U64: case RSIM_FLAGS:
-      if (!u64(r, &out->of.u)) return RSIM_ECORRUPT;
+      out->of.u = rsim_rd_u64le(r);
+      if (!r->ok) return RSIM_ECORRUPT;
       break;
     case RSIM_F32:
-      if (!u32(r, &w)) return RSIM_ECORRUPT;
+      w = rsim_rd_u32le(r);
+      if (!r->ok) return RSIM_ECORRUPT;
       memcpy(&out->of.f32, &w, 4);
       break;
     case RSIM_F64:
-      if (!u64(r, &n)) return RSIM_ECORRUPT;
+      n = rsim_rd_u64le(r);
+      if (!r->ok) return RSIM_ECORRUPT;
       memcpy(&out->of.f64, &n, 8);
       break;
     case RSIM_CHAR:
-      if (!u32(r, &out->of.ch)) return RSIM_ECORRUPT;
+      out->of.ch = rsim_rd_u32le(r);
+      if (!r->ok) return RSIM_ECORRUPT;
       break;
     case RSIM_STRING:
     case RSIM_BYTES:
-      if (!u64(r, &n) || n > (uint64_t)(r->end - r->p) || !take(r, (size_t)n, &b)) return RSIM_ECORRUPT;
+      n = rsim_rd_u64le(r);
+      if (!r->ok || !(b = rsim_rd_bytes(r, n))) return RSIM_ECORRUPT;
       if (kind == RSIM_STRING) rsim_val_set_string(out, (const char *)b, (size_t)n);
       else rsim_val_set_bytes(out, b, (size_t)n);
       return RSIM_OK;
     case RSIM_LIST: case RSIM_RECORD: case RSIM_TUPLE:
       /* Each item takes at least two bytes, which bounds a lying count. */
-      if (!u64(r, &n) || n > (uint64_t)(r->end - r->p) / 2) return RSIM_ECORRUPT;
+      n = rsim_rd_u64le(r);
+      if (!r->ok || n > (uint64_t)(r->end - r->p) / 2) return RSIM_ECORRUPT;
       rsim_val_set_agg(out, kind, (size_t)n);
       for (size_t i = 0; i < n; i++) {
         int rc = decode_at(r, &out->of.agg.items[i], depth + 1);
@@ -132,7 +116,9 @@ static int decode_at(reader *r, rsim_val *out, int depth) {
       }
       return RSIM_OK;
     case RSIM_VARIANT: case RSIM_ENUM: case RSIM_OPTION: case RSIM_RESULT:
-      if (!u32(r, &w) || !take(r, 1, &b) || b[0] > 1) return RSIM_ECORRUPT;
+      w = rsim_rd_u32le(r);
+      b = rsim_rd_bytes(r, 1);
+      if (!b || b[0] > 1) return RSIM_ECORRUPT;
       /* option: none has no payload, some has one; result: ok or err. */
       if ((kind == RSIM_OPTION || kind == RSIM_RESULT) && w > 1) return RSIM_ECORRUPT;
       if (kind == RSIM_OPTION && b[0] != w) return RSIM_ECORRUPT;
@@ -153,9 +139,9 @@ static int decode_at(reader *r, rsim_val *out, int depth) {
 }
 
 int rsim_val_decode(const uint8_t *p, size_t n, rsim_val *out, size_t *out_used) {
-  reader r = {p, p + n, p};
+  rsim_rd r = rsim_rd_new(p, n);
   int rc = decode_at(&r, out, 0);
   if (rc) return rc;
-  if (out_used) *out_used = (size_t)(r.p - r.start);
+  if (out_used) *out_used = (size_t)(r.p - p);
   return RSIM_OK;
 }
