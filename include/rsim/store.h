@@ -138,6 +138,9 @@ const char *rsim_store_path(const rsim_store *st);
 int rsim_store_sensors(rsim_store *st, const rsim_sensor_info **out, size_t *out_n);
 /* Looks a sensor up by id; NULL when unknown (borrowed). */
 const rsim_sensor_info *rsim_store_sensor(rsim_store *st, const char *id);
+/* The first sensor of a kind, by id order (what a view shows when none is
+** named); NULL when there is none (borrowed). */
+const rsim_sensor_info *rsim_store_first_of_kind(rsim_store *st, rsim_sensor_kind kind);
 /* First and last reading time over all sensors; RSIM_ENOTFOUND when empty. */
 int rsim_store_time_range(rsim_store *st, rsim_time *out_first, rsim_time *out_last);
 /* Number of readings of one sensor (or all when sensor_id is NULL). */

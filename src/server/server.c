@@ -580,13 +580,10 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   rsim_engine_keep_inputs(e, true); /* the components panel shows them */
   s->jpeg_t = s->pts_t = INT64_MIN;
   if (s->o.store) {
-    const rsim_sensor_info *si;
-    size_t n;
-    if (!rsim_store_sensors(s->o.store, &si, &n))
-      for (size_t i = 0; i < n; i++) {
-        if (!s->camera && si[i].kind == RSIM_SENSOR_CAMERA) s->camera = si[i].id;
-        if (!s->lidar && si[i].kind == RSIM_SENSOR_LIDAR) s->lidar = si[i].id;
-      }
+    const rsim_sensor_info *cam = rsim_store_first_of_kind(s->o.store, RSIM_SENSOR_CAMERA);
+    const rsim_sensor_info *lidar = rsim_store_first_of_kind(s->o.store, RSIM_SENSOR_LIDAR);
+    s->camera = cam ? cam->id : NULL;
+    s->lidar = lidar ? lidar->id : NULL;
   }
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, 1);
   lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, 1);

@@ -194,6 +194,15 @@ const rsim_sensor_info *rsim_store_sensor(rsim_store *st, const char *id) {
   return bsearch(&key, s, n, sizeof *s, cmp_sensor);
 }
 
+const rsim_sensor_info *rsim_store_first_of_kind(rsim_store *st, rsim_sensor_kind kind) {
+  const rsim_sensor_info *s;
+  size_t n;
+  if (rsim_store_sensors(st, &s, &n)) return NULL;
+  for (size_t i = 0; i < n; i++)
+    if (s[i].kind == kind) return &s[i];
+  return NULL;
+}
+
 int rsim_store_time_range(rsim_store *st, rsim_time *first, rsim_time *last) {
   return st->be->time_range(st, first, last);
 }

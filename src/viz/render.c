@@ -185,12 +185,8 @@ static void bev_panel(rsim_canvas *c, rsim_engine *e, rsim_store *st, const char
 }
 
 static const char *first_of(rsim_store *st, rsim_sensor_kind kind) {
-  const rsim_sensor_info *s;
-  size_t n;
-  if (rsim_store_sensors(st, &s, &n)) return NULL;
-  for (size_t i = 0; i < n; i++)
-    if (s[i].kind == kind) return s[i].id;
-  return NULL;
+  const rsim_sensor_info *s = rsim_store_first_of_kind(st, kind);
+  return s ? s->id : NULL;
 }
 
 int rsim_viz_render(rsim_engine *e, rsim_store *st, const rsim_render_opts *o, rsim_canvas **out, rsim_errbuf *eb) {
