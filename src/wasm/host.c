@@ -65,11 +65,11 @@ int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb) { return rsim_
 ** Every call that hands a camera frame over allocates and frees several MB
 ** of C API values (convert.c) and as much again inside Wasmtime.  With
 ** glibc's adaptive thresholds that memory was often given back to the OS
-** and faulted in again on the next frame: 400,000 page faults and +40 %
-** wall time on 20 s of the demo drive when checkpoints changed the
-** allocation pattern.  Fixed thresholds keep it in the heap (at most
-** 128 MiB of free heap is held back).  Once per process, before the first
-** engine.
+** and faulted in again on the next frame when checkpoints changed the
+** allocation pattern: 415,638 page faults on 20 s of the demo drive, +40 %
+** wall time on 60 s (docs/benchmarks.md, section 2).  Fixed thresholds
+** keep it in the heap (at most 128 MiB of free heap is held back).  Once
+** per process, before the first engine.
 */
 static void tune_malloc(void) {
 #ifdef M_TRIM_THRESHOLD
