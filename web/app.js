@@ -123,7 +123,7 @@ function show(s) {
   $('play').textContent = s.mode === 'playing' ? '■ pause' : '▶ play';
   if (document.activeElement !== $('scrub')) $('scrub').value = s.span_ns > 0 ? 1000 * s.rel_ns / s.span_ns : 0;
   $('dur').textContent = '/ ' + (s.span_ns / 1e9).toFixed(3) + ' s';
-  $('comps').innerHTML = s.components.map(c => `<tr data-name="${c.name}" class="${c.name === selected ? 'sel' : ''}"><td>${c.name}</td><td>${c.calls}</td><td>${c.outputs}</td><td>${c.errors}</td><td>${c.mean_us.toFixed(1)}</td><td class="out">${c.output === undefined ? '' : JSON.stringify(c.output).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</td></tr>`).join('');
+  showComponents(s.components);
   if (selected && s.sim_time !== detailTime) showDetail();
   for (const ev of s.events || []) if (ev.id > seen) { seen = ev.id; if (ev.message) $('events').textContent = ev.kind + ': ' + ev.message; }
   draw();
@@ -131,8 +131,39 @@ function show(s) {
 }
 
 // The components panel: a click shows the component's last inputs and output.
+// Rows are made once per component and their cells change in place, and only
+// when their text does: rebuilding the table at the stream's 30 Hz detached
+// the row under the pointer, so a click could never land while a run played.
 let selected = null, detailTime = null;
-$('comps').onclick = e => { const tr = e.target.closest('tr'); if (tr) { selected = tr.dataset.name; showDetail(); } };
+const rows = new Map();
+function showComponents(comps) {
+  const body = $('comps');
+  if (rows.size !== comps.length || comps.some(c => !rows.has(c.name))) {
+    body.textContent = '';
+    rows.clear();
+    for (const c of comps) {
+      const tr = document.createElement('tr');
+      tr.dataset.name = c.name;
+      for (let i = 0; i < 6; i++) tr.appendChild(document.createElement('td'));
+      tr.lastChild.className = 'out';
+      body.appendChild(tr);
+      rows.set(c.name, tr);
+    }
+  }
+  for (const c of comps) {
+    const tr = rows.get(c.name);
+    const text = [c.name, c.calls, c.outputs, c.errors, c.mean_us.toFixed(1), c.output === undefined ? '' : JSON.stringify(c.output)];
+    text.forEach((t, i) => { const td = tr.children[i]; if (td.textContent !== String(t)) td.textContent = t; });
+    tr.classList.toggle('sel', c.name === selected);
+  }
+}
+$('comps').onclick = e => {
+  const tr = e.target.closest('tr');
+  if (!tr) return;
+  selected = tr.dataset.name;
+  for (const r of rows.values()) r.classList.toggle('sel', r === tr);
+  showDetail();
+};
 function showDetail() {
   if (!selected || !state) return;
   detailTime = state.sim_time;

@@ -25,6 +25,9 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Generous: every wait below is on a state the UI must reach, never a
+  // sleep, so a busy machine only makes the test slower, not red.
+  page.setDefaultTimeout(120000);
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
   page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
@@ -34,16 +37,32 @@ try {
   if ((await shown()) !== 0) fail('the UI does not start at 0 s');
 
   await page.click('#play');
-  await page.waitForFunction(() => parseFloat(document.getElementById('time').textContent) > 0.5, null, { timeout: 30000 });
-  await page.waitForFunction(() => Number(document.body.dataset.boxes || 0) > 0, null, { timeout: 30000 });
+  await page.waitForFunction(() => parseFloat(document.getElementById('time').textContent) > 0.5);
+  await page.waitForFunction(() => Number(document.body.dataset.boxes || 0) > 0);
   console.log('playing: time advances, boxes drawn:', await page.evaluate(() => document.body.dataset.boxes));
 
+  // Play to the end (the 3 s drive ends by itself at 1x), then play again,
+  // which starts over, and pause at 0.1x. Every wait is on a state the UI
+  // must reach; pausing at 0.1x leaves the click 27 s of drive to land in.
+  await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('ended'));
+  console.log('ended at', await shown(), 's');
+  await page.selectOption('#speed', '0.1');
+  await page.waitForFunction(() => fetch('/api/state').then(r => r.json()).then(s => s.speed === 0.1));
+  await page.click('#play');
+  await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('playing') &&
+    parseFloat(document.getElementById('time').textContent) < 1);
+  console.log('play after the end starts over:', await shown(), 's');
+  // A row of the components table takes a click while the run plays.
+  await page.click('#comps tr[data-name="tracker"]');
+  await page.waitForFunction(() => document.getElementById('detail').textContent.includes('radar_front'));
+  console.log('components panel: a row clicked while playing');
   await page.click('#play'); // pause
   await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('paused'));
+  console.log('paused:', await page.$eval('#mode', el => el.textContent));
   const st = await api('state');
   const half = (st.to - st.from) / 2 / 1e9;
   await page.$eval('#scrub', el => { el.value = 500; el.dispatchEvent(new Event('change')); });
-  await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - h) < 0.06, half, { timeout: 30000 });
+  await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - h) < 0.06, half);
   console.log(`seeked with the scrubber: ${await shown()} s shown, ${half.toFixed(3)} s asked`);
   const after = await api('state');
   if (Math.abs((after.sim_time - after.from) / 1e9 - half) > 0.06) fail('the run is not where the scrubber put it');
@@ -52,11 +71,11 @@ try {
   await page.waitForFunction(() => fetch('/api/state').then(r => r.json()).then(s => s.speed === 2));
   console.log('speed 2x');
   await page.keyboard.press('ArrowRight'); // +100 ms
-  await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - (h + 0.1)) < 0.06, half, { timeout: 30000 });
+  await page.waitForFunction(h => Math.abs(parseFloat(document.getElementById('time').textContent) - (h + 0.1)) < 0.06, half);
   console.log('→ moves 100 ms');
 
   await page.click('#comps tr[data-name="detector"]');
-  await page.waitForFunction(() => document.getElementById('detail').textContent.includes('camera_front'), null, { timeout: 30000 });
+  await page.waitForFunction(() => document.getElementById('detail').textContent.includes('camera_front'));
   console.log('components panel: last inputs shown');
   await page.screenshot({ path: shot });
   console.log('screenshot', shot);
