@@ -46,41 +46,32 @@ static int usage(void) {
   return CLI_USAGE;
 }
 
-static int bad_duration(const char *opt, const char *v) {
-  fprintf(stderr, "run: %s '%s' is not a duration (e.g. 2s)\n", opt, v);
-  return CLI_USAGE;
-}
-
 static int parse_args(int argc, char **argv, run_args *a) {
   const char *v;
+  rsim_errbuf eb = {0};
+  int bad = 0;
   *a = (run_args){.speed = 0, .log_level = RSIM_LOG_WARN};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) a->store = v;
     else if (cli_filter_opt(argc, argv, &i, &a->filters)) continue;
     else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
-    else if (cli_opt(argc, argv, &i, "--from", &v)) a->from = v;
-    else if (cli_opt(argc, argv, &i, "--to", &v)) a->to = v;
+    else if (cli_time_opt(argc, argv, &i, "run", &a->from, &a->to, &bad)) {
+      if (bad) return bad;
+    }
     else if (cli_opt(argc, argv, &i, "--checkpoint-dir", &v)) a->checkpoint_dir = v;
     else if (!strcmp(argv[i], "--loop")) a->loop = true;
     else if (cli_opt(argc, argv, &i, "--delay", &v)) {
-      if (rsim_parse_duration(v, &a->delay) || a->delay < 0) return bad_duration("--delay", v);
+      if (rsim_parse_duration_arg(v, false, &a->delay, &eb)) return cli_bad_value("run", "--delay", &eb);
     } else if (cli_opt(argc, argv, &i, "--offset", &v)) {
-      if (rsim_parse_duration(v, &a->offset) || a->offset < 0) return bad_duration("--offset", v);
+      if (rsim_parse_duration_arg(v, false, &a->offset, &eb)) return cli_bad_value("run", "--offset", &eb);
     }
     else if (cli_opt(argc, argv, &i, "--resume", &v)) a->resume = v;
     else if (cli_opt(argc, argv, &i, "--checkpoint-every", &v)) {
-      if (rsim_parse_duration(v, &a->checkpoint_every) || a->checkpoint_every <= 0) {
-        fprintf(stderr, "run: --checkpoint-every '%s' is not a positive duration (e.g. 1s)\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_duration_arg(v, true, &a->checkpoint_every, &eb))
+        return cli_bad_value("run", "--checkpoint-every", &eb);
     }
     else if (cli_opt(argc, argv, &i, "--speed", &v)) {
-      char *end;
-      a->speed = strcmp(v, "max") ? strtod(v, &end) : 0;
-      if (strcmp(v, "max") && (*end || a->speed < 0.01 || a->speed > 100)) {
-        fprintf(stderr, "run: --speed '%s' must be 0.01 to 100, or max\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_speed(v, &a->speed, &eb)) return cli_bad_value("run", "--speed", &eb);
     } else if (cli_opt(argc, argv, &i, "--on-error", &v)) {
       if (!strcmp(v, "stop")) a->on_error = RSIM_ON_ERROR_STOP;
       else if (!strcmp(v, "continue")) a->on_error = RSIM_ON_ERROR_CONTINUE;

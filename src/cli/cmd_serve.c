@@ -45,22 +45,28 @@ int cli_serve(int argc, char **argv) {
   rsim_server_opts so = {.port = 8080};
   double speed = 1;
   cli_filters filters = {0};
+  rsim_errbuf eb = {0};
+  int bad = 0;
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
-    else if (cli_opt(argc, argv, &i, "--port", &v)) so.port = atoi(v);
+    else if (cli_opt(argc, argv, &i, "--port", &v)) {
+      if (rsim_parse_port(v, &so.port, &eb)) return cli_bad_value("serve", "--port", &eb);
+    }
     else if (cli_opt(argc, argv, &i, "--bind", &v)) so.bind = v;
     else if (cli_opt(argc, argv, &i, "--token", &v)) so.token = v;
     else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
-    else if (cli_opt(argc, argv, &i, "--from", &v)) from = v;
-    else if (cli_opt(argc, argv, &i, "--to", &v)) to = v;
-    else if (cli_opt(argc, argv, &i, "--speed", &v)) speed = strcmp(v, "max") ? atof(v) : 0;
+    else if (cli_time_opt(argc, argv, &i, "serve", &from, &to, &bad)) {
+      if (bad) return bad;
+    }
+    else if (cli_opt(argc, argv, &i, "--speed", &v)) {
+      if (rsim_parse_speed(v, &speed, &eb)) return cli_bad_value("serve", "--speed", &eb);
+    }
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
   }
-  if (!graph || !store || so.port < 0 || so.port > 65535) return usage();
+  if (!graph || !store) return usage();
   so.web_root = web_root(web);
-  rsim_errbuf eb = {0};
   rsim_graph *g = NULL;
   rsim_store *base = NULL, *st = NULL;
   rsim_engine *e = NULL;

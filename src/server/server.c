@@ -136,21 +136,27 @@ static int reply_error(http_pss *h, int status, const char *msg) {
   return status;
 }
 
+/* Copies an argument's value; one too long for out becomes text no parser
+** takes, rather than its first n - 1 bytes ("1.5x" cut to "1.5"). */
+static void put_arg(char *out, size_t n, const char *v) {
+  if ((size_t)snprintf(out, n, "%s", v) >= n) snprintf(out, n, "(too long)");
+}
+
 /* The value of query argument name ("t"), from ?name=value or the JSON body. */
 static bool arg(struct lws *wsi, http_pss *h, const char *name, char *out, size_t n) {
-  char frag[256];
+  char frag[256], num[32];
   size_t nl = strlen(name);
   for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
     if (!strncmp(frag, name, nl) && frag[nl] == '=') {
-      snprintf(out, n, "%s", frag + nl + 1);
+      put_arg(out, n, frag + nl + 1);
       return true;
     }
   if (!h->body_len) return false;
   json_t *root = json_loadb(h->body, h->body_len, 0, NULL), *v = root ? json_object_get(root, name) : NULL;
   bool ok = v != NULL;
-  if (json_is_string(v)) snprintf(out, n, "%s", json_string_value(v));
-  else if (json_is_integer(v)) snprintf(out, n, "%lld", (long long)json_integer_value(v));
-  else if (json_is_number(v)) snprintf(out, n, "%.17g", json_number_value(v));
+  if (json_is_string(v)) put_arg(out, n, json_string_value(v));
+  else if (json_is_integer(v)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), put_arg(out, n, num);
+  else if (json_is_number(v)) snprintf(num, sizeof num, "%.17g", json_number_value(v)), put_arg(out, n, num);
   else ok = false;
   json_decref(root);
   return ok;
@@ -228,9 +234,15 @@ static int points(rsim_server *s, struct lws *wsi, http_pss *h) {
   rsim_reading r = {0};
   int st = reading_arg(s, wsi, h, RSIM_SENSOR_LIDAR, &r);
   if (st) return st;
-  char mx[16];
-  long max = arg(wsi, h, "max", mx, sizeof mx) ? atol(mx) : 4000;
-  if (max <= 0) max = 4000;
+  char mx[32];
+  int64_t max = 4000;
+  rsim_errbuf why = {0};
+  if (arg(wsi, h, "max", mx, sizeof mx) && rsim_parse_int(mx, 1, 1000000, &max, &why)) {
+    rsim_reading_clear(&r);
+    char msg[600];
+    snprintf(msg, sizeof msg, "max: %s", why.msg);
+    return reply_error(h, 400, msg);
+  }
   h->reply.len = 0;
   rsim_buf_printf(&h->reply, "{\"t\":%lld,\"kind\":\"%s\",\"points\":[", (long long)r.t,
                   r.kind == RSIM_SENSOR_RADAR ? "radar" : "lidar");
@@ -316,6 +328,7 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
   if (!h->post) return reply_error(h, 405, "control endpoints take POST");
   if (!token_ok(s, wsi)) return reply_error(h, 401, "a token is needed: Authorization: Bearer TOKEN");
   char v[64];
+  rsim_errbuf why = {0};
   int rc = RSIM_OK;
   switch (c) {
     case 0: rsim_player_play(s->p); break;
@@ -326,21 +339,29 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
     case 5: {
       /* t: ns since the epoch; rel: ns since the range start (exact in a
       ** JavaScript number, which epoch times are not). */
-      char *end;
       bool rel = !arg(wsi, h, "t", v, sizeof v);
       if (rel && !arg(wsi, h, "rel", v, sizeof v)) return reply_error(h, 400, "seek needs t (ns since the epoch) or rel (ns into the range)");
-      long long t = strtoll(v, &end, 10);
-      if (*end || end == v) return reply_error(h, 400, "t and rel must be integers (ns)");
+      int64_t t;
+      if (rsim_parse_int(v, INT64_MIN, INT64_MAX, &t, &why)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s: %s", rel ? "rel" : "t", why.msg);
+        return reply_error(h, 400, msg);
+      }
       rsim_player_state ps;
       rsim_player_state_get(s->p, &ps);
-      rc = rsim_player_seek(s->p, rel ? ps.from + (rsim_time)t : (rsim_time)t);
+      /* rel past the end of time is the end: clamped like any seek past the log. */
+      if (rel && ps.from > 0 && t > INT64_MAX - ps.from) t = INT64_MAX - ps.from;
+      rc = rsim_player_seek(s->p, rel ? ps.from + t : t);
       break;
     }
     default: {
-      char *end;
+      double x;
       if (!arg(wsi, h, "x", v, sizeof v)) return reply_error(h, 400, "speed needs x (0.01 to 100, or max)");
-      double x = strcmp(v, "max") ? strtod(v, &end) : 0;
-      if (strcmp(v, "max") && (*end || end == v)) return reply_error(h, 400, "x must be a number or max");
+      if (rsim_parse_speed(v, &x, &why)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "x: %s", why.msg);
+        return reply_error(h, 400, msg);
+      }
       if (rsim_player_set_speed(s->p, x)) return reply_error(h, 400, "speed must be 0.01 to 100, or max");
     }
   }
@@ -376,8 +397,14 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
       snprintf(h->path, sizeof h->path, "%.*s", (int)(plen < sizeof h->path ? plen : sizeof h->path - 1), path);
       h->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
       char cl[24] = "";
-      if (h->post && lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0) {
-        if (atoll(cl) > MAX_BODY) {
+      int64_t body = 0;
+      if (h->post && lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+          rsim_parse_int(cl, 0, INT64_MAX, &body, NULL)) {
+        reply_error(h, 400, "Content-Length is not a number");
+        return send_reply(wsi, h);
+      }
+      if (body > 0) {
+        if (body > MAX_BODY) {
           reply_error(h, 413, "request body too large (4 KiB at most)");
           return send_reply(wsi, h);
         }
@@ -398,11 +425,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
       if (!h->status) break;
       size_t chunk = h->reply.len - h->sent;
       if (chunk > 16384) chunk = 16384;
-      uint8_t *buf = malloc(LWS_PRE + chunk + 1);
-      memcpy(buf + LWS_PRE, h->reply.data + h->sent, chunk);
+      uint8_t buf[LWS_PRE + 16384]; /* lws_write wants LWS_PRE bytes of room before the data */
+      if (chunk) memcpy(buf + LWS_PRE, h->reply.data + h->sent, chunk);
       bool last = h->sent + chunk == h->reply.len;
       int n = lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-      free(buf);
       if (n < (int)chunk) return -1;
       h->sent += chunk;
       if (!last) {

@@ -150,6 +150,15 @@ try:
                                      ("play", "GET", None, 405)]:
         code, err = call(port, path, method, body)
         assert code == want and err["error"], (path, code, err)
+    # Numbers are parsed strictly and the error names the argument.
+    for path, want in [("speed?x=abc", "x: 'abc' is not a number (expected 0.01..100 or max)"),
+                       ("speed?x=nan", "x: 'nan' is not a number (expected 0.01..100 or max)"),
+                       ("seek?t=1e3", "t: '1e3' is not a number (expected an integer"),
+                       ("seek?rel=5x", "rel: '5x' is not a number")]:
+        code, err = call(port, path, "POST")
+        assert code == 400 and err["error"].startswith(want), (path, code, err)
+    code, err = call(port, "points?sensor=lidar_top&max=abc")  # atol made it the default
+    assert code == 400 and err["error"].startswith("max: 'abc' is not a number (expected an integer 1..1000000)"), (code, err)
     got = ws_message(ws)
     assert got["components"] and "calls" in got["components"][0], got
     # The views: sensors, the camera frame as JPEG, decimated points, truth.
