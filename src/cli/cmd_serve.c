@@ -22,9 +22,26 @@ static void on_signal(int sig) {
 
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
-                  "                       [--token T] [--speed X|max] [--from T] [--to T] [--web DIR] [sensor filters, --topics ...]\n"
-                  "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed)\n");
+                  "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
+                  "                       [--web DIR] [sensor filters, --topics ...]\n"
+                  "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed), as it\n"
+                  "  does wherever --token is given; a client may send N controls per D (default 20/1s)\n");
   return CLI_USAGE;
+}
+
+/* --control-limit N/D: N control requests per duration D, per client. */
+static int control_limit(const char *v, rsim_server_opts *so, rsim_errbuf *eb) {
+  const char *slash = strchr(v, '/');
+  char n[32];
+  int64_t burst;
+  rsim_errbuf why = {0};
+  if (!slash || (size_t)(slash - v) >= sizeof n)
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "'%.40s' is not N/DURATION (e.g. 20/1s: 20 control requests a second)", v);
+  snprintf(n, sizeof n, "%.*s", (int)(slash - v), v);
+  if (rsim_parse_int(n, 1, 1000000, &burst, &why) || rsim_parse_duration_arg(slash + 1, true, &so->control_period_ns, &why))
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "in '%.40s': %s", v, why.msg);
+  so->control_burst = (int)burst;
+  return RSIM_OK;
 }
 
 /* The web UI's folder: --web, else web/ of the source tree this binary was built from. */
@@ -53,7 +70,15 @@ int cli_serve(int argc, char **argv) {
       if (rsim_parse_port(v, &so.port, &eb)) return cli_bad_value("serve", "--port", &eb);
     }
     else if (cli_opt(argc, argv, &i, "--bind", &v)) so.bind = v;
-    else if (cli_opt(argc, argv, &i, "--token", &v)) so.token = v;
+    else if (cli_opt(argc, argv, &i, "--token", &v)) {
+      if (!*v) {
+        rsim_errbuf_set(&eb, RSIM_EINVAL, "an empty token would let anyone in");
+        return cli_bad_value("serve", "--token", &eb);
+      }
+      so.token = v;
+    } else if (cli_opt(argc, argv, &i, "--control-limit", &v)) {
+      if (control_limit(v, &so, &eb)) return cli_bad_value("serve", "--control-limit", &eb);
+    }
     else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
     else if (cli_time_opt(argc, argv, &i, "serve", &from, &to, &bad)) {
       if (bad) return bad;
@@ -86,9 +111,19 @@ int cli_serve(int argc, char **argv) {
   g_server = s;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
-  printf("serving %s on http://%s:%d/ (%s)\n", graph, so.bind ? so.bind : "127.0.0.1", rsim_server_port(s),
+  const char *host = so.bind ? so.bind : "127.0.0.1";
+  printf("serving %s on http://%s:%d/ (%s)\n", graph, host, rsim_server_port(s),
          so.web_root ? "web UI and API" : "API only: no web/ folder found");
-  if (rsim_server_token(s)) printf("control token: %s\n", rsim_server_token(s));
+  /* The page takes the token from the URL's fragment, which browsers never
+  ** send to a server.  A token of the user's own is not echoed (stdout may
+  ** well end up in a log); a generated one must be, once, or nobody could
+  ** use it. */
+  if (so.token)
+    printf("control needs the token given with --token; the web UI: http://%s:%d/#token=TOKEN\n", host,
+           rsim_server_port(s));
+  else if (rsim_server_token(s))
+    printf("control token: %s (the web UI: http://%s:%d/#token=%s)\n", rsim_server_token(s), host,
+           rsim_server_port(s), rsim_server_token(s));
   fflush(stdout);
   exit_code = rsim_server_run(s) ? CLI_FAIL : CLI_OK;
 out:

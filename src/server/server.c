@@ -19,6 +19,15 @@
 #include "rsim/server.h"
 
 #define MAX_BODY 4096
+#define MAX_PEERS 256 /* clients whose control rate is tracked; the stalest is forgotten first */
+
+/* A client's allowance of control requests: a token bucket that holds at
+** most burst requests and refills at burst per period. */
+typedef struct peer_bucket {
+  char addr[64];
+  double tokens;
+  int64_t last_ns;
+} peer_bucket;
 
 struct rsim_server {
   rsim_player *p;
@@ -29,8 +38,12 @@ struct rsim_server {
   struct lws_http_mount mounts[2];
   lws_sorted_usec_list_t sul_poll, sul_push;
   volatile int stop;
-  char token[40];
+  char token[128];
   bool need_token;
+  int burst;          /* control requests a client may make at once; 0: no limit */
+  int64_t period_ns;  /* in which burst more are allowed */
+  peer_bucket *peers; /* MAX_PEERS of them */
+  size_t n_peers;
   int port;
   const char *camera, *lidar; /* the sensors the stream shows (first of their kind) */
   rsim_buf jpeg;              /* the camera frame last encoded, for every client */
@@ -162,14 +175,47 @@ static bool arg(struct lws *wsi, http_pss *h, const char *name, char *out, size_
   return ok;
 }
 
+/* Compared in constant time (rsim_secret_equal): how long a refusal takes
+** says nothing of how much of a guessed token was right. */
 static bool token_ok(rsim_server *s, struct lws *wsi) {
   if (!s->need_token) return true;
-  char auth[128] = "", q[64];
+  char auth[256] = "", q[256];
   if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 && !strncmp(auth, "Bearer ", 7) &&
-      !strcmp(auth + 7, s->token))
+      rsim_secret_equal(auth + 7, s->token))
     return true;
   for (int i = 0; lws_hdr_copy_fragment(wsi, q, sizeof q, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
-    if (!strncmp(q, "token=", 6) && !strcmp(q + 6, s->token)) return true;
+    if (!strncmp(q, "token=", 6) && rsim_secret_equal(q + 6, s->token)) return true;
+  return false;
+}
+
+/* Takes one control request from the peer's bucket; false when it is empty,
+** with *wait_ms until the next one is allowed.  Counted before the token is
+** looked at, so that guessing tokens is as slow as the limit. */
+static bool rate_ok(rsim_server *s, struct lws *wsi, int64_t *wait_ms) {
+  if (!s->burst) return true;
+  char addr[64] = "";
+  if (!lws_get_peer_simple(wsi, addr, sizeof addr)) snprintf(addr, sizeof addr, "?");
+  int64_t now = rsim_monotonic_ns();
+  peer_bucket *b = NULL, *stalest = NULL;
+  for (size_t i = 0; i < s->n_peers && !b; i++) {
+    if (!strcmp(s->peers[i].addr, addr)) b = &s->peers[i];
+    else if (!stalest || s->peers[i].last_ns < stalest->last_ns) stalest = &s->peers[i];
+  }
+  if (!b) {
+    b = s->n_peers < MAX_PEERS ? &s->peers[s->n_peers++] : stalest;
+    snprintf(b->addr, sizeof b->addr, "%s", addr);
+    b->tokens = s->burst;
+    b->last_ns = now;
+  }
+  double rate = (double)s->burst / (double)s->period_ns; /* requests a ns */
+  b->tokens += (double)(now - b->last_ns) * rate;
+  if (b->tokens > s->burst) b->tokens = s->burst;
+  b->last_ns = now;
+  if (b->tokens >= 1) {
+    b->tokens -= 1;
+    return true;
+  }
+  *wait_ms = (int64_t)((1 - b->tokens) / rate / 1e6) + 1;
   return false;
 }
 
@@ -326,6 +372,15 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
     return reply_error(h, 404, msg);
   }
   if (!h->post) return reply_error(h, 405, "control endpoints take POST");
+  int64_t wait_ms;
+  if (!rate_ok(s, wsi, &wait_ms)) {
+    char msg[200];
+    char per[32];
+    rsim_format_duration(s->period_ns, per, sizeof per);
+    snprintf(msg, sizeof msg, "too many control requests from this client (at most %d per %s); try again in %lld ms",
+             s->burst, per, (long long)wait_ms);
+    return reply_error(h, 429, msg);
+  }
   if (!token_ok(s, wsi)) return reply_error(h, 401, "a token is needed: Authorization: Bearer TOKEN");
   char v[64];
   rsim_errbuf why = {0};
@@ -575,8 +630,16 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   if (!s->o.bind) s->o.bind = "127.0.0.1";
   if (!(s->o.display_hz > 0)) s->o.display_hz = 30;
   s->need_token = !loopback(s->o.bind) || s->o.token;
+  if (s->o.token && (!*s->o.token || strlen(s->o.token) >= sizeof s->token)) {
+    free(s);
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "the control token must be 1 to %zu characters", sizeof s->token - 1);
+  }
   if (s->o.token) snprintf(s->token, sizeof s->token, "%s", s->o.token);
   else if (s->need_token) make_token(s->token, sizeof s->token);
+  /* Control is rate-limited per client wherever a token guards it. */
+  s->burst = s->o.control_burst > 0 ? s->o.control_burst : s->need_token ? 20 : 0;
+  s->period_ns = s->o.control_period_ns > 0 ? s->o.control_period_ns : RSIM_NS_PER_S;
+  if (s->burst) s->peers = rsim_xcalloc(MAX_PEERS, sizeof *s->peers);
   lws_set_log_level(LLL_ERR, NULL);
   s->mounts[0] = (struct lws_http_mount){.mountpoint = "/api", .mountpoint_len = 4, .origin = "http",
                                           .origin_protocol = LWSMPRO_CALLBACK};
@@ -598,6 +661,7 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   info.keepalive_timeout = 300;
   s->ctx = lws_create_context(&info);
   if (!s->ctx) {
+    free(s->peers);
     free(s);
     return rsim_errbuf_set(eb, RSIM_EIO, "cannot serve on %s:%d (in use, or no such address)", o && o->bind ? o->bind : "127.0.0.1",
                            o ? o->port : 0);
@@ -634,6 +698,7 @@ void rsim_server_free(rsim_server *s) {
   for (int i = 0; i < 32; i++) free(s->events[i]);
   rsim_buf_free(&s->jpeg);
   rsim_buf_free(&s->pts);
+  free(s->peers);
   free(s);
 }
 
