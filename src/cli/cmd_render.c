@@ -15,7 +15,7 @@
 
 static int usage(void) {
   fprintf(stderr, "usage: replaysim render GRAPH --store drive.db (--at T --out frame.png | --every D --out DIR/)\n"
-                  "                        [--camera ID] [--lidar ID] [--scale PX_PER_M] [sensor filters]\n"
+                  "                        [--camera ID] [--lidar ID] [--scale PX_PER_M] [--require-hashes] [sensor filters]\n"
                   "  T: ns since the epoch or a duration into the log (12.5s); clamped to the log\n");
   return CLI_USAGE;
 }
@@ -41,6 +41,7 @@ int cli_render(int argc, char **argv) {
   const char *graph = NULL, *store = NULL, *at = NULL, *every = NULL, *out = NULL, *v;
   rsim_render_opts ro = {0};
   cli_filters filters = {0};
+  bool require_hashes = false;
   rsim_errbuf eb = {0};
   int64_t step = 0;
   for (int i = 1; i < argc; i++) {
@@ -60,6 +61,7 @@ int cli_render(int argc, char **argv) {
     else if (cli_opt(argc, argv, &i, "--scale", &v)) {
       if (rsim_parse_real(v, 0.1, 1000, &ro.bev_scale, &eb)) return cli_bad_value("render", "--scale", &eb);
     }
+    else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
@@ -69,7 +71,9 @@ int cli_render(int argc, char **argv) {
   rsim_store *base = NULL, *st = NULL;
   rsim_engine *e = NULL;
   int code = CLI_FAIL;
-  if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto done;
+  if (rsim_graph_load(graph, &g, &eb)) goto done;
+  rsim_graph_require_hashes(g, require_hashes);
+  if (cli_store_open(store, &filters, &base, &st, &eb)) goto done;
   rsim_engine_opts eo = {.store = st, .log_level = RSIM_LOG_ERROR};
   if (rsim_engine_new(g, &eo, &e, &eb)) goto done;
   ro.title = graph;

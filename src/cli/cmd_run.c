@@ -23,7 +23,7 @@ typedef struct run_args {
   const char *graph, *store, *out;
   const char *from, *to;
   double speed; /* 0 = max */
-  bool overwrite, quiet, component_digests;
+  bool overwrite, quiet, component_digests, require_hashes;
   rsim_on_error on_error;
   int log_level;
   int64_t checkpoint_every;
@@ -38,6 +38,7 @@ static int usage(void) {
           "usage: replaysim run GRAPH --store drive.db|drive.mcap [--from T] [--to T] [--speed X|max]\n"
           "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
           "                     [--log-level debug|info|warn|error] [--quiet] [--component-digests]\n"
+          "                     [--require-hashes]   (every component pinned by sha256 in the graph)\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
@@ -88,6 +89,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
     } else if (!strcmp(argv[i], "--overwrite")) a->overwrite = true;
     else if (!strcmp(argv[i], "--quiet")) a->quiet = true;
     else if (!strcmp(argv[i], "--component-digests")) a->component_digests = true;
+    else if (!strcmp(argv[i], "--require-hashes")) a->require_hashes = true;
     else if (argv[i][0] != '-' && !a->graph) a->graph = argv[i];
     else return usage();
   }
@@ -204,8 +206,9 @@ int cli_run(int argc, char **argv) {
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int exit_code = CLI_FAIL;
-  if (rsim_graph_load(a.graph, &g, &eb) || cli_store_open(a.store, &a.filters, &base, &st, &eb))
-    goto out;
+  if (rsim_graph_load(a.graph, &g, &eb)) goto out;
+  rsim_graph_require_hashes(g, a.require_hashes);
+  if (cli_store_open(a.store, &a.filters, &base, &st, &eb)) goto out;
   rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level,
                         .checkpoint_every_ns = a.checkpoint_every,
                         .checkpoint_dir = a.checkpoint_dir ? a.checkpoint_dir : a.resume};

@@ -23,7 +23,7 @@ static void on_signal(int sig) {
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
                   "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
-                  "                       [--web DIR] [sensor filters, --topics ...]\n"
+                  "                       [--web DIR] [--require-hashes] [sensor filters, --topics ...]\n"
                   "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed), as it\n"
                   "  does wherever --token is given; a client may send N controls per D (default 20/1s)\n");
   return CLI_USAGE;
@@ -62,6 +62,7 @@ int cli_serve(int argc, char **argv) {
   rsim_server_opts so = {.port = 8080};
   double speed = 1;
   cli_filters filters = {0};
+  bool require_hashes = false;
   rsim_errbuf eb = {0};
   int bad = 0;
   for (int i = 1; i < argc; i++) {
@@ -86,6 +87,7 @@ int cli_serve(int argc, char **argv) {
     else if (cli_opt(argc, argv, &i, "--speed", &v)) {
       if (rsim_parse_speed(v, &speed, &eb)) return cli_bad_value("serve", "--speed", &eb);
     }
+    else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
@@ -98,7 +100,9 @@ int cli_serve(int argc, char **argv) {
   rsim_player *p = NULL;
   rsim_server *s = NULL;
   int exit_code = CLI_FAIL;
-  if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto out;
+  if (rsim_graph_load(graph, &g, &eb)) goto out;
+  rsim_graph_require_hashes(g, require_hashes);
+  if (cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;

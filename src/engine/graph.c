@@ -9,6 +9,7 @@
 **   components:
 **     detector:
 **       wasm: camera_detector.wasm
+**       sha256: 3f5a...                 # optional pin of the file's bytes
 **       world: camera-detector          # optional, checked
 **       trigger: camera_front           # on-data, or rate_hz: N, or period: 50ms
 **       inputs: { reading: sensor:camera_front }
@@ -469,6 +470,13 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
     if (!key) return fail(L, k, "component '%s': keys must be plain names", name, NULL);
     if (!strcmp(key, "wasm")) {
       if (!(rc = want_scalar(L, k, v, &s))) c->wasm_spec = rsim_xstrdup(s);
+    } else if (!strcmp(key, "sha256")) {
+      if ((rc = want_scalar(L, k, v, &s))) return rc;
+      if (strlen(s) != 64 || strspn(s, "0123456789abcdefABCDEF") != 64)
+        return fail(L, v, "component '%s': sha256 '%s' is not 64 hex digits (sha256sum FILE.wasm)", name, s);
+      c->sha256 = rsim_xstrdup(s);
+      for (char *d = c->sha256; *d; d++)
+        if (*d >= 'A' && *d <= 'F') *d = (char)(*d - 'A' + 'a');
     } else if (!strcmp(key, "world")) {
       if (!(rc = want_scalar(L, k, v, &s))) c->world = rsim_xstrdup(s);
     } else if (!strcmp(key, "export")) {
@@ -499,7 +507,7 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
         return fail(L, v, "component '%s': budget '%s' is not a positive duration (e.g. 5ms)", name, s);
     } else {
       return fail(L, k,
-                  "component '%s': unknown key '%s' (expected wasm, world, export, trigger, "
+                  "component '%s': unknown key '%s' (expected wasm, sha256, world, export, trigger, "
                   "rate_hz, period, inputs, config, limits, on_fault, budget, on_timing)",
                   name, key);
     }
@@ -683,6 +691,7 @@ void rsim_graph_free(rsim_graph *g) {
     free(c->name);
     free(c->wasm_spec);
     free(c->wasm_path);
+    free(c->sha256);
     free(c->world);
     free(c->export_name);
     free(c->trigger);
@@ -714,6 +723,7 @@ void rsim_graph_free(rsim_graph *g) {
   free(g);
 }
 
+void rsim_graph_require_hashes(rsim_graph *g, bool on) { g->require_hashes = on; }
 size_t rsim_graph_n_components(const rsim_graph *g) { return g->n; }
 const char *rsim_graph_component_name(const rsim_graph *g, size_t i) { return g->nodes[i].name; }
 const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i) {

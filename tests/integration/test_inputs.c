@@ -2,8 +2,9 @@
 ** test_inputs.c -- every input checked, through the real replaysim command:
 ** malformed numbers, durations, times, speeds and ports are refused by
 ** each verb with the option named in the last line (atoi/atof made
-** `--speed abc` max speed and `--port x` any port), numbers inside files
-** likewise, and every allocation goes through the checked allocators.
+** `--speed abc` max speed and `--port x` any port), components are loaded
+** only when their sha256 matches the graph's pin (and only pinned ones with
+** --require-hashes), and a component importing WASI is refused at load.
 */
 #include "rsim/mcap.h"
 #include "rsim/store.h"
@@ -86,6 +87,128 @@ TEST(cli_bad_numbers_are_refused_naming_the_option_in_every_verb) {
   refused(a, "replaysim serve: --port: '' is not a port (expected 0..65535; 0 picks a free one)");
   snprintf(a, sizeof a, "serve %s --store %s --port 0 --token ''", g, d);
   refused(a, "replaysim serve: --token: an empty token would let anyone in");
+}
+
+/* ---- sha256 pins ------------------------------------------------------------------ */
+
+static void file_sha256(const char *path, char hex[65]) {
+  uint8_t *bytes, digest[32];
+  size_t len;
+  rsim_errbuf eb = {0};
+  if (rsim_read_file(path, 1u << 30, &bytes, &len, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  rsim_sha256 h;
+  rsim_sha256_init(&h);
+  rsim_sha256_update(&h, bytes, len);
+  rsim_sha256_final(&h, digest);
+  rsim_sha256_hex(digest, hex);
+  free(bytes);
+}
+
+/* A graph of the demo's detector alone, pinned with pin ("" for no pin). */
+static const char *detector_graph(const char *name, const char *pin) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "components:\n"
+           "  detector:\n"
+           "    wasm: %s\n"
+           "%s%s%s"
+           "    trigger: camera_front\n"
+           "    inputs: { reading: sensor:camera_front }\n",
+           test_component_path("camera_detector"), *pin ? "    sha256: " : "", pin, *pin ? "\n" : "");
+  return test_write_text(name, text);
+}
+
+TEST(graph_sha256_pins_are_checked_and_required_with_require_hashes) {
+  char drive[1024], good[1024], bad[1024], none[1024], hex[65], wrong[65], cmd[4096], *out = NULL, d1[65], d2[65];
+  snprintf(drive, sizeof drive, "%s", test_make_drive("drive.db", "1s", 7));
+  file_sha256(test_component_path("camera_detector"), hex);
+  snprintf(wrong, sizeof wrong, "%s", hex);
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  snprintf(good, sizeof good, "%s", detector_graph("good.yaml", hex));
+  snprintf(bad, sizeof bad, "%s", detector_graph("bad.yaml", wrong));
+  snprintf(none, sizeof none, "%s", detector_graph("none.yaml", ""));
+
+  /* Pinned right: runs, with or without --require-hashes, to the same digest. */
+  ASSERT_EQ(test_replay(good, drive, "--speed max --require-hashes", &out, d1), 0);
+  free(out);
+  ASSERT_EQ(test_replay(none, drive, "--speed max", &out, d2), 0);
+  free(out);
+  ASSERT_EQ(strlen(d1), 64);
+  ASSERT_STREQ(d1, d2);
+  snprintf(cmd, sizeof cmd, "%s check %s --require-hashes", test_replaysim_path(), good);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  free(out);
+
+  /* A pin that does not match is refused even without --require-hashes, by
+  ** check and run alike, naming the component, the pin and the actual hash. */
+  char want[400];
+  snprintf(want, sizeof want, "sha256 mismatch: the graph pins %s, the file is %s", wrong, hex);
+  snprintf(cmd, sizeof cmd, "%s check %s", test_replaysim_path(), bad);
+  ASSERT_NE(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, "component 'detector'");
+  ASSERT_CONTAINS(out, want);
+  free(out);
+  ASSERT_NE(test_replay(bad, drive, "--speed max", &out, d1), 0);
+  ASSERT_CONTAINS(last_line(out), want);
+  ASSERT_CONTAINS(last_line(out), "component 'detector'");
+  ASSERT_STREQ(d1, "");
+  free(out);
+
+  /* No pin with --require-hashes: refused by run, check, render and serve. */
+  snprintf(want, sizeof want, "component 'detector' (%s) has no sha256 pin and hashes are required: expected a pin, the file is %s",
+           test_component_path("camera_detector"), hex);
+  ASSERT_NE(test_replay(none, drive, "--speed max --require-hashes", &out, d1), 0);
+  ASSERT_CONTAINS(last_line(out), want);
+  free(out);
+  const char *verbs[] = {"check %s --require-hashes", "render %s --store %s --at 0.5s --out %s --require-hashes",
+                         "serve %s --store %s --port 0 --require-hashes"};
+  for (int i = 0; i < 3; i++) {
+    char args[3000];
+    snprintf(args, sizeof args, verbs[i], none, drive, test_tmpfile("f.png"));
+    snprintf(cmd, sizeof cmd, "timeout 60 %s %s", test_replaysim_path(), args);
+    int rc = test_run(cmd, &out);
+    if (rc == 0 || rc == 124) test_fail(__FILE__, __LINE__, "%s: exit %d: %s", args, rc, out);
+    ASSERT_CONTAINS(out, want);
+    ASSERT(strstr(out, "serving") == NULL);
+    free(out);
+  }
+
+  /* A pin that is not a digest is a graph error with its line. */
+  const char *g = test_write_text("typo.yaml", "components:\n  d:\n    wasm: x.wasm\n    sha256: abc\n    rate_hz: 1\n");
+  snprintf(cmd, sizeof cmd, "%s check %s", test_replaysim_path(), g);
+  ASSERT_NE(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, "typo.yaml:4: component 'd': sha256 'abc' is not 64 hex digits");
+  free(out);
+}
+
+/* ---- imports the host does not provide ---------------------------------------------- */
+
+TEST(component_importing_wasi_is_refused_at_load_naming_the_import) {
+  char graph[1024], drive[1024], cmd[4096], *out = NULL;
+  snprintf(drive, sizeof drive, "%s", test_make_drive("drive.db", "1s", 3));
+  char text[2048];
+  snprintf(text, sizeof text,
+           "components:\n  envy:\n    wasm: %s\n    world: camera-detector\n    trigger: camera_front\n"
+           "    inputs: { reading: sensor:camera_front }\n",
+           test_component_path("wasi_env"));
+  snprintf(graph, sizeof graph, "%s", test_write_text("wasi.yaml", text));
+  /* It is a real component that imports WASI (inspect shows it)... */
+  snprintf(cmd, sizeof cmd, "%s inspect %s", test_replaysim_path(), test_component_path("wasi_env"));
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, "wasi:cli/environment@0.2.0");
+  free(out);
+  /* ...and check and run refuse it, naming the component and the import. */
+  const char *want = "component 'envy'";
+  snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), graph, drive);
+  ASSERT_NE(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, want);
+  ASSERT_CONTAINS(out, "imports wasi:cli/environment@0.2.0#get-environment, which the host does not provide");
+  free(out);
+  char d[65];
+  ASSERT_NE(test_replay(graph, drive, "--speed max", &out, d), 0);
+  ASSERT_CONTAINS(last_line(out), "imports wasi:cli/environment@0.2.0#get-environment, which the host does not provide");
+  ASSERT_STREQ(d, "");
+  free(out);
 }
 
 /* ---- allocations ------------------------------------------------------------------- */
