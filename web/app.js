@@ -8,7 +8,20 @@ const view = { frame: null, points: [], truth: [], shownTime: null, busy: false 
 const bev = { scale: 6, panX: 0, panY: 0, drag: null };
 const colours = { car: '#4aa3ff', truck: '#ffb547', pedestrian: '#ff5f7e', cyclist: '#7ee081' };
 
-const post = path => fetch('/api/' + path, { method: 'POST' }).then(r => r.json()).then(s => { if (s.error) $('events').textContent = 'error: ' + s.error; });
+// The control token (docs/server.md): `serve` prints the page's address with
+// #token=...; a fragment never reaches the server or its logs. Kept for this
+// tab only and taken out of the address bar, then sent on every API request.
+// (The stream needs none: like GET /api/state it only reads.)
+const token = (() => {
+  const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem('rsim-token', decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem('rsim-token');
+})();
+const api = (path, init = {}) => fetch('/api/' + path, token ? { ...init, headers: { Authorization: 'Bearer ' + token } } : init);
+const post = path => api(path, { method: 'POST' }).then(r => r.json()).then(s => { if (s.error) $('events').textContent = 'error: ' + s.error; });
 $('play').onclick = () => post(state && state.mode === 'playing' ? 'pause' : 'play');
 $('step').onclick = () => post('step');
 $('back').onclick = () => post('step_back');
@@ -108,7 +121,7 @@ async function refreshViews() {
   view.busy = true;
   const t = state.sim_time;
   try {
-    const d = await fetch('/api/truth').then(r => r.json());
+    const d = await api('truth').then(r => r.json());
     view.truth = d.objects || [];
     view.shownTime = t;
     draw();
@@ -168,7 +181,7 @@ function showDetail() {
   if (!selected || !state) return;
   detailTime = state.sim_time;
   const c = state.components.find(x => x.name === selected) || {};
-  fetch('/api/inputs?component=' + encodeURIComponent(selected)).then(r => r.json()).then(d => {
+  api('inputs?component=' + encodeURIComponent(selected)).then(r => r.json()).then(d => {
     $('detailtitle').textContent = `${selected}: last inputs and output`;
     const out = c.output === undefined ? 'none yet' : JSON.stringify(c.output, null, 1);
     $('detail').textContent = 'inputs ' + JSON.stringify(d.inputs, null, 1).slice(0, 6000) + '\n\noutput ' + out.slice(0, 6000) +
@@ -191,7 +204,7 @@ function connect() {
   ws.onclose = () => setTimeout(connect, 1000);
 }
 
-fetch('/api/sensors').then(r => r.json()).then(d => {
+api('sensors').then(r => r.json()).then(d => {
   const first = k => (d.sensors.find(s => s.kind === k) || {}).id;
   camera = first('camera'); lidar = first('lidar');
   $('camtitle').textContent = camera ? 'camera · ' + camera : 'no camera';

@@ -49,6 +49,14 @@ typedef struct rsim_record rsim_record;
 */
 int rsim_graph_load(const char *path, rsim_graph **out, rsim_errbuf *eb);
 void rsim_graph_free(rsim_graph *g);
+/*
+** Who may be loaded.  A component entry may pin its file with `sha256: <64
+** hex digits>`; a pinned file whose bytes hash otherwise is refused by
+** rsim_graph_check and rsim_engine_new, naming the component, the pinned
+** and the actual digest.  With require_hashes on, a component without a
+** pin is refused too (`--require-hashes`).  Off by default.
+*/
+void rsim_graph_require_hashes(rsim_graph *g, bool on);
 size_t rsim_graph_n_components(const rsim_graph *g);
 const char *rsim_graph_component_name(const rsim_graph *g, size_t i);
 const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i);

@@ -13,8 +13,11 @@
 **   WS   /  protocol "rsim"          a state document at display rate
 **
 ** Every answer is JSON; a malformed request is a 4xx with {"error": "..."}.
-** Binds to 127.0.0.1 by default; bound elsewhere, control requests need the
-** token (header "Authorization: Bearer TOKEN" or ?token=TOKEN).
+** Binds to 127.0.0.1 by default; bound elsewhere, or given a token, control
+** requests need the token (header "Authorization: Bearer TOKEN" or
+** ?token=TOKEN; compared in constant time, never logged) and each client
+** (peer address) may make at most control_burst of them per
+** control_period_ns (a token bucket; 429 beyond).
 ** docs/server.md has the documents.
 **
 ** Ownership: the server borrows the player, engine and graph (they outlive
@@ -33,10 +36,13 @@ typedef struct rsim_server rsim_server;
 typedef struct rsim_server_opts {
   const char *bind;      /* NULL = 127.0.0.1 */
   int port;              /* 0 = any free port (see rsim_server_port) */
-  const char *token;     /* NULL = generated when not bound to loopback */
+  const char *token;     /* NULL = generated when not bound to loopback; given = always needed */
   const char *web_root;  /* the UI's files; NULL = none served */
   double display_hz;     /* state pushes a second; 0 = 30 */
   rsim_store *store;     /* the run's store, for frames, points and truth (borrowed); may be NULL */
+  int control_burst;     /* control requests a client may make at once; 0 = 20 when a token is
+                            needed, no limit otherwise; given = always enforced */
+  int64_t control_period_ns; /* in which control_burst more are allowed; 0 = 1 s */
 } rsim_server_opts;
 
 int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,

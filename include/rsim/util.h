@@ -1,6 +1,7 @@
 /*
-** util.h -- small shared helpers: growable byte buffers, SHA-256, time and
-** duration parsing and formatting, UTF-8 validation, a monotonic clock.
+** util.h -- small shared helpers: growable byte buffers, SHA-256, strict
+** parsers of numbers, durations and times, duration formatting, UTF-8
+** validation, a monotonic clock.
 **
 ** Time everywhere in replaysim is int64 nanoseconds since the Unix epoch
 ** (rsim_time); durations are int64 nanoseconds too.
@@ -92,14 +93,37 @@ void rsim_sha256_final(rsim_sha256 *s, uint8_t out[32]);
 /* Writes 64 lowercase hex digits and a NUL into hex. */
 void rsim_sha256_hex(const uint8_t digest[32], char hex[65]);
 
-/* ---- time ---------------------------------------------------------------- */
+/* ---- parsing: numbers, durations, times ----------------------------------- */
+/* Strict: the whole of s is the value (no spaces, no trailing junk, no hex
+** floats, inf or nan), an overflow is an error, and the range is checked
+** here.  A failure is RSIM_EINVAL with a sentence in eb that quotes s and
+** says what was expected, e.g. "'abc' is not a number (expected 0.01..100
+** or max)"; the caller says which option or field it was.  (parse.c) */
+int rsim_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out, rsim_errbuf *eb);
+/* Decimal, or hexadecimal after 0x; 0 .. UINT64_MAX (no sign). */
+int rsim_parse_uint(const char *s, uint64_t *out, rsim_errbuf *eb);
+/* A decimal real (1, -2.5, .5, 1e3) in lo .. hi. */
+int rsim_parse_real(const char *s, double lo, double hi, double *out, rsim_errbuf *eb);
+/* A playback speed: 0.01 .. 100, or "max" (*out = 0). */
+int rsim_parse_speed(const char *s, double *out, rsim_errbuf *eb);
+/* A TCP port: 0 .. 65535 (0: any free port). */
+int rsim_parse_port(const char *s, int *out, rsim_errbuf *eb);
 /* Parses a duration: "60s", "1.5ms", "250us", "100ns", "2m", "1h", or a bare
-** number of seconds.  Returns RSIM_EINVAL on anything else. */
+** number of seconds; never negative.  Returns RSIM_EINVAL on anything else. */
 int rsim_parse_duration(const char *s, int64_t *out_ns);
+/* rsim_parse_duration with a message; positive: 0 is refused too. */
+int rsim_parse_duration_arg(const char *s, bool positive, int64_t *out_ns, rsim_errbuf *eb);
 /* Parses a time: an absolute integer nanosecond timestamp ("1700000000000000000"),
 ** or a duration with a leading '+' relative to base ("+12.5s").
 ** A plain duration with a unit ("12.5s") is also relative to base. */
 int rsim_parse_time(const char *s, rsim_time base, rsim_time *out);
+/* rsim_parse_time with a message. */
+int rsim_parse_time_arg(const char *s, rsim_time base, rsim_time *out, rsim_errbuf *eb);
+/* Compares two secrets (tokens) in time that depends on their lengths
+** only, not on how many leading bytes agree. */
+bool rsim_secret_equal(const char *a, const char *b);
+
+/* ---- time ---------------------------------------------------------------- */
 /* Formats a duration as seconds with millisecond precision ("12.345s"). */
 void rsim_format_duration(int64_t ns, char *out, size_t n);
 /* Monotonic wall clock in nanoseconds, for measurements and pacing only:

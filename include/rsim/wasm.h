@@ -87,6 +87,9 @@ int rsim_wasm_engine_new(rsim_wasm_engine **out, rsim_errbuf *eb);
 int rsim_wasm_engine_new_opts(const rsim_wasm_engine_opts *o, rsim_wasm_engine **out, rsim_errbuf *eb);
 void rsim_wasm_engine_free(rsim_wasm_engine *e);
 
+/* The largest component file read (256 MiB). */
+#define RSIM_COMPONENT_MAX_BYTES (256u << 20)
+
 /*
 ** Reads and compiles a component file.  A missing file, a core module given
 ** where a component is expected, or bytes that fail validation each give a

@@ -27,6 +27,13 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Option scanning: matches "--name value" and "--name=value". */
 bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+/* A malformed option value, as one of the strict parsers (rsim/util.h)
+** described it in eb: prints "replaysim VERB: OPT: MESSAGE" on stderr as
+** the command's last line and returns CLI_USAGE. */
+int cli_bad_value(const char *verb, const char *opt, const rsim_errbuf *eb);
+/* --from / --to as given: checked for their form at once, so a malformed
+** time is said before any file is opened (cli_range resolves them). */
+bool cli_time_opt(int argc, char **argv, int *i, const char *verb, const char **from, const char **to, int *bad);
 
 /* Sensor filters of `run`, `check`, `info` and `import`: --sensors
 ** P[,P...], --exclude P (repeatable), --remap OLD=NEW (repeatable); patterns

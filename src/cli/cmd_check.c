@@ -14,12 +14,14 @@
 int cli_check(int argc, char **argv) {
   const char *graph = NULL, *store = NULL, *v;
   cli_filters filters = {0};
+  bool require_hashes = false;
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
+    else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else {
-      fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db|drive.mcap] [--topics MAP.yaml] ...\n");
+      fprintf(stderr, "usage: replaysim check GRAPH [--store drive.db|drive.mcap] [--require-hashes] [--topics MAP.yaml] ...\n");
       return CLI_USAGE;
     }
   }
@@ -33,6 +35,7 @@ int cli_check(int argc, char **argv) {
     fprintf(stderr, "%s\n", eb.msg);
     return CLI_FAIL;
   }
+  rsim_graph_require_hashes(g, require_hashes);
   rsim_store *st = NULL, *base = NULL;
   if (store && cli_store_open(store, &filters, &base, &st, &eb)) {
     fprintf(stderr, "%s\n", eb.msg);

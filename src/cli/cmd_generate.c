@@ -20,25 +20,15 @@ int cli_generate(int argc, char **argv) {
   rsim_time start = RSIM_GEN_DEFAULT_START;
   bool overwrite = false, quiet = false;
   rsim_store_opts so = {.foxglove = true}; /* an MCAP drive opens in Foxglove */
+  rsim_errbuf eb = {0};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
     else if (cli_opt(argc, argv, &i, "--duration", &v)) {
-      if (rsim_parse_duration(v, &duration) || duration <= 0) {
-        fprintf(stderr, "generate: --duration '%s' is not a positive duration (e.g. 60s, 10m)\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_duration_arg(v, true, &duration, &eb)) return cli_bad_value("generate", "--duration", &eb);
     } else if (cli_opt(argc, argv, &i, "--seed", &v)) {
-      char *end;
-      seed = strtoull(v, &end, 0);
-      if (*end || !*v) {
-        fprintf(stderr, "generate: --seed '%s' is not a number\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_uint(v, &seed, &eb)) return cli_bad_value("generate", "--seed", &eb);
     } else if (cli_opt(argc, argv, &i, "--start", &v)) {
-      if (rsim_parse_time(v, 0, &start)) {
-        fprintf(stderr, "generate: --start '%s' is not a time in ns since the epoch\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_time_arg(v, 0, &start, &eb)) return cli_bad_value("generate", "--start", &eb);
     } else if (cli_opt(argc, argv, &i, "--schemas", &v) && (!strcmp(v, "foxglove") || !strcmp(v, "rsim")))
       so.foxglove = !strcmp(v, "foxglove");
     else if (!strcmp(argv[i], "--overwrite")) overwrite = true;
@@ -54,7 +44,6 @@ int cli_generate(int argc, char **argv) {
     fprintf(stderr, "generate: --out FILE is required\n");
     return CLI_USAGE;
   }
-  rsim_errbuf eb = {0};
   rsim_store *st;
   if (rsim_store_create_opts(out, overwrite, &so, &st, &eb)) {
     fprintf(stderr, "generate: %s\n", eb.msg);

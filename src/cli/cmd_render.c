@@ -15,7 +15,7 @@
 
 static int usage(void) {
   fprintf(stderr, "usage: replaysim render GRAPH --store drive.db (--at T --out frame.png | --every D --out DIR/)\n"
-                  "                        [--camera ID] [--lidar ID] [--scale PX_PER_M] [sensor filters]\n"
+                  "                        [--camera ID] [--lidar ID] [--scale PX_PER_M] [--require-hashes] [sensor filters]\n"
                   "  T: ns since the epoch or a duration into the log (12.5s); clamped to the log\n");
   return CLI_USAGE;
 }
@@ -41,25 +41,39 @@ int cli_render(int argc, char **argv) {
   const char *graph = NULL, *store = NULL, *at = NULL, *every = NULL, *out = NULL, *v;
   rsim_render_opts ro = {0};
   cli_filters filters = {0};
+  bool require_hashes = false;
+  rsim_errbuf eb = {0};
+  int64_t step = 0;
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
-    else if (cli_opt(argc, argv, &i, "--at", &v)) at = v;
-    else if (cli_opt(argc, argv, &i, "--every", &v)) every = v;
+    else if (cli_opt(argc, argv, &i, "--at", &v)) {
+      rsim_time t; /* its form now, before anything is loaded; its value against the log below */
+      if (rsim_parse_time_arg(v, 0, &t, &eb)) return cli_bad_value("render", "--at", &eb);
+      at = v;
+    }
+    else if (cli_opt(argc, argv, &i, "--every", &v)) {
+      if (rsim_parse_duration_arg(v, true, &step, &eb)) return cli_bad_value("render", "--every", &eb);
+      every = v;
+    }
     else if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
     else if (cli_opt(argc, argv, &i, "--camera", &v)) ro.camera = v;
     else if (cli_opt(argc, argv, &i, "--lidar", &v)) ro.lidar = v;
-    else if (cli_opt(argc, argv, &i, "--scale", &v)) ro.bev_scale = atof(v);
+    else if (cli_opt(argc, argv, &i, "--scale", &v)) {
+      if (rsim_parse_real(v, 0.1, 1000, &ro.bev_scale, &eb)) return cli_bad_value("render", "--scale", &eb);
+    }
+    else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
   }
   if (!graph || !store || !out || !at == !every) return usage();
-  rsim_errbuf eb = {0};
   rsim_graph *g = NULL;
   rsim_store *base = NULL, *st = NULL;
   rsim_engine *e = NULL;
   int code = CLI_FAIL;
-  if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto done;
+  if (rsim_graph_load(graph, &g, &eb)) goto done;
+  rsim_graph_require_hashes(g, require_hashes);
+  if (cli_store_open(store, &filters, &base, &st, &eb)) goto done;
   rsim_engine_opts eo = {.store = st, .log_level = RSIM_LOG_ERROR};
   if (rsim_engine_new(g, &eo, &e, &eb)) goto done;
   ro.title = graph;
@@ -67,9 +81,9 @@ int cli_render(int argc, char **argv) {
   rsim_engine_range(e, &from, &to);
   if (at) {
     rsim_time t;
-    if (rsim_parse_time(at, from, &t)) {
-      fprintf(stderr, "render: --at '%s' is not a time (ns since the epoch, or 12.5s into the log)\n", at);
-      code = CLI_USAGE;
+    if (rsim_parse_time_arg(at, from, &t, &eb)) {
+      code = cli_bad_value("render", "--at", &eb);
+      eb.msg[0] = 0; /* said */
       goto done;
     }
     if (t < from || t > to) {
@@ -77,12 +91,6 @@ int cli_render(int argc, char **argv) {
       t = t < from ? from : to;
     }
     code = render_one(e, st, &ro, t, out);
-    goto done;
-  }
-  int64_t step;
-  if (rsim_parse_duration(every, &step) || step <= 0) {
-    fprintf(stderr, "render: --every '%s' is not a positive duration\n", every);
-    code = CLI_USAGE;
     goto done;
   }
   if (mkdir(out, 0777) && errno != EEXIST) {

@@ -23,7 +23,7 @@ typedef struct run_args {
   const char *graph, *store, *out;
   const char *from, *to;
   double speed; /* 0 = max */
-  bool overwrite, quiet, component_digests;
+  bool overwrite, quiet, component_digests, require_hashes;
   rsim_on_error on_error;
   int log_level;
   int64_t checkpoint_every;
@@ -38,6 +38,7 @@ static int usage(void) {
           "usage: replaysim run GRAPH --store drive.db|drive.mcap [--from T] [--to T] [--speed X|max]\n"
           "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
           "                     [--log-level debug|info|warn|error] [--quiet] [--component-digests]\n"
+          "                     [--require-hashes]   (every component pinned by sha256 in the graph)\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
@@ -46,41 +47,32 @@ static int usage(void) {
   return CLI_USAGE;
 }
 
-static int bad_duration(const char *opt, const char *v) {
-  fprintf(stderr, "run: %s '%s' is not a duration (e.g. 2s)\n", opt, v);
-  return CLI_USAGE;
-}
-
 static int parse_args(int argc, char **argv, run_args *a) {
   const char *v;
+  rsim_errbuf eb = {0};
+  int bad = 0;
   *a = (run_args){.speed = 0, .log_level = RSIM_LOG_WARN};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) a->store = v;
     else if (cli_filter_opt(argc, argv, &i, &a->filters)) continue;
     else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
-    else if (cli_opt(argc, argv, &i, "--from", &v)) a->from = v;
-    else if (cli_opt(argc, argv, &i, "--to", &v)) a->to = v;
+    else if (cli_time_opt(argc, argv, &i, "run", &a->from, &a->to, &bad)) {
+      if (bad) return bad;
+    }
     else if (cli_opt(argc, argv, &i, "--checkpoint-dir", &v)) a->checkpoint_dir = v;
     else if (!strcmp(argv[i], "--loop")) a->loop = true;
     else if (cli_opt(argc, argv, &i, "--delay", &v)) {
-      if (rsim_parse_duration(v, &a->delay) || a->delay < 0) return bad_duration("--delay", v);
+      if (rsim_parse_duration_arg(v, false, &a->delay, &eb)) return cli_bad_value("run", "--delay", &eb);
     } else if (cli_opt(argc, argv, &i, "--offset", &v)) {
-      if (rsim_parse_duration(v, &a->offset) || a->offset < 0) return bad_duration("--offset", v);
+      if (rsim_parse_duration_arg(v, false, &a->offset, &eb)) return cli_bad_value("run", "--offset", &eb);
     }
     else if (cli_opt(argc, argv, &i, "--resume", &v)) a->resume = v;
     else if (cli_opt(argc, argv, &i, "--checkpoint-every", &v)) {
-      if (rsim_parse_duration(v, &a->checkpoint_every) || a->checkpoint_every <= 0) {
-        fprintf(stderr, "run: --checkpoint-every '%s' is not a positive duration (e.g. 1s)\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_duration_arg(v, true, &a->checkpoint_every, &eb))
+        return cli_bad_value("run", "--checkpoint-every", &eb);
     }
     else if (cli_opt(argc, argv, &i, "--speed", &v)) {
-      char *end;
-      a->speed = strcmp(v, "max") ? strtod(v, &end) : 0;
-      if (strcmp(v, "max") && (*end || a->speed < 0.01 || a->speed > 100)) {
-        fprintf(stderr, "run: --speed '%s' must be 0.01 to 100, or max\n", v);
-        return CLI_USAGE;
-      }
+      if (rsim_parse_speed(v, &a->speed, &eb)) return cli_bad_value("run", "--speed", &eb);
     } else if (cli_opt(argc, argv, &i, "--on-error", &v)) {
       if (!strcmp(v, "stop")) a->on_error = RSIM_ON_ERROR_STOP;
       else if (!strcmp(v, "continue")) a->on_error = RSIM_ON_ERROR_CONTINUE;
@@ -97,6 +89,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
     } else if (!strcmp(argv[i], "--overwrite")) a->overwrite = true;
     else if (!strcmp(argv[i], "--quiet")) a->quiet = true;
     else if (!strcmp(argv[i], "--component-digests")) a->component_digests = true;
+    else if (!strcmp(argv[i], "--require-hashes")) a->require_hashes = true;
     else if (argv[i][0] != '-' && !a->graph) a->graph = argv[i];
     else return usage();
   }
@@ -213,8 +206,9 @@ int cli_run(int argc, char **argv) {
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int exit_code = CLI_FAIL;
-  if (rsim_graph_load(a.graph, &g, &eb) || cli_store_open(a.store, &a.filters, &base, &st, &eb))
-    goto out;
+  if (rsim_graph_load(a.graph, &g, &eb)) goto out;
+  rsim_graph_require_hashes(g, a.require_hashes);
+  if (cli_store_open(a.store, &a.filters, &base, &st, &eb)) goto out;
   rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level,
                         .checkpoint_every_ns = a.checkpoint_every,
                         .checkpoint_dir = a.checkpoint_dir ? a.checkpoint_dir : a.resume};

@@ -22,9 +22,26 @@ static void on_signal(int sig) {
 
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
-                  "                       [--token T] [--speed X|max] [--from T] [--to T] [--web DIR] [sensor filters, --topics ...]\n"
-                  "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed)\n");
+                  "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
+                  "                       [--web DIR] [--require-hashes] [sensor filters, --topics ...]\n"
+                  "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed), as it\n"
+                  "  does wherever --token is given; a client may send N controls per D (default 20/1s)\n");
   return CLI_USAGE;
+}
+
+/* --control-limit N/D: N control requests per duration D, per client. */
+static int control_limit(const char *v, rsim_server_opts *so, rsim_errbuf *eb) {
+  const char *slash = strchr(v, '/');
+  char n[32];
+  int64_t burst;
+  rsim_errbuf why = {0};
+  if (!slash || (size_t)(slash - v) >= sizeof n)
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "'%.40s' is not N/DURATION (e.g. 20/1s: 20 control requests a second)", v);
+  snprintf(n, sizeof n, "%.*s", (int)(slash - v), v);
+  if (rsim_parse_int(n, 1, 1000000, &burst, &why) || rsim_parse_duration_arg(slash + 1, true, &so->control_period_ns, &why))
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "in '%.40s': %s", v, why.msg);
+  so->control_burst = (int)burst;
+  return RSIM_OK;
 }
 
 /* The web UI's folder: --web, else web/ of the source tree this binary was built from. */
@@ -45,29 +62,47 @@ int cli_serve(int argc, char **argv) {
   rsim_server_opts so = {.port = 8080};
   double speed = 1;
   cli_filters filters = {0};
+  bool require_hashes = false;
+  rsim_errbuf eb = {0};
+  int bad = 0;
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
-    else if (cli_opt(argc, argv, &i, "--port", &v)) so.port = atoi(v);
+    else if (cli_opt(argc, argv, &i, "--port", &v)) {
+      if (rsim_parse_port(v, &so.port, &eb)) return cli_bad_value("serve", "--port", &eb);
+    }
     else if (cli_opt(argc, argv, &i, "--bind", &v)) so.bind = v;
-    else if (cli_opt(argc, argv, &i, "--token", &v)) so.token = v;
+    else if (cli_opt(argc, argv, &i, "--token", &v)) {
+      if (!*v) {
+        rsim_errbuf_set(&eb, RSIM_EINVAL, "an empty token would let anyone in");
+        return cli_bad_value("serve", "--token", &eb);
+      }
+      so.token = v;
+    } else if (cli_opt(argc, argv, &i, "--control-limit", &v)) {
+      if (control_limit(v, &so, &eb)) return cli_bad_value("serve", "--control-limit", &eb);
+    }
     else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
-    else if (cli_opt(argc, argv, &i, "--from", &v)) from = v;
-    else if (cli_opt(argc, argv, &i, "--to", &v)) to = v;
-    else if (cli_opt(argc, argv, &i, "--speed", &v)) speed = strcmp(v, "max") ? atof(v) : 0;
+    else if (cli_time_opt(argc, argv, &i, "serve", &from, &to, &bad)) {
+      if (bad) return bad;
+    }
+    else if (cli_opt(argc, argv, &i, "--speed", &v)) {
+      if (rsim_parse_speed(v, &speed, &eb)) return cli_bad_value("serve", "--speed", &eb);
+    }
+    else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
   }
-  if (!graph || !store || so.port < 0 || so.port > 65535) return usage();
+  if (!graph || !store) return usage();
   so.web_root = web_root(web);
-  rsim_errbuf eb = {0};
   rsim_graph *g = NULL;
   rsim_store *base = NULL, *st = NULL;
   rsim_engine *e = NULL;
   rsim_player *p = NULL;
   rsim_server *s = NULL;
   int exit_code = CLI_FAIL;
-  if (rsim_graph_load(graph, &g, &eb) || cli_store_open(store, &filters, &base, &st, &eb)) goto out;
+  if (rsim_graph_load(graph, &g, &eb)) goto out;
+  rsim_graph_require_hashes(g, require_hashes);
+  if (cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
@@ -80,9 +115,19 @@ int cli_serve(int argc, char **argv) {
   g_server = s;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
-  printf("serving %s on http://%s:%d/ (%s)\n", graph, so.bind ? so.bind : "127.0.0.1", rsim_server_port(s),
+  const char *host = so.bind ? so.bind : "127.0.0.1";
+  printf("serving %s on http://%s:%d/ (%s)\n", graph, host, rsim_server_port(s),
          so.web_root ? "web UI and API" : "API only: no web/ folder found");
-  if (rsim_server_token(s)) printf("control token: %s\n", rsim_server_token(s));
+  /* The page takes the token from the URL's fragment, which browsers never
+  ** send to a server.  A token of the user's own is not echoed (stdout may
+  ** well end up in a log); a generated one must be, once, or nobody could
+  ** use it. */
+  if (so.token)
+    printf("control needs the token given with --token; the web UI: http://%s:%d/#token=TOKEN\n", host,
+           rsim_server_port(s));
+  else if (rsim_server_token(s))
+    printf("control token: %s (the web UI: http://%s:%d/#token=%s)\n", rsim_server_token(s), host,
+           rsim_server_port(s), rsim_server_token(s));
   fflush(stdout);
   exit_code = rsim_server_run(s) ? CLI_FAIL : CLI_OK;
 out:

@@ -71,10 +71,23 @@ void cli_filters_free(cli_filters *f) {
   f->n_topics = 0;
 }
 
+bool cli_time_opt(int argc, char **argv, int *i, const char *verb, const char **from, const char **to, int *bad) {
+  const char *v, *name = argv[*i];
+  const char **dst = cli_opt(argc, argv, i, "--from", &v) ? from : cli_opt(argc, argv, i, "--to", &v) ? to : NULL;
+  if (!dst) return false;
+  rsim_time t;
+  rsim_errbuf eb = {0};
+  if (rsim_parse_time_arg(v, 0, &t, &eb)) *bad = cli_bad_value(verb, strncmp(name, "--from", 6) ? "--to" : "--from", &eb);
+  *dst = v;
+  return true;
+}
+
 /* One bound: parsed, then clamped to [first, last] and said so. */
-static int bound(const char *verb, const char *name, const char *v, rsim_time first, rsim_time last, rsim_time *out) {
+static int bound(const char *verb, const char *name, const char *v, rsim_time first, rsim_time last, rsim_time *out,
+                 rsim_errbuf *eb) {
   if (!v) return RSIM_OK;
-  if (rsim_parse_time(v, first, out)) return RSIM_EINVAL;
+  rsim_errbuf why = {0};
+  if (rsim_parse_time_arg(v, first, out, &why)) return rsim_errbuf_set(eb, RSIM_EINVAL, "%s: %s: %s", verb, name, why.msg);
   if (*out < first || *out > last) {
     fprintf(stderr, "%s: %s is outside the log (%lld..%lld); clamped\n", verb, name, (long long)first, (long long)last);
     *out = *out < first ? first : last;
@@ -87,7 +100,6 @@ int cli_range(const char *verb, rsim_store *st, const char *from, const char *to
   rsim_time first, last;
   if (rsim_store_time_range(st, &first, &last))
     return rsim_errbuf_set(eb, RSIM_ENOTFOUND, "%s: %s", rsim_store_path(st), rsim_store_errmsg(st));
-  if (bound(verb, "--from", from, first, last, out_from) || bound(verb, "--to", to, first, last, out_to))
-    return rsim_errbuf_set(eb, RSIM_EINVAL, "%s: --from/--to must be ns since the epoch or a duration like 12.5s", verb);
-  return RSIM_OK;
+  int rc = bound(verb, "--from", from, first, last, out_from, eb);
+  return rc ? rc : bound(verb, "--to", to, first, last, out_to, eb);
 }

@@ -46,6 +46,11 @@ bool cli_opt(int argc, char **argv, int *i, const char *name, const char **value
   return true;
 }
 
+int cli_bad_value(const char *verb, const char *opt, const rsim_errbuf *eb) {
+  fprintf(stderr, "replaysim %s: %s: %s\n", verb, opt, eb->msg);
+  return CLI_USAGE;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);

@@ -1,6 +1,6 @@
 /*
-** misc.c -- time and duration parsing, the monotonic clock, UTF-8
-** validation and whole-file reading.
+** misc.c -- duration formatting, the monotonic clock, UTF-8 validation and
+** whole-file reading.  (Parsing lives in parse.c.)
 */
 #include <errno.h>
 #include <math.h>
@@ -12,49 +12,6 @@
 #include <unistd.h>
 
 #include "rsim/util.h"
-
-int rsim_parse_duration(const char *s, int64_t *out_ns) {
-  if (!s || !*s) return RSIM_EINVAL;
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno || !isfinite(v) || v < 0) return RSIM_EINVAL;
-  double scale;
-  if (!*end || !strcmp(end, "s")) scale = 1e9;
-  else if (!strcmp(end, "ms")) scale = 1e6;
-  else if (!strcmp(end, "us")) scale = 1e3;
-  else if (!strcmp(end, "ns")) scale = 1;
-  else if (!strcmp(end, "m") || !strcmp(end, "min")) scale = 60e9;
-  else if (!strcmp(end, "h")) scale = 3600e9;
-  else return RSIM_EINVAL;
-  double ns = v * scale;
-  if (ns > 9.2e18) return RSIM_EINVAL;
-  *out_ns = (int64_t)llround(ns);
-  return RSIM_OK;
-}
-
-int rsim_parse_time(const char *s, rsim_time base, rsim_time *out) {
-  if (!s || !*s) return RSIM_EINVAL;
-  if (s[0] == '+') {
-    int64_t d;
-    if (rsim_parse_duration(s + 1, &d)) return RSIM_EINVAL;
-    *out = base + d;
-    return RSIM_OK;
-  }
-  /* A bare integer of 16+ digits is an absolute epoch timestamp in ns. */
-  size_t n = strlen(s), digits = strspn(s, "0123456789");
-  if (digits == n && n >= 16) {
-    errno = 0;
-    long long v = strtoll(s, NULL, 10);
-    if (errno) return RSIM_EINVAL;
-    *out = (rsim_time)v;
-    return RSIM_OK;
-  }
-  int64_t d;
-  if (rsim_parse_duration(s, &d)) return RSIM_EINVAL;
-  *out = base + d;
-  return RSIM_OK;
-}
 
 void rsim_format_duration(int64_t ns, char *out, size_t n) {
   const char *sign = ns < 0 ? "-" : "";

@@ -3,7 +3,8 @@
 ** every file compiles, its world and export are the ones the graph says,
 ** every input port exists and is linked, the types at both ends of every
 ** link are equal (WIT structural equality), the host imports a component
-** expects are the ones the host gives, and the sensors exist.
+** expects are the ones the host gives, the files are the ones the graph
+** pins (sha256), and the sensors exist.
 **
 ** All problems are listed, one line each, so that a user fixes a graph in
 ** one round; the first one also goes to the errbuf.
@@ -271,6 +272,41 @@ static void check_links(checker *C, rsim_store *st, size_t idx, const rsim__chec
   }
 }
 
+/* Reads the component's file once, holds its bytes to the graph's sha256
+** pin (and requires one when the graph says so), and compiles those same
+** bytes: the file cannot change between the check and the load.  Returns
+** false after reporting a problem. */
+static bool load_pinned(checker *C, const rsim__gnode *n, rsim_wasm_engine *we, rsim_component **out) {
+  uint8_t *bytes = NULL, digest[32];
+  size_t len = 0;
+  rsim_errbuf ceb = {0};
+  if (rsim_read_file(n->wasm_path, RSIM_COMPONENT_MAX_BYTES, &bytes, &len, &ceb)) {
+    problem(C, ceb.code ? ceb.code : RSIM_EGRAPH, n->line, "component '%s': %s", n->name, ceb.msg);
+    return false;
+  }
+  rsim_sha256 h;
+  char hex[65];
+  rsim_sha256_init(&h);
+  rsim_sha256_update(&h, bytes, len);
+  rsim_sha256_final(&h, digest);
+  rsim_sha256_hex(digest, hex);
+  bool ok = false;
+  if (n->sha256 && strcmp(n->sha256, hex))
+    problem(C, RSIM_EGRAPH, n->line, "component '%s' (%s): sha256 mismatch: the graph pins %s, the file is %s", n->name,
+            n->wasm_path, n->sha256, hex);
+  else if (!n->sha256 && C->g->require_hashes)
+    problem(C, RSIM_EGRAPH, n->line,
+            "component '%s' (%s) has no sha256 pin and hashes are required: expected a pin, the file is %s "
+            "(add 'sha256: %s' if you trust it)",
+            n->name, n->wasm_path, hex, hex);
+  else if (rsim_component_load_bytes(we, n->wasm_path, bytes, len, out, &ceb))
+    problem(C, ceb.code ? ceb.code : RSIM_EGRAPH, n->line, "component '%s': %s", n->name, ceb.msg);
+  else
+    ok = true;
+  free(bytes);
+  return ok;
+}
+
 int rsim__graph_check(const rsim_graph *g, rsim_store *st, rsim_wasm_engine *we,
                       rsim__checked *out, rsim_buf *report, rsim_errbuf *eb) {
   checker C = {.g = g, .report = report, .eb = eb};
@@ -285,11 +321,7 @@ int rsim__graph_check(const rsim_graph *g, rsim_store *st, rsim_wasm_engine *we,
               n->name, n->wasm_spec);
       continue;
     }
-    rsim_errbuf ceb = {0};
-    if (rsim_component_load(we, n->wasm_path, &out[i].comp, &ceb)) {
-      problem(&C, ceb.code ? ceb.code : RSIM_EGRAPH, n->line, "component '%s': %s", n->name, ceb.msg);
-      continue;
-    }
+    if (!load_pinned(&C, n, we, &out[i].comp)) continue;
     out[i].export_index = pick_export(&C, n, out[i].comp);
     check_imports(&C, n, out[i].comp);
   }

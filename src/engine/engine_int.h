@@ -99,6 +99,7 @@ typedef struct rsim__gnode {
   char *name;
   char *wasm_spec;     /* as written in the file */
   char *wasm_path;     /* resolved; NULL when no candidate exists */
+  char *sha256;        /* `sha256:` pin, 64 lowercase hex digits, or NULL */
   char *world;         /* optional */
   char *export_name;   /* optional */
   char *trigger;       /* on-data trigger sensor, or NULL */
@@ -130,6 +131,7 @@ struct rsim_graph {
   size_t *order;
   rsim__gsensor *sensors;
   size_t n_sensors;
+  bool require_hashes; /* rsim_graph_require_hashes */
 };
 
 /* The `sensors:` entry for id, or NULL. */

@@ -9,6 +9,7 @@
 **   components:
 **     detector:
 **       wasm: camera_detector.wasm
+**       sha256: 3f5a...                 # optional pin of the file's bytes
 **       world: camera-detector          # optional, checked
 **       trigger: camera_front           # on-data, or rate_hz: N, or period: 50ms
 **       inputs: { reading: sensor:camera_front }
@@ -199,9 +200,8 @@ static int parse_link(loader *L, rsim__gnode *c, const yaml_node_t *k, const yam
       else return fail(L, pv, "input '%s': policy '%s' is not latest or queue", l->port, s);
     } else if (key && !strcmp(key, "queue")) {
       if ((rc = want_scalar(L, pk, pv, &s))) return rc;
-      char *end;
-      long q = strtol(s, &end, 10);
-      if (*end || q < 1 || q > 100000)
+      int64_t q;
+      if (rsim_parse_int(s, 1, 100000, &q, NULL))
         return fail(L, pv, "input '%s': queue '%s' must be a number of outputs, 1 to 100000", l->port, s);
       l->queue = (size_t)q;
       l->policy = RSIM__LINK_QUEUE;
@@ -222,14 +222,19 @@ static int parse_signals(loader *L, rsim__gsensor *s, const yaml_node_t *v, cons
   char *copy = rsim_xstrdup(text), *save = NULL;
   int rc = RSIM_OK;
   for (char *tok = strtok_r(copy, " ,", &save); tok && !rc; tok = strtok_r(NULL, " ,", &save)) {
-    int off;
-    char type[8];
+    int64_t off = -1;
+    char type[8] = "", num[8] = "";
+    const char *colon = strchr(tok, ':');
     rsim__can_signal sig = {0};
-    if (sscanf(tok, "%d:%7s", &off, type) != 2 || off < 0 || off > 7) {
+    if (colon && (size_t)(colon - tok) < sizeof num && strlen(colon + 1) < sizeof type) {
+      snprintf(num, sizeof num, "%.*s", (int)(colon - tok), tok);
+      snprintf(type, sizeof type, "%s", colon + 1);
+    }
+    if (!colon || rsim_parse_int(num, 0, 7, &off, NULL) || !type[0]) {
       rc = fail(L, v, "sensor '%s': signal '%s' is not <byte offset 0-7>:<u8|s8|u16|s16|u32|s32>", s->id, tok);
       break;
     }
-    sig.offset = off;
+    sig.offset = (int)off;
     sig.is_signed = type[0] == 's';
     sig.bytes = !strcmp(type + 1, "8") ? 1 : !strcmp(type + 1, "16") ? 2 : !strcmp(type + 1, "32") ? 4 : 0;
     if (!sig.bytes || (type[0] != 'u' && type[0] != 's') || off + sig.bytes > 8) {
@@ -383,30 +388,32 @@ static int parse_rate(loader *L, rsim__gnode *c, const yaml_node_t *k, const yam
     c->period_ns = ns;
     return RSIM_OK;
   }
-  char *end;
-  errno = 0;
-  double hz = strtod(s, &end);
-  if (end == s || *end || errno || !(hz > 0) || hz > 1e9)
+  double hz;
+  if (rsim_parse_real(s, 0, 1e9, &hz, NULL) || !(hz > 0))
     return fail(L, v, "rate_hz '%s' is not a positive number", s, NULL);
   /* The period is whole nanoseconds, so every tick time is exact. */
   c->period_ns = (int64_t)(1e9 / hz + 0.5);
   return RSIM_OK;
 }
 
-/* "64MiB", "512KiB", "1GiB", "100MB", or a plain number of bytes. */
+/* "64MiB", "512KiB", "1GiB", "100MB", "1e8", or a plain number of bytes:
+** a strict number (rsim_parse_real) before one of the units. */
 static bool parse_size(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
   static const struct { const char *unit; double mul; } units[] = {
-      {"", 1}, {"B", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
-      {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}};
-  if (end == s || errno || !(v > 0)) return false;
-  for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-    if (!strcmp(end, units[i].unit) && v * units[i].mul < 1.8e19) {
-      *out = (uint64_t)(v * units[i].mul);
-      return *out > 0;
-    }
+      {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+      {"B", 1}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"", 1}};
+  size_t n = strlen(s);
+  for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+    size_t u = strlen(units[i].unit);
+    if (u > n || strcmp(s + n - u, units[i].unit)) continue;
+    char num[64];
+    double v;
+    if (n - u >= sizeof num) return false;
+    snprintf(num, sizeof num, "%.*s", (int)(n - u), s);
+    if (rsim_parse_real(num, 0, 1.8e19 / units[i].mul, &v, NULL) || !(v > 0)) return false;
+    *out = (uint64_t)(v * units[i].mul);
+    return *out > 0;
+  }
   return false;
 }
 
@@ -463,6 +470,13 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
     if (!key) return fail(L, k, "component '%s': keys must be plain names", name, NULL);
     if (!strcmp(key, "wasm")) {
       if (!(rc = want_scalar(L, k, v, &s))) c->wasm_spec = rsim_xstrdup(s);
+    } else if (!strcmp(key, "sha256")) {
+      if ((rc = want_scalar(L, k, v, &s))) return rc;
+      if (strlen(s) != 64 || strspn(s, "0123456789abcdefABCDEF") != 64)
+        return fail(L, v, "component '%s': sha256 '%s' is not 64 hex digits (sha256sum FILE.wasm)", name, s);
+      c->sha256 = rsim_xstrdup(s);
+      for (char *d = c->sha256; *d; d++)
+        if (*d >= 'A' && *d <= 'F') *d = (char)(*d - 'A' + 'a');
     } else if (!strcmp(key, "world")) {
       if (!(rc = want_scalar(L, k, v, &s))) c->world = rsim_xstrdup(s);
     } else if (!strcmp(key, "export")) {
@@ -493,7 +507,7 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
         return fail(L, v, "component '%s': budget '%s' is not a positive duration (e.g. 5ms)", name, s);
     } else {
       return fail(L, k,
-                  "component '%s': unknown key '%s' (expected wasm, world, export, trigger, "
+                  "component '%s': unknown key '%s' (expected wasm, sha256, world, export, trigger, "
                   "rate_hz, period, inputs, config, limits, on_fault, budget, on_timing)",
                   name, key);
     }
@@ -677,6 +691,7 @@ void rsim_graph_free(rsim_graph *g) {
     free(c->name);
     free(c->wasm_spec);
     free(c->wasm_path);
+    free(c->sha256);
     free(c->world);
     free(c->export_name);
     free(c->trigger);
@@ -708,6 +723,7 @@ void rsim_graph_free(rsim_graph *g) {
   free(g);
 }
 
+void rsim_graph_require_hashes(rsim_graph *g, bool on) { g->require_hashes = on; }
 size_t rsim_graph_n_components(const rsim_graph *g) { return g->n; }
 const char *rsim_graph_component_name(const rsim_graph *g, size_t i) { return g->nodes[i].name; }
 const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i) {

@@ -114,32 +114,37 @@ int rsim__interpolate(const rsim_reading *prev, const rsim_reading *next, rsim_t
 /* ---- transforms ------------------------------------------------------------------ */
 
 int rsim__xform_parse(const char *text, rsim__xform *out, char *msg, size_t msg_len) {
-  char op[24] = "", field[24] = "";
-  double a = 0, b = 0;
-  int n = 0, got = sscanf(text, "%23s", op);
+  /* Words: the operation and at most three arguments (a fourth is an error). */
+  char copy[128], *w[5] = {0}, *save = NULL;
+  int nw = 0;
   memset(out, 0, sizeof *out);
-  if (got != 1) {
+  snprintf(copy, sizeof copy, "%s", text);
+  for (char *t = strtok_r(copy, " \t", &save); t && nw < 5; t = strtok_r(NULL, " \t", &save)) w[nw++] = t;
+  if (!nw) {
     snprintf(msg, msg_len, "empty transform");
     return RSIM_EINVAL;
   }
-  const char *args = text + strspn(text, " ") + strlen(op);
-  char extra[8];
+  const char *op = w[0];
+  int64_t n = 0;
+  double a = 0, b = 0;
+  if (strlen(text) >= sizeof copy) goto bad;
   if (!strcmp(op, "grayscale")) {
     out->op = RSIM__OP_GRAYSCALE;
-    if (sscanf(args, "%7s", extra) == 1) goto bad;
+    if (nw != 1) goto bad;
   } else if (!strcmp(op, "downscale") || !strcmp(op, "decimate")) {
     out->op = op[1] == 'o' ? RSIM__OP_DOWNSCALE : RSIM__OP_DECIMATE;
-    if (sscanf(args, "%d %7s", &n, extra) != 1 || n < 1 || n > 64) goto bad;
-    out->n = n;
+    if (nw != 2 || rsim_parse_int(w[1], 1, 64, &n, NULL)) goto bad;
+    out->n = (int)n;
   } else if (!strcmp(op, "range_crop")) {
     out->op = RSIM__OP_RANGE_CROP;
-    if (sscanf(args, "%lf %lf %7s", &a, &b, extra) != 2 || !(a >= 0) || !(b > a)) goto bad;
+    if (nw != 3 || rsim_parse_real(w[1], 0, 1e9, &a, NULL) || rsim_parse_real(w[2], 0, 1e9, &b, NULL) || !(b > a))
+      goto bad;
     out->a = a;
     out->b = b;
   } else if (!strcmp(op, "scale")) {
     out->op = RSIM__OP_SCALE;
-    if (sscanf(args, "%15s %lf %7s", field, &a, extra) != 2 || !isfinite(a)) goto bad;
-    snprintf(out->field, sizeof out->field, "%s", field);
+    if (nw != 3 || strlen(w[1]) >= sizeof out->field || rsim_parse_real(w[2], -1e300, 1e300, &a, NULL)) goto bad;
+    snprintf(out->field, sizeof out->field, "%s", w[1]);
     out->a = a;
   } else {
     snprintf(msg, msg_len,

@@ -19,6 +19,15 @@
 #include "rsim/server.h"
 
 #define MAX_BODY 4096
+#define MAX_PEERS 256 /* clients whose control rate is tracked; the stalest is forgotten first */
+
+/* A client's allowance of control requests: a token bucket that holds at
+** most burst requests and refills at burst per period. */
+typedef struct peer_bucket {
+  char addr[64];
+  double tokens;
+  int64_t last_ns;
+} peer_bucket;
 
 struct rsim_server {
   rsim_player *p;
@@ -29,8 +38,12 @@ struct rsim_server {
   struct lws_http_mount mounts[2];
   lws_sorted_usec_list_t sul_poll, sul_push;
   volatile int stop;
-  char token[40];
+  char token[128];
   bool need_token;
+  int burst;          /* control requests a client may make at once; 0: no limit */
+  int64_t period_ns;  /* in which burst more are allowed */
+  peer_bucket *peers; /* MAX_PEERS of them */
+  size_t n_peers;
   int port;
   const char *camera, *lidar; /* the sensors the stream shows (first of their kind) */
   rsim_buf jpeg;              /* the camera frame last encoded, for every client */
@@ -136,34 +149,73 @@ static int reply_error(http_pss *h, int status, const char *msg) {
   return status;
 }
 
+/* Copies an argument's value; one too long for out becomes text no parser
+** takes, rather than its first n - 1 bytes ("1.5x" cut to "1.5"). */
+static void put_arg(char *out, size_t n, const char *v) {
+  if ((size_t)snprintf(out, n, "%s", v) >= n) snprintf(out, n, "(too long)");
+}
+
 /* The value of query argument name ("t"), from ?name=value or the JSON body. */
 static bool arg(struct lws *wsi, http_pss *h, const char *name, char *out, size_t n) {
-  char frag[256];
+  char frag[256], num[32];
   size_t nl = strlen(name);
   for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
     if (!strncmp(frag, name, nl) && frag[nl] == '=') {
-      snprintf(out, n, "%s", frag + nl + 1);
+      put_arg(out, n, frag + nl + 1);
       return true;
     }
   if (!h->body_len) return false;
   json_t *root = json_loadb(h->body, h->body_len, 0, NULL), *v = root ? json_object_get(root, name) : NULL;
   bool ok = v != NULL;
-  if (json_is_string(v)) snprintf(out, n, "%s", json_string_value(v));
-  else if (json_is_integer(v)) snprintf(out, n, "%lld", (long long)json_integer_value(v));
-  else if (json_is_number(v)) snprintf(out, n, "%.17g", json_number_value(v));
+  if (json_is_string(v)) put_arg(out, n, json_string_value(v));
+  else if (json_is_integer(v)) snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), put_arg(out, n, num);
+  else if (json_is_number(v)) snprintf(num, sizeof num, "%.17g", json_number_value(v)), put_arg(out, n, num);
   else ok = false;
   json_decref(root);
   return ok;
 }
 
+/* Compared in constant time (rsim_secret_equal): how long a refusal takes
+** says nothing of how much of a guessed token was right. */
 static bool token_ok(rsim_server *s, struct lws *wsi) {
   if (!s->need_token) return true;
-  char auth[128] = "", q[64];
+  char auth[256] = "", q[256];
   if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 && !strncmp(auth, "Bearer ", 7) &&
-      !strcmp(auth + 7, s->token))
+      rsim_secret_equal(auth + 7, s->token))
     return true;
   for (int i = 0; lws_hdr_copy_fragment(wsi, q, sizeof q, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++)
-    if (!strncmp(q, "token=", 6) && !strcmp(q + 6, s->token)) return true;
+    if (!strncmp(q, "token=", 6) && rsim_secret_equal(q + 6, s->token)) return true;
+  return false;
+}
+
+/* Takes one control request from the peer's bucket; false when it is empty,
+** with *wait_ms until the next one is allowed.  Counted before the token is
+** looked at, so that guessing tokens is as slow as the limit. */
+static bool rate_ok(rsim_server *s, struct lws *wsi, int64_t *wait_ms) {
+  if (!s->burst) return true;
+  char addr[64] = "";
+  if (!lws_get_peer_simple(wsi, addr, sizeof addr)) snprintf(addr, sizeof addr, "?");
+  int64_t now = rsim_monotonic_ns();
+  peer_bucket *b = NULL, *stalest = NULL;
+  for (size_t i = 0; i < s->n_peers && !b; i++) {
+    if (!strcmp(s->peers[i].addr, addr)) b = &s->peers[i];
+    else if (!stalest || s->peers[i].last_ns < stalest->last_ns) stalest = &s->peers[i];
+  }
+  if (!b) {
+    b = s->n_peers < MAX_PEERS ? &s->peers[s->n_peers++] : stalest;
+    snprintf(b->addr, sizeof b->addr, "%s", addr);
+    b->tokens = s->burst;
+    b->last_ns = now;
+  }
+  double rate = (double)s->burst / (double)s->period_ns; /* requests a ns */
+  b->tokens += (double)(now - b->last_ns) * rate;
+  if (b->tokens > s->burst) b->tokens = s->burst;
+  b->last_ns = now;
+  if (b->tokens >= 1) {
+    b->tokens -= 1;
+    return true;
+  }
+  *wait_ms = (int64_t)((1 - b->tokens) / rate / 1e6) + 1;
   return false;
 }
 
@@ -228,9 +280,15 @@ static int points(rsim_server *s, struct lws *wsi, http_pss *h) {
   rsim_reading r = {0};
   int st = reading_arg(s, wsi, h, RSIM_SENSOR_LIDAR, &r);
   if (st) return st;
-  char mx[16];
-  long max = arg(wsi, h, "max", mx, sizeof mx) ? atol(mx) : 4000;
-  if (max <= 0) max = 4000;
+  char mx[32];
+  int64_t max = 4000;
+  rsim_errbuf why = {0};
+  if (arg(wsi, h, "max", mx, sizeof mx) && rsim_parse_int(mx, 1, 1000000, &max, &why)) {
+    rsim_reading_clear(&r);
+    char msg[600];
+    snprintf(msg, sizeof msg, "max: %s", why.msg);
+    return reply_error(h, 400, msg);
+  }
   h->reply.len = 0;
   rsim_buf_printf(&h->reply, "{\"t\":%lld,\"kind\":\"%s\",\"points\":[", (long long)r.t,
                   r.kind == RSIM_SENSOR_RADAR ? "radar" : "lidar");
@@ -314,8 +372,18 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
     return reply_error(h, 404, msg);
   }
   if (!h->post) return reply_error(h, 405, "control endpoints take POST");
+  int64_t wait_ms;
+  if (!rate_ok(s, wsi, &wait_ms)) {
+    char msg[200];
+    char per[32];
+    rsim_format_duration(s->period_ns, per, sizeof per);
+    snprintf(msg, sizeof msg, "too many control requests from this client (at most %d per %s); try again in %lld ms",
+             s->burst, per, (long long)wait_ms);
+    return reply_error(h, 429, msg);
+  }
   if (!token_ok(s, wsi)) return reply_error(h, 401, "a token is needed: Authorization: Bearer TOKEN");
   char v[64];
+  rsim_errbuf why = {0};
   int rc = RSIM_OK;
   switch (c) {
     case 0: rsim_player_play(s->p); break;
@@ -326,21 +394,29 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
     case 5: {
       /* t: ns since the epoch; rel: ns since the range start (exact in a
       ** JavaScript number, which epoch times are not). */
-      char *end;
       bool rel = !arg(wsi, h, "t", v, sizeof v);
       if (rel && !arg(wsi, h, "rel", v, sizeof v)) return reply_error(h, 400, "seek needs t (ns since the epoch) or rel (ns into the range)");
-      long long t = strtoll(v, &end, 10);
-      if (*end || end == v) return reply_error(h, 400, "t and rel must be integers (ns)");
+      int64_t t;
+      if (rsim_parse_int(v, INT64_MIN, INT64_MAX, &t, &why)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s: %s", rel ? "rel" : "t", why.msg);
+        return reply_error(h, 400, msg);
+      }
       rsim_player_state ps;
       rsim_player_state_get(s->p, &ps);
-      rc = rsim_player_seek(s->p, rel ? ps.from + (rsim_time)t : (rsim_time)t);
+      /* rel past the end of time is the end: clamped like any seek past the log. */
+      if (rel && ps.from > 0 && t > INT64_MAX - ps.from) t = INT64_MAX - ps.from;
+      rc = rsim_player_seek(s->p, rel ? ps.from + t : t);
       break;
     }
     default: {
-      char *end;
+      double x;
       if (!arg(wsi, h, "x", v, sizeof v)) return reply_error(h, 400, "speed needs x (0.01 to 100, or max)");
-      double x = strcmp(v, "max") ? strtod(v, &end) : 0;
-      if (strcmp(v, "max") && (*end || end == v)) return reply_error(h, 400, "x must be a number or max");
+      if (rsim_parse_speed(v, &x, &why)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "x: %s", why.msg);
+        return reply_error(h, 400, msg);
+      }
       if (rsim_player_set_speed(s->p, x)) return reply_error(h, 400, "speed must be 0.01 to 100, or max");
     }
   }
@@ -376,8 +452,14 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
       snprintf(h->path, sizeof h->path, "%.*s", (int)(plen < sizeof h->path ? plen : sizeof h->path - 1), path);
       h->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
       char cl[24] = "";
-      if (h->post && lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0) {
-        if (atoll(cl) > MAX_BODY) {
+      int64_t body = 0;
+      if (h->post && lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+          rsim_parse_int(cl, 0, INT64_MAX, &body, NULL)) {
+        reply_error(h, 400, "Content-Length is not a number");
+        return send_reply(wsi, h);
+      }
+      if (body > 0) {
+        if (body > MAX_BODY) {
           reply_error(h, 413, "request body too large (4 KiB at most)");
           return send_reply(wsi, h);
         }
@@ -398,11 +480,10 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
       if (!h->status) break;
       size_t chunk = h->reply.len - h->sent;
       if (chunk > 16384) chunk = 16384;
-      uint8_t *buf = malloc(LWS_PRE + chunk + 1);
-      memcpy(buf + LWS_PRE, h->reply.data + h->sent, chunk);
+      uint8_t buf[LWS_PRE + 16384]; /* lws_write wants LWS_PRE bytes of room before the data */
+      if (chunk) memcpy(buf + LWS_PRE, h->reply.data + h->sent, chunk);
       bool last = h->sent + chunk == h->reply.len;
       int n = lws_write(wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-      free(buf);
       if (n < (int)chunk) return -1;
       h->sent += chunk;
       if (!last) {
@@ -549,8 +630,16 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   if (!s->o.bind) s->o.bind = "127.0.0.1";
   if (!(s->o.display_hz > 0)) s->o.display_hz = 30;
   s->need_token = !loopback(s->o.bind) || s->o.token;
+  if (s->o.token && (!*s->o.token || strlen(s->o.token) >= sizeof s->token)) {
+    free(s);
+    return rsim_errbuf_set(eb, RSIM_EINVAL, "the control token must be 1 to %zu characters", sizeof s->token - 1);
+  }
   if (s->o.token) snprintf(s->token, sizeof s->token, "%s", s->o.token);
   else if (s->need_token) make_token(s->token, sizeof s->token);
+  /* Control is rate-limited per client wherever a token guards it. */
+  s->burst = s->o.control_burst > 0 ? s->o.control_burst : s->need_token ? 20 : 0;
+  s->period_ns = s->o.control_period_ns > 0 ? s->o.control_period_ns : RSIM_NS_PER_S;
+  if (s->burst) s->peers = rsim_xcalloc(MAX_PEERS, sizeof *s->peers);
   lws_set_log_level(LLL_ERR, NULL);
   s->mounts[0] = (struct lws_http_mount){.mountpoint = "/api", .mountpoint_len = 4, .origin = "http",
                                           .origin_protocol = LWSMPRO_CALLBACK};
@@ -572,6 +661,7 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   info.keepalive_timeout = 300;
   s->ctx = lws_create_context(&info);
   if (!s->ctx) {
+    free(s->peers);
     free(s);
     return rsim_errbuf_set(eb, RSIM_EIO, "cannot serve on %s:%d (in use, or no such address)", o && o->bind ? o->bind : "127.0.0.1",
                            o ? o->port : 0);
@@ -608,6 +698,7 @@ void rsim_server_free(rsim_server *s) {
   for (int i = 0; i < 32; i++) free(s->events[i]);
   rsim_buf_free(&s->jpeg);
   rsim_buf_free(&s->pts);
+  free(s->peers);
   free(s);
 }
 

@@ -162,9 +162,8 @@ static int numeric_type(uint64_t t) {
 }
 
 static void metadata_value(fields *x, const char *key, const char *value) {
-  char *end;
-  double v = strtod(value, &end);
-  if (end == value || *end) return;
+  double v;
+  if (rsim_parse_real(value, -1e300, 1e300, &v, NULL)) return; /* not ours to judge: someone else's metadata */
   if (!strcmp(key, "rsim.speed_mps")) x->speed = v;
   else if (!strcmp(key, "rsim.course_rad")) x->course = v;
   else if (!strcmp(key, "rsim.horizontal_accuracy_m")) x->hacc = v;
@@ -599,7 +598,14 @@ static int encode_cloud(const rsim_reading *r, const rsim_sensor_info *s, rsim_b
     const char *keys[3] = {"mount_x", "mount_y", "mount_z"};
     for (int k = 0; k < 3; k++) {
       const char *m = rsim_kv_get(s->meta, s->n_meta, keys[k]);
-      if (m) rsim__pb_double_put(&v, (uint32_t)k + 1, strtod(m, NULL));
+      double x;
+      rsim_errbuf bad = {0};
+      if (m && rsim_parse_real(m, -1e6, 1e6, &x, &bad)) { /* a garbled pose is no pose at 0 */
+        snprintf(why, RSIM__WHY, "the radar's %s: %.120s", keys[k], bad.msg);
+        rsim_buf_free(&v);
+        return RSIM_EINVAL;
+      }
+      if (m) rsim__pb_double_put(&v, (uint32_t)k + 1, x);
     }
     rsim__pb_bytes(&pose, 1, v.data, v.len);
     v.len = 0;

@@ -238,14 +238,21 @@ static int add_channel(rsim_store *st, const rsim_mcap_channel *ch, rsim_buf *ot
   }
   rsim_sensor_info info = {0};
   const char *kind = NULL, *id = NULL;
-  for (size_t k = 0; k < ch->n_metadata; k++) {
+  int rc = RSIM_OK;
+  for (size_t k = 0; k < ch->n_metadata && !rc; k++) {
     const rsim_mcap_kv *kv = &ch->metadata[k];
+    rsim_errbuf why = {0};
     if (!strcmp(kv->key, "rsim.kind")) kind = kv->value;
     else if (!strcmp(kv->key, "rsim.id")) id = kv->value;
-    else if (!strcmp(kv->key, "rsim.rate_hz")) info.rate_hz = atof(kv->value);
-    else meta_add(&info, kv->key, kv->value);
+    else if (!strcmp(kv->key, "rsim.rate_hz")) {
+      if (rsim_parse_real(kv->value, 0, 1e9, &info.rate_hz, &why))
+        rc = rsim__store_err(st, RSIM_ECORRUPT, "%s: topic '%s': metadata rsim.rate_hz: %s", st->path, ch->topic, why.msg);
+    } else meta_add(&info, kv->key, kv->value);
   }
-  int rc = RSIM_OK;
+  if (rc) {
+    rsim_sensor_info_clear(&info);
+    return rc;
+  }
   if (rule && rule->kind != RSIM_SENSOR_KIND_COUNT && sc_out.family == F_NATIVE && kind &&
       strcmp(kind, rsim_sensor_kind_name(rule->kind)))
     rc = rsim__store_err(st, RSIM_EINVAL, "%s: topic '%s' holds %s readings; a topic map cannot change that",

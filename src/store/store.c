@@ -43,8 +43,12 @@ const char *rsim_kv_get(const rsim_kv *kv, size_t n, const char *key) {
 bool rsim_reading_frame(const rsim_reading *r, int *w, int *h, int *bpp) {
   const char *ws = rsim_kv_get(r->meta, r->n_meta, "width"), *hs = rsim_kv_get(r->meta, r->n_meta, "height");
   const char *enc = rsim_kv_get(r->meta, r->n_meta, "encoding");
-  *w = ws ? atoi(ws) : 0;
-  *h = hs ? atoi(hs) : 0;
+  /* Strict: "640x" or "1e9" is no width (atoi made them 640 and 1). */
+  int64_t wv = 0, hv = 0;
+  if (!ws || rsim_parse_int(ws, 1, 1 << 16, &wv, NULL)) wv = 0;
+  if (!hs || rsim_parse_int(hs, 1, 1 << 16, &hv, NULL)) hv = 0;
+  *w = (int)wv;
+  *h = (int)hv;
   *bpp = enc && !strcmp(enc, "mono8") ? 1 : enc && !strcmp(enc, "rgb8") ? 3 : 0;
   return *w > 0 && *h > 0 && *bpp && (size_t)*w * (size_t)*h * (size_t)*bpp == r->payload_len;
 }

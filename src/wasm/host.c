@@ -18,8 +18,6 @@
 
 #include "wasm/wasm_int.h"
 
-#define MAX_COMPONENT_BYTES (256u << 20)
-
 typedef struct host_binding {
   rsim_instance *in;
   const rsim_func_sig *sig; /* the import as the component declares it */
@@ -152,7 +150,7 @@ int rsim_component_load(rsim_wasm_engine *e, const char *path, rsim_component **
   uint8_t *bytes;
   size_t len;
   *out = NULL;
-  int rc = rsim_read_file(path, MAX_COMPONENT_BYTES, &bytes, &len, eb);
+  int rc = rsim_read_file(path, RSIM_COMPONENT_MAX_BYTES, &bytes, &len, eb);
   if (rc) return rc;
   rc = rsim_component_load_bytes(e, path, bytes, len, out, eb);
   free(bytes);

@@ -2,15 +2,20 @@
 // executablePath set to the system browser) and uses it as a person would:
 // plays and sees sim time advance and detection boxes appear, pauses, seeks
 // with the scrubber and checks the time shown, changes speed, and saves a
-// screenshot.  Usage: node ui_test.mjs REPLAYSIM GRAPH DRIVE SCREENSHOT.png
+// screenshot.  The server requires a control token (--token): the page gets
+// it in the address's fragment, as `serve` prints it, and every control
+// above needs it; a page opened without it is refused.
+// Usage: node ui_test.mjs REPLAYSIM GRAPH DRIVE SCREENSHOT.png
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
 const [replaysim, graph, drive, shot] = process.argv.slice(2);
 const fail = msg => { console.error('FAIL: ' + msg); process.exitCode = 1; throw new Error(msg); };
 
-const server = spawn(replaysim, ['serve', graph, '--store', drive, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const token = randomBytes(16).toString('hex');
+const server = spawn(replaysim, ['serve', graph, '--store', drive, '--port', '0', '--token', token], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve, reject) => {
   const rl = createInterface({ input: server.stdout });
   rl.once('line', line => { const m = line.match(/:(\d+)\//); m ? resolve(Number(m[1])) : reject(new Error(line)); });
@@ -31,7 +36,8 @@ try {
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
   page.on('console', m => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(base + '/');
+  await page.goto(base + '/#token=' + token);
+  if (page.url().includes(token)) fail('the token stays in the address bar');
   const shown = () => page.$eval('#time', el => parseFloat(el.textContent));
   await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('paused'));
   if ((await shown()) !== 0) fail('the UI does not start at 0 s');
@@ -80,6 +86,18 @@ try {
   await page.screenshot({ path: shot });
   console.log('screenshot', shot);
   if (errors.length) fail('page errors: ' + errors.join('; '));
+
+  // A page opened without the token: its step is refused, said so, and the run stays put.
+  const before = await api('state');
+  const bare = await browser.newPage();
+  bare.setDefaultTimeout(120000);
+  await bare.goto(base + '/');
+  await bare.waitForFunction(() => document.getElementById('mode').textContent.startsWith('paused'));
+  await bare.click('#step');
+  await bare.waitForFunction(() => document.getElementById('events').textContent.includes('token is needed'));
+  const still = await api('state');
+  if (still.sim_time !== before.sim_time || still.instants !== before.instants) fail('a control without the token moved the run');
+  console.log('without the token:', await bare.$eval('#events', el => el.textContent));
   console.log('ui ok');
 } finally {
   await browser.close();

@@ -1,7 +1,8 @@
 /*
 ** test_server.c -- `replaysim serve` over real HTTP and a real WebSocket
 ** (tests/server/api_test.py): the JSON control API, clamped seeks, 4xx
-** answers with messages, the token off loopback, the state stream.
+** answers with messages, the token off loopback or given (never printed),
+** control requests rate-limited per client, the state stream.
 */
 #include "test.h"
 
@@ -15,5 +16,6 @@ TEST(server_api_and_stream_work_over_http) {
   if (rc) test_fail(__FILE__, __LINE__, "api_test.py failed (%d): %s", rc, out);
   ASSERT_CONTAINS(out, "api ok");
   ASSERT_CONTAINS(out, "token ok");
+  ASSERT_CONTAINS(out, "limit ok");
   free(out);
 }

@@ -1,10 +1,12 @@
 """Drives `replaysim serve` over real HTTP and a real WebSocket (a minimal
 client over the socket module, RFC 6455) and checks the JSON control API:
 state, play/pause, seek with clamping, speed, steps, errors as 4xx with a
-message, the token when bound off loopback, the state stream, and that a
-client that disconnects mid-stream costs nothing.
+message, the token when bound off loopback or given (and never in the
+server's output), the control rate limit per client, the state stream, and
+that a client that disconnects mid-stream costs nothing.
 Usage: api_test.py REPLAYSIM GRAPH DRIVE"""
 import base64
+import http.client
 import json
 import os
 import socket
@@ -26,8 +28,8 @@ def start(*extra):
     token = None
     if "--bind" in extra:
         line = p.stdout.readline()
-        assert line.startswith("control token: "), line
-        token = line.split(": ")[1].strip()
+        assert line.startswith("control token: ") and "/#token=" in line, line
+        token = line.split()[2]
     return p, port, token
 
 
@@ -41,6 +43,18 @@ def call(port, path, method="GET", body=None, token=None, host="127.0.0.1"):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def call_from(src, port, path, method="GET", token=None):
+    """Like call, from the local address src: another client to the server
+    (Linux answers all of 127.0.0.0/8 on the loopback interface)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(src, 0))
+    try:
+        c.request(method, "/api/" + path, headers={"Authorization": "Bearer " + token} if token else {})
+        r = c.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        c.close()
 
 
 def seek(port, query, body=None):
@@ -150,6 +164,15 @@ try:
                                      ("play", "GET", None, 405)]:
         code, err = call(port, path, method, body)
         assert code == want and err["error"], (path, code, err)
+    # Numbers are parsed strictly and the error names the argument.
+    for path, want in [("speed?x=abc", "x: 'abc' is not a number (expected 0.01..100 or max)"),
+                       ("speed?x=nan", "x: 'nan' is not a number (expected 0.01..100 or max)"),
+                       ("seek?t=1e3", "t: '1e3' is not a number (expected an integer"),
+                       ("seek?rel=5x", "rel: '5x' is not a number")]:
+        code, err = call(port, path, "POST")
+        assert code == 400 and err["error"].startswith(want), (path, code, err)
+    code, err = call(port, "points?sensor=lidar_top&max=abc")  # atol made it the default
+    assert code == 400 and err["error"].startswith("max: 'abc' is not a number (expected an integer 1..1000000)"), (code, err)
     got = ws_message(ws)
     assert got["components"] and "calls" in got["components"][0], got
     # The views: sensors, the camera frame as JPEG, decimated points, truth.
@@ -189,3 +212,33 @@ try:
 finally:
     p.terminate()
     p.wait(timeout=10)
+
+# A token given with --token is needed even on loopback, is never printed
+# or logged, and control requests are rate-limited per client: 3 an hour
+# here, so the limit cannot refill during the test.
+secret = "s3cret-" + os.urandom(12).hex()
+p, port, _ = start("--token", secret, "--control-limit", "3/1h")
+try:
+    code, err = call_from("127.0.0.1", port, "play", "POST")
+    assert code == 401 and "token" in err["error"], (code, err)
+    code, st = call_from("127.0.0.1", port, "step", "POST", token=secret)
+    assert code == 200, (code, st)
+    code, err = call_from("127.0.0.1", port, "play", "POST", token=secret + "x")  # a longer guess
+    assert code == 401, (code, err)
+    # The fourth control from this client: refused, whatever its token.
+    code, err = call_from("127.0.0.1", port, "pause", "POST", token=secret)
+    assert code == 429 and err["error"].startswith("too many control requests from this client (at most 3 per 3600.000s)"), (code, err)
+    code, st = call_from("127.0.0.1", port, "state")  # reading is not limited
+    assert code == 200, code
+    # Another client has its own allowance; the token also works as ?token=.
+    code, st = call_from("127.0.0.2", port, "play?token=" + secret, "POST")
+    assert code == 200 and st["mode"] == "playing", (code, st)
+    code, err = call_from("127.0.0.2", port, "pause?token=wrong", "POST")
+    assert code == 401, (code, err)
+finally:
+    p.terminate()
+    p.wait(timeout=10)
+said = p.stdout.read()
+assert "control needs the token given with --token" in said, said
+assert secret not in said, said
+print("limit ok")
