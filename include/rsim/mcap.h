@@ -9,7 +9,11 @@
 **  - indexed: the footer and summary section only (rsim_mcap_reader_summary),
 **    then messages of some channels in a time range, read chunk by chunk
 **    through the chunk and message indexes (rsim_mcap_reader_messages),
-**    ordered by log time, ties in file order.
+**    ordered by log time, ties in file order;
+**  - recovered: a file without footer or summary (a recorder killed
+**    mid-write leaves one) is indexed in memory by scanning its records
+**    from the start (rsim_mcap_reader_scan), as `mcap recover` does; then
+**    indexed reading works as above over what is whole.
 **
 ** The file is read with pread: never loaded whole, never written.  Every
 ** length is checked against what remains before it is used; a bad file
@@ -170,7 +174,8 @@ typedef struct rsim_mcap_channel {
 } rsim_mcap_channel;
 
 /* Reads the footer and the summary section.  RSIM_ENOTFOUND when the file
-** has no summary (then only streamed reading works). */
+** has no summary, or no footer (truncated): then read it streamed, or
+** index it with rsim_mcap_reader_scan. */
 int rsim_mcap_reader_summary(rsim_mcap_reader *rd);
 /* After a successful rsim_mcap_reader_summary: borrowed until close. */
 const rsim_mcap_schema *rsim_mcap_schemas(const rsim_mcap_reader *rd, size_t *n);
@@ -208,6 +213,63 @@ int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
                             const rsim_mcap_message **out);
 /* Next message of that iteration (lent), RSIM_EEOF at the end. */
 int rsim_mcap_reader_next_message(rsim_mcap_reader *rd, const rsim_mcap_message **out);
+
+/* ---- recovery ------------------------------------------------------------------- */
+
+/* What a scan found. */
+typedef struct rsim_mcap_scan_info {
+  uint64_t size;          /* the file's size */
+  uint64_t scanned;       /* bytes of whole records from the start */
+  uint64_t messages;      /* messages indexed (whole ones) */
+  uint64_t chunks;        /* whole chunks indexed */
+  uint64_t cut_messages;  /* of messages: read from the whole part of a chunk cut off by the end */
+  uint64_t t_first, t_last; /* log times of the messages (0, 0 without any) */
+  char stop[400];         /* where and why the scan stopped ("the end of the data section") */
+} rsim_mcap_scan_info;
+
+/*
+** Indexes the file by reading its records from the start instead of the
+** summary (for a file without one): schemas and channels wherever they
+** are, chunks (each decompressed and walked once: their time ranges and
+** channels), messages outside chunks (as runs of records), metadata; a
+** Statistics record is made up from what was found.  The scan stops
+** cleanly at the first record that is cut off (the messages of a chunk cut
+** off by the end are read from its whole part, as far as its compressed
+** stream decodes) or malformed, or at Data End.  A chunk that fails its CRC
+** or does not decompress is an error naming its offset, or a gap when
+** rsim_mcap_reader_skip_corrupt is on.  Afterwards the indexed functions
+** above work as on a summarised file.  RSIM_ECORRUPT when the file does not
+** start with a Header record.
+*/
+int rsim_mcap_reader_scan(rsim_mcap_reader *rd);
+/* What the scan found; NULL when the reader uses a summary. */
+const rsim_mcap_scan_info *rsim_mcap_reader_scan_info(const rsim_mcap_reader *rd);
+
+/* A chunk skipped because its data is damaged. */
+typedef struct rsim_mcap_gap {
+  uint64_t offset;            /* of the Chunk record */
+  uint64_t start, end;        /* the message log times it says it holds */
+  const uint16_t *channels;   /* channels it held, by its indexes (n 0: unknown) */
+  size_t n_channels;
+  const char *why;            /* the error, naming file and offset */
+} rsim_mcap_gap;
+typedef void (*rsim_mcap_gap_fn)(void *ud, const rsim_mcap_gap *g);
+
+/*
+** From now on a chunk whose CRC fails or whose data does not decompress is
+** skipped by indexed reading and scanning instead of failing the call: fn
+** is told once per chunk, and the chunk is left out of every later
+** iteration of this reader (its messages are missing, the same ones each
+** time: a replay around it stays deterministic).
+*/
+void rsim_mcap_reader_skip_corrupt(rsim_mcap_reader *rd, rsim_mcap_gap_fn fn, void *ud);
+
+/*
+** A second reader of the same file sharing nothing but copies of rd's
+** index (summary or scan), its skipped chunks and its skip setting: an
+** iteration of its own without reading the summary, or scanning, again.
+*/
+int rsim_mcap_reader_reopen(const rsim_mcap_reader *rd, rsim_mcap_reader **out, rsim_errbuf *eb);
 
 /* ---- writing ----------------------------------------------------------------------- */
 

@@ -121,6 +121,9 @@ typedef struct rsim_store_opts {
   size_t n_topics;
   bool foxglove; /* writing MCAP: Foxglove protobuf schemas for camera,
                  ** lidar, radar and gps (exact; others stay rsim) */
+  bool skip_corrupt; /* reading MCAP: a chunk whose CRC fails or whose data
+                     ** does not decompress is skipped (a gap, told as a
+                     ** warning) instead of failing the read */
 } rsim_store_opts;
 
 /* rsim_store_open and rsim_store_create with options (o may be NULL). */
@@ -133,6 +136,18 @@ void rsim_store_close(rsim_store *st);
 const char *rsim_store_errmsg(const rsim_store *st);
 /* The path the store was opened with (borrowed). */
 const char *rsim_store_path(const rsim_store *st);
+/*
+** Warnings about the data, in the order they arose (the library never
+** prints; callers show them): an MCAP file read without its index (a
+** recording cut off by a crash: what was scanned, up to which time), and
+** each chunk skipped under skip_corrupt (file, offset, time range, sensors).
+** A damaged chunk is found when it is first read, so more may come as
+** reading goes on.  A view answers with its base's.  Borrowed until close.
+*/
+size_t rsim_store_n_warnings(const rsim_store *st);
+const char *rsim_store_warning(const rsim_store *st, size_t i);
+/* Damaged chunks skipped so far (skip_corrupt). */
+size_t rsim_store_n_gaps(const rsim_store *st);
 
 /* Sensors, ordered by id.  The array is borrowed until the store closes. */
 int rsim_store_sensors(rsim_store *st, const rsim_sensor_info **out, size_t *out_n);

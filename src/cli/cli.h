@@ -38,14 +38,17 @@ bool cli_time_opt(int argc, char **argv, int *i, const char *verb, const char **
 /* Sensor filters of `run`, `check`, `info` and `import`: --sensors
 ** P[,P...], --exclude P (repeatable), --remap OLD=NEW (repeatable); patterns
 ** are shell-style.  For MCAP input, the topic map: --topics FILE.yaml and
-** --topic TOPIC=ID[:KIND] (repeatable). */
+** --topic TOPIC=ID[:KIND] (repeatable), and --on-corrupt stop|skip (skip:
+** a damaged chunk is a gap, not an error). */
 typedef struct cli_filters {
   const char *include[32], *exclude[32], *remap[32];
   size_t n_include, n_exclude, n_remap;
   char *owned; /* the split copy of --sensors */
   rsim_topic_rule *topics;
   size_t n_topics;
-  rsim_errbuf topic_err; /* a bad --topic/--topics, reported on open */
+  rsim_errbuf topic_err; /* a bad --topic/--topics/--on-corrupt, reported on open */
+  bool skip_corrupt;
+  size_t warned;         /* store warnings printed so far */
 } cli_filters;
 
 /* Consumes one filter option at argv[*i]; false if it is not one. */
@@ -54,6 +57,9 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f);
 ** of it when any filter was given, else to *base (close both: the view owns
 ** nothing). */
 int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_store **st, rsim_errbuf *eb);
+/* Prints the store's warnings not printed yet (a store read unindexed,
+** gaps) on stderr; cli_store_open prints those of opening. */
+void cli_store_warnings(rsim_store *st, cli_filters *f);
 void cli_filters_free(cli_filters *f);
 
 /* --from / --to (ns since the epoch, or a duration into the log like 12.5s)

@@ -46,6 +46,9 @@ static int convert(const char *verb, int argc, char **argv) {
   cli_progress pr;
   cli_progress_init(&pr, verb);
   int rc = rsim_store_copy(src, dst, on_progress, &pr, &eb);
+  size_t gaps = rsim_store_n_gaps(base);
+  if (rsim_store_n_warnings(base) > filters.warned && pr.tty) fputc('\n', stderr);
+  cli_store_warnings(base, &filters);
   rsim_store_close(dst);
   if (src != base) rsim_store_close(src);
   rsim_store_close(base);
@@ -56,6 +59,7 @@ static int convert(const char *verb, int argc, char **argv) {
   }
   cli_progress_done(&pr, NULL);
   printf("wrote %s from %s\n", out, in);
+  if (gaps) printf("gaps: %zu damaged chunks of %s skipped (--on-corrupt skip); their readings are missing\n", gaps, in);
   return CLI_OK;
 }
 

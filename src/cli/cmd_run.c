@@ -41,6 +41,7 @@ static int usage(void) {
           "                     [--require-hashes]   (every component pinned by sha256 in the graph)\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
+          "                     [--on-corrupt stop|skip]   (skip: a damaged chunk is a gap, not an error)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
           "                     [--loop] [--delay D] [--offset D]   (start D into the range)\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
@@ -247,6 +248,11 @@ int cli_run(int argc, char **argv) {
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0) printf("peak memory: %.1f MB\n", (double)ru.ru_maxrss / 1024.0);
   print_stats(e, rec);
+  /* Damaged chunks met during the run (--on-corrupt skip): each on stderr, their number here. */
+  cli_store_warnings(base, &a.filters);
+  if (rsim_store_n_gaps(base))
+    printf("gaps: %zu damaged chunks of %s skipped (--on-corrupt skip); their readings are missing\n",
+           rsim_store_n_gaps(base), a.store);
   char hex[65];
   rsim_engine_digest(e, hex);
   if (rec) {

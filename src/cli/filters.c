@@ -1,7 +1,7 @@
 /*
-** filters.c -- the sensor filter and topic map options shared by `run`,
-** `check`, `info` and `import`, opening a store with them, and the
-** --from/--to range of `run` and `serve`.
+** filters.c -- the sensor filter, topic map and --on-corrupt options
+** shared by the commands that open a store, opening a store with them (and
+** showing its warnings), and the --from/--to range of `run` and `serve`.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +41,12 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f) {
     rsim_topic_rules_free(r, n);
     return true;
   }
+  if (cli_opt(argc, argv, i, "--on-corrupt", &v)) {
+    f->skip_corrupt = !strcmp(v, "skip");
+    if (strcmp(v, "skip") && strcmp(v, "stop") && !f->topic_err.code)
+      rsim_errbuf_set(&f->topic_err, RSIM_EINVAL, "--on-corrupt '%s': must be stop or skip", v);
+    return true;
+  }
   if (!cli_opt(argc, argv, i, "--sensors", &v)) return false;
   free(f->owned);
   f->owned = rsim_xstrdup(v);
@@ -54,13 +60,19 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f) {
 int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_store **st, rsim_errbuf *eb) {
   *base = *st = NULL;
   if (f->topic_err.code) return rsim_errbuf_set(eb, f->topic_err.code, "%s", f->topic_err.msg);
-  rsim_store_opts o = {.topics = f->topics, .n_topics = f->n_topics};
+  rsim_store_opts o = {.topics = f->topics, .n_topics = f->n_topics, .skip_corrupt = f->skip_corrupt};
   int rc = rsim_store_open_opts(path, &o, base, eb);
   if (rc) return rc;
+  cli_store_warnings(*base, f);
   *st = *base;
   if (!f->n_include && !f->n_exclude && !f->n_remap) return RSIM_OK;
   rsim_store_filter sf = {f->include, f->n_include, f->exclude, f->n_exclude, f->remap, f->n_remap};
   return rsim_store_view(*base, &sf, st, eb);
+}
+
+void cli_store_warnings(rsim_store *st, cli_filters *f) {
+  for (; f->warned < rsim_store_n_warnings(st); f->warned++)
+    fprintf(stderr, "warning: %s\n", rsim_store_warning(st, f->warned));
 }
 
 void cli_filters_free(cli_filters *f) {

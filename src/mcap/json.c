@@ -197,6 +197,15 @@ static void fmt_time(rsim_buf *b, uint64_t ns) {
   rsim_buf_printf(b, "%llu.%09llu", (unsigned long long)(ns / 1000000000u), (unsigned long long)(ns % 1000000000u));
 }
 
+static void info_gap(void *ud, const rsim_mcap_gap *g) {
+  rsim_buf *b = ud;
+  rsim_buf_printf(b, "warning:   damaged chunk skipped: %s (messages from ", g->why);
+  fmt_time(b, g->start);
+  rsim_buf_puts(b, " to ");
+  fmt_time(b, g->end);
+  rsim_buf_puts(b, ")\n");
+}
+
 int rsim_mcap_info(const char *path, rsim_buf *out, rsim_errbuf *eb) {
   rsim_mcap_reader *rd;
   int rc = rsim_mcap_reader_open(path, &rd, eb);
@@ -211,10 +220,24 @@ int rsim_mcap_info(const char *path, rsim_buf *out, rsim_errbuf *eb) {
   rsim_buf_printf(out, "library:   %.*s\nprofile:   %.*s\n", (int)r->r.header.library.n, r->r.header.library.p,
                   (int)r->r.header.profile.n, r->r.header.profile.p);
   rc = rsim_mcap_reader_summary(rd);
+  rsim_buf gaps = {0};
   if (rc == RSIM_ENOTFOUND) {
-    rsim_buf_puts(out, "summary:   none (the file can only be read streamed)\n");
-    rsim_mcap_reader_close(rd);
-    return RSIM_OK;
+    /* No footer or no summary: a cut-off recording is described from a
+    ** scan of its records, damaged chunks listed. */
+    char why[512];
+    snprintf(why, sizeof why, "%s", rsim_mcap_reader_errmsg(rd));
+    rsim_mcap_reader_skip_corrupt(rd, info_gap, &gaps);
+    if (!(rc = rsim_mcap_reader_scan(rd))) {
+      const rsim_mcap_scan_info *si = rsim_mcap_reader_scan_info(rd);
+      rsim_buf_printf(out, "warning:   unindexed (%s): described from a scan of its records: %llu of %llu bytes whole, "
+                           "the scan stopped at %s\n",
+                      why, (unsigned long long)si->scanned, (unsigned long long)si->size, si->stop);
+      if (si->cut_messages)
+        rsim_buf_printf(out, "warning:   %llu messages read from the whole part of the last chunk, cut off\n",
+                        (unsigned long long)si->cut_messages);
+      rsim_buf_append(out, gaps.data, gaps.len);
+    }
+    rsim_buf_free(&gaps);
   }
   if (rc) {
     rsim_errbuf_set(eb, rc, "%s", rsim_mcap_reader_errmsg(rd));

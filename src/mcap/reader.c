@@ -12,6 +12,12 @@
 ** so far and loads the next chunk (in start-time order) before yielding a
 ** message later than that chunk's start, so messages come out in log-time
 ** order even when chunks overlap, ties in file order.
+**
+** A file without a summary can be indexed by a scan (rsim_mcap_reader_scan):
+** the same chunk references are made from the records themselves, plus
+** references to runs of messages outside chunks ("raw") and to the whole
+** part of a chunk cut off by the end of the file ("part"); the iteration
+** above reads them all alike.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,8 +37,12 @@
 
 typedef struct chunk_ref {
   uint64_t start, end, offset, length;
-  rsim_mcap_idpair *mi;  /* message index offsets by channel */
+  rsim_mcap_idpair *mi;  /* message index offsets by channel (scanned: the channels, values unused) */
   size_t n_mi;
+  bool scanned;          /* from a scan: read by walking its records */
+  bool raw;              /* a run of records outside chunks: [offset, offset + length) of the file */
+  bool bad;              /* damaged and skipped (rsim_mcap_reader_skip_corrupt) */
+  uint64_t part;         /* cut off by the end of the file: the length of its whole records, decompressed */
 } chunk_ref;
 
 typedef struct loaded {
@@ -80,6 +90,11 @@ struct rsim_mcap_reader {
   bool has_stats;
   struct { uint64_t offset, length; char *name; } *meta_idx;
   size_t n_meta_idx;
+  /* recovery */
+  bool scanned;
+  rsim_mcap_scan_info scan;
+  rsim_mcap_gap_fn gap_fn;
+  void *gap_ud;
   /* indexed iteration */
   chunk_ref **sel;
   size_t n_sel, next_sel;
@@ -219,11 +234,8 @@ static void free_iteration(rsim_mcap_reader *rd) {
   rd->release_slot = SIZE_MAX;
 }
 
-void rsim_mcap_reader_close(rsim_mcap_reader *rd) {
-  if (!rd) return;
-  if (rd->fd >= 0) close(rd->fd);
-  free_iteration(rd);
-  for (size_t i = 0; i < 2; i++) free(rd->kept[i].data);
+/* Frees the summary's (or the scan's) index. */
+static void free_index(rsim_mcap_reader *rd) {
   for (size_t i = 0; i < rd->n_schemas; i++) {
     free(rd->schemas[i].name);
     free(rd->schemas[i].encoding);
@@ -245,6 +257,21 @@ void rsim_mcap_reader_close(rsim_mcap_reader *rd) {
   free(rd->channels);
   free(rd->chunks);
   free(rd->stats_counts);
+  rd->meta_idx = NULL;
+  rd->schemas = NULL;
+  rd->channels = NULL;
+  rd->chunks = NULL;
+  rd->stats_counts = NULL;
+  rd->n_meta_idx = rd->n_schemas = rd->n_channels = rd->n_chunks = 0;
+  rd->has_stats = false;
+}
+
+void rsim_mcap_reader_close(rsim_mcap_reader *rd) {
+  if (!rd) return;
+  if (rd->fd >= 0) close(rd->fd);
+  free_iteration(rd);
+  for (size_t i = 0; i < 2; i++) free(rd->kept[i].data);
+  free_index(rd);
   rsim__mcap_scratch_free(&rd->scratch);
   free(rd->buf);
   free(rd->chunk);
@@ -258,8 +285,15 @@ const char *rsim_mcap_reader_errmsg(const rsim_mcap_reader *rd) { return rd->err
 
 /* ---- decompression ------------------------------------------------------------------ */
 
+/*
+** Decompresses a chunk's records into *dst.  With part NULL the whole
+** chunk, its size and CRC checked.  With part set, c's records are the
+** bytes left of a chunk cut off by the end of the file: as much as they
+** decode to goes into *dst, its length into *part (no CRC: it covers the
+** whole).
+*/
 static int decompress(rsim_mcap_reader *rd, uint64_t off, const rsim_mcap_record *c, uint8_t **dst,
-                      size_t *cap) {
+                      size_t *cap, uint64_t *part) {
   const rsim_mcap_str *z = &c->r.chunk.compression;
   uint64_t usize = c->r.chunk.uncompressed_size;
   const rsim_mcap_bytes *src = &c->r.chunk.records;
@@ -268,24 +302,47 @@ static int decompress(rsim_mcap_reader *rd, uint64_t off, const rsim_mcap_record
     return fail(rd, RSIM_ENOTSUP, off, "Chunk: unsupported compression '%.*s'", (int)(z->n > 32 ? 32 : z->n), z->p);
   if (usize > MAX_CHUNK) return fail(rd, RSIM_ETOOBIG, off, "Chunk: uncompressed size %llu is over the limit", (unsigned long long)usize);
   /* Check the claimed size against what the compressed bytes can hold
-  ** before allocating it: a lying header must not cost gigabytes. */
-  if (z->n == 0 && src->n != usize)
-    return fail(rd, RSIM_ECORRUPT, off, "Chunk: uncompressed chunk holds %llu bytes but says %llu",
-                (unsigned long long)src->n, (unsigned long long)usize);
+  ** before allocating it: a lying header must not cost gigabytes.  A cut
+  ** chunk gets room for what its bytes left can hold. */
+  if (part) {
+    uint64_t most = z->n ? 1024 * src->n + 65536 : src->n;
+    if (usize > most) usize = most;
+  } else {
+    if (z->n == 0 && src->n != usize)
+      return fail(rd, RSIM_ECORRUPT, off, "Chunk: uncompressed chunk holds %llu bytes but says %llu",
+                  (unsigned long long)src->n, (unsigned long long)usize);
+    if (z->n && usize > 1024 * src->n + 65536)
+      return fail(rd, RSIM_ECORRUPT, off, "Chunk: %llu compressed bytes cannot hold %llu", (unsigned long long)src->n,
+                  (unsigned long long)usize);
+  }
   if (is_zstd) {
     unsigned long long fcs = ZSTD_getFrameContentSize(src->p, (size_t)src->n);
-    if (fcs == ZSTD_CONTENTSIZE_ERROR || (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != usize))
+    if (fcs == ZSTD_CONTENTSIZE_ERROR ||
+        (!part && fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != usize))
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: zstd frame does not hold the %llu bytes the chunk says",
                   (unsigned long long)usize);
   }
-  if (z->n && usize > 1024 * src->n + 65536)
-    return fail(rd, RSIM_ECORRUPT, off, "Chunk: %llu compressed bytes cannot hold %llu", (unsigned long long)src->n,
-                (unsigned long long)usize);
   uint8_t *out = reserve(dst, cap, usize);
   if (z->n == 0) {
     memcpy(out, src->p, (size_t)usize);
+    if (part) *part = usize;
   } else if (is_zstd) {
     if (!rd->zctx && !(rd->zctx = ZSTD_createDCtx())) return fail(rd, RSIM_ENOMEM, off, "Chunk: zstd context");
+    if (part) {
+      /* Streamed: every whole block of what is left decodes. */
+      ZSTD_DCtx_reset(rd->zctx, ZSTD_reset_session_only);
+      ZSTD_inBuffer in = {src->p, (size_t)src->n, 0};
+      ZSTD_outBuffer o = {out, (size_t)usize, 0};
+      for (;;) {
+        size_t before_in = in.pos, before_out = o.pos;
+        size_t r = ZSTD_decompressStream(rd->zctx, &o, &in);
+        if (ZSTD_isError(r))
+          return fail(rd, RSIM_ECORRUPT, off, "Chunk (cut off): zstd data does not decompress (%s)", ZSTD_getErrorName(r));
+        if (r == 0 || o.pos == o.size || (in.pos == before_in && o.pos == before_out)) break;
+      }
+      *part = o.pos;
+      return RSIM_OK;
+    }
     size_t got = ZSTD_decompressDCtx(rd->zctx, out, (size_t)usize, src->p, (size_t)src->n);
     if (ZSTD_isError(got) || got != usize)
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: zstd data does not decompress to %llu bytes (%s)",
@@ -306,11 +363,15 @@ static int decompress(rsim_mcap_reader *rd, uint64_t off, const rsim_mcap_record
       if (!in_n && !out_n) break;
     }
     LZ4F_freeDecompressionContext(dctx);
+    if (part && !LZ4F_isError(ret)) {
+      *part = out_done;
+      return RSIM_OK;
+    }
     if (LZ4F_isError(ret) || out_done != usize)
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: lz4 data does not decompress to %llu bytes (%s)",
                   (unsigned long long)usize, LZ4F_isError(ret) ? LZ4F_getErrorName(ret) : "size differs");
   }
-  if (c->r.chunk.uncompressed_crc) {
+  if (!part && c->r.chunk.uncompressed_crc) {
     uint32_t got = rsim__mcap_crc32(0, out, (size_t)usize);
     if (got != c->r.chunk.uncompressed_crc)
       return fail(rd, RSIM_ECORRUPT, off, "Chunk: crc mismatch (stored 0x%08x, computed 0x%08x)",
@@ -377,7 +438,7 @@ static int after_record(rsim_mcap_reader *rd, uint64_t off) {
                     r->r.data_end.data_section_crc, rd->data_crc);
       return RSIM_OK;
     case RSIM_MCAP_CHUNK: {
-      int rc = decompress(rd, off, r, &rd->chunk, &rd->chunk_cap);
+      int rc = decompress(rd, off, r, &rd->chunk, &rd->chunk_cap, NULL);
       if (rc) return rc;
       rd->chunk_len = r->r.chunk.uncompressed_size;
       rd->chunk_pos = 0;
@@ -488,6 +549,7 @@ static void keep_channel(rsim_mcap_reader *rd, const rsim_mcap_record *r) {
 static void keep_chunk_index(rsim_mcap_reader *rd, const rsim_mcap_record *r) {
   rd->chunks = rsim_xrealloc(rd->chunks, (rd->n_chunks + 1) * sizeof *rd->chunks);
   chunk_ref *c = &rd->chunks[rd->n_chunks++];
+  memset(c, 0, sizeof *c);
   c->start = r->r.chunk_index.message_start_time;
   c->end = r->r.chunk_index.message_end_time;
   c->offset = r->r.chunk_index.chunk_start_offset;
@@ -500,13 +562,15 @@ static void keep_chunk_index(rsim_mcap_reader *rd, const rsim_mcap_record *r) {
 int rsim_mcap_reader_summary(rsim_mcap_reader *rd) {
   if (rd->have_summary) return RSIM_OK;
   const uint64_t tail = 9 + 20 + RSIM_MCAP_MAGIC_LEN;
-  if (rd->size < RSIM_MCAP_MAGIC_LEN + tail) return fail(rd, RSIM_ECORRUPT, rd->size, "too short for a footer");
+  /* No footer (too short, or no trailing magic): a file cut off, as a
+  ** recorder killed mid-write leaves it.  RSIM_ENOTFOUND: it may be scanned. */
+  if (rd->size < RSIM_MCAP_MAGIC_LEN + tail) return fail(rd, RSIM_ENOTFOUND, rd->size, "too short for a footer: truncated or not finished");
   uint64_t foff = rd->size - tail;
   uint8_t t[9 + 20 + RSIM_MCAP_MAGIC_LEN];
   int rc = read_at(rd, foff, t, sizeof t);
   if (rc) return rc;
   if (memcmp(t + 29, RSIM_MCAP_MAGIC, RSIM_MCAP_MAGIC_LEN))
-    return fail(rd, RSIM_ECORRUPT, foff + 29, "no trailing magic: truncated or not finished");
+    return fail(rd, RSIM_ENOTFOUND, foff + 29, "no trailing magic: truncated or not finished");
   if (t[0] != RSIM_MCAP_FOOTER || le64(t + 1) != 20) return fail(rd, RSIM_ECORRUPT, foff, "no Footer record before the trailing magic");
   rsim_mcap_record f;
   char why[300];
@@ -580,6 +644,315 @@ const rsim_mcap_record *rsim_mcap_statistics(const rsim_mcap_reader *rd) {
 
 size_t rsim_mcap_chunk_count(const rsim_mcap_reader *rd) { return rd->n_chunks; }
 
+/* ---- scanning (recovery) ---------------------------------------------------------------- */
+
+#define MAX_RUN (4u << 20) /* bytes of records outside chunks read as one */
+
+static void report_gap(rsim_mcap_reader *rd, uint64_t offset, uint64_t start, uint64_t end, const uint16_t *ch,
+                       size_t n);
+static bool chunk_head(const uint8_t *p, uint64_t n, rsim_mcap_record *r);
+
+typedef struct scan_state {
+  rsim_mcap_idpair *counts; /* messages by channel */
+  size_t n_counts;
+  uint64_t messages, t0, t1;
+  chunk_ref run;            /* messages outside chunks, not yet added */
+  bool in_run;
+} scan_state;
+
+/* Adds one to key's value in a small (channel, value) set. */
+static void bump(rsim_mcap_idpair **set, size_t *n, uint16_t key, uint64_t by) {
+  for (size_t i = 0; i < *n; i++)
+    if ((*set)[i].key == key) {
+      (*set)[i].value += by;
+      return;
+    }
+  *set = rsim_xrealloc(*set, (*n + 1) * sizeof **set);
+  (*set)[(*n)++] = (rsim_mcap_idpair){key, by};
+}
+
+/* A message seen at time t on channel ch, in chunk (or run) c. */
+static void saw(chunk_ref *c, uint16_t ch, uint64_t t) {
+  if (!c->n_mi || t < c->start) c->start = t;
+  if (!c->n_mi || t > c->end) c->end = t;
+  bump(&c->mi, &c->n_mi, ch, 1);
+}
+
+/* Adds a chunk (or run) with messages to the index, counting them. */
+static void add_ref(rsim_mcap_reader *rd, scan_state *ss, chunk_ref *c) {
+  if (!c->n_mi) {
+    free(c->mi);
+    return;
+  }
+  if (!ss->messages || c->start < ss->t0) ss->t0 = c->start;
+  if (!ss->messages || c->end > ss->t1) ss->t1 = c->end;
+  for (size_t k = 0; k < c->n_mi; k++) {
+    bump(&ss->counts, &ss->n_counts, c->mi[k].key, c->mi[k].value);
+    ss->messages += c->mi[k].value;
+  }
+  c->scanned = true;
+  rd->chunks = rsim_xrealloc(rd->chunks, (rd->n_chunks + 1) * sizeof *rd->chunks);
+  rd->chunks[rd->n_chunks++] = *c;
+}
+
+static void end_run(rsim_mcap_reader *rd, scan_state *ss) {
+  if (ss->in_run) add_ref(rd, ss, &ss->run);
+  ss->in_run = false;
+}
+
+/*
+** Walks the decompressed records of a chunk (p, n): schemas and channels
+** are kept, messages noted in c.  For a cut chunk (whole set) a record cut
+** off ends the walk and *whole is the length of the whole ones; otherwise
+** it is an error.
+*/
+static int walk_chunk(rsim_mcap_reader *rd, uint64_t off, const uint8_t *p, uint64_t n, chunk_ref *c,
+                      uint64_t *whole) {
+  char why[300];
+  uint64_t at = 0;
+  for (; at < n; at += 9 + le64(p + at + 1)) {
+    if (n - at < 9 || le64(p + at + 1) > n - at - 9) {
+      if (whole) break;
+      return fail(rd, RSIM_ECORRUPT, off, "Chunk: a record at %llu in the chunk runs past its end", (unsigned long long)at);
+    }
+    uint8_t op = p[at];
+    if (op != RSIM_MCAP_SCHEMA && op != RSIM_MCAP_CHANNEL && op != RSIM_MCAP_MESSAGE) continue;
+    rsim_mcap_record r;
+    if (rsim__mcap_parse(op, p + at + 9, le64(p + at + 1), &rd->scratch, &r, why, sizeof why)) {
+      if (whole) break;
+      return fail(rd, RSIM_ECORRUPT, off, "in chunk at %llu: %s", (unsigned long long)at, why);
+    }
+    if (op == RSIM_MCAP_SCHEMA && r.r.schema.id) keep_schema(rd, &r);
+    else if (op == RSIM_MCAP_CHANNEL) keep_channel(rd, &r);
+    else if (op == RSIM_MCAP_MESSAGE) saw(c, r.r.message.channel_id, r.r.message.log_time);
+  }
+  if (whole) *whole = at;
+  return RSIM_OK;
+}
+
+/* The channels of the Message Index records from off on (those after a
+** chunk name what it held), for a gap report. */
+static size_t index_channels(rsim_mcap_reader *rd, uint64_t off, uint16_t **out) {
+  size_t n = 0;
+  *out = NULL;
+  uint8_t h[11];
+  while (off <= rd->size && rd->size - off >= 11 && !read_at(rd, off, h, 11) && h[0] == RSIM_MCAP_MESSAGE_INDEX &&
+         le64(h + 1) >= 2 && le64(h + 1) <= rd->size - off - 9 && n < 65536) {
+    *out = rsim_xrealloc(*out, (n + 1) * sizeof **out);
+    (*out)[n++] = (uint16_t)(h[9] | h[10] << 8);
+    off += 9 + le64(h + 1);
+  }
+  return n;
+}
+
+/* One whole Chunk record at off (parsed in r): decompressed and walked. */
+static int scan_chunk(rsim_mcap_reader *rd, scan_state *ss, uint64_t off, uint64_t len, const rsim_mcap_record *r) {
+  chunk_ref c = {.offset = off, .length = 9 + len};
+  int rc = decompress(rd, off, r, &rd->chunk, &rd->chunk_cap, NULL);
+  if (!rc) rc = walk_chunk(rd, off, rd->chunk, r->r.chunk.uncompressed_size, &c, NULL);
+  if (rc == RSIM_ECORRUPT && rd->gap_fn) {
+    free(c.mi);
+    uint16_t *ch;
+    size_t n = index_channels(rd, off + 9 + len, &ch);
+    report_gap(rd, off, r->r.chunk.message_start_time, r->r.chunk.message_end_time, ch, n);
+    free(ch);
+    return RSIM_OK;
+  }
+  if (rc) {
+    free(c.mi);
+    return rc;
+  }
+  rd->scan.chunks++;
+  add_ref(rd, ss, &c);
+  return RSIM_OK;
+}
+
+/* A Chunk record at off cut off by the end of the file: the messages of
+** its whole part, as far as what is left decodes.  Never an error: the
+** cut is where the scan ends anyway. */
+static void scan_cut_chunk(rsim_mcap_reader *rd, scan_state *ss, uint64_t off) {
+  uint64_t avail = rd->size - off;
+  if (avail > MAX_RECORD) avail = MAX_RECORD;
+  reserve(&rd->buf, &rd->cap, avail);
+  rsim_mcap_record r;
+  uint64_t got = 0, whole = 0;
+  if (read_at(rd, off, rd->buf, avail) || !chunk_head(rd->buf + 9, avail - 9, &r) ||
+      decompress(rd, off, &r, &rd->chunk, &rd->chunk_cap, &got))
+    return;
+  chunk_ref c = {.offset = off, .length = avail};
+  walk_chunk(rd, off, rd->chunk, got, &c, &whole);
+  if (!c.n_mi) {
+    free(c.mi);
+    return;
+  }
+  c.part = whole;
+  for (size_t k = 0; k < c.n_mi; k++) rd->scan.cut_messages += c.mi[k].value;
+  add_ref(rd, ss, &c);
+}
+
+int rsim_mcap_reader_scan(rsim_mcap_reader *rd) {
+  if (rd->have_summary) return RSIM_OK;
+  free_iteration(rd);
+  free_index(rd); /* whatever a failed summary read left */
+  rsim_mcap_scan_info *si = &rd->scan;
+  memset(si, 0, sizeof *si);
+  si->size = rd->size;
+  scan_state ss = {0};
+  uint64_t pos = RSIM_MCAP_MAGIC_LEN;
+  si->scanned = pos;
+  int rc = RSIM_OK;
+  char why[300];
+  for (;;) {
+    if (pos == rd->size) {
+      snprintf(si->stop, sizeof si->stop, "the end of the file (no Data End, no footer)");
+      break;
+    }
+    uint8_t head[9];
+    if (rd->size - pos < 9 || (rc = read_at(rd, pos, head, 9))) {
+      snprintf(si->stop, sizeof si->stop, "a record header cut off at offset %llu", (unsigned long long)pos);
+      break;
+    }
+    uint8_t op = head[0];
+    uint64_t len = le64(head + 1);
+    if (pos == RSIM_MCAP_MAGIC_LEN && op != RSIM_MCAP_HEADER) {
+      rc = fail(rd, RSIM_ECORRUPT, pos, "the first record is %s, not Header", rsim_mcap_op_name(op));
+      break;
+    }
+    if (len > rd->size - pos - 9) {
+      end_run(rd, &ss);
+      if (op == RSIM_MCAP_CHUNK) scan_cut_chunk(rd, &ss, pos);
+      snprintf(si->stop, sizeof si->stop, "a %s record cut off at offset %llu (%llu of its %llu bytes are in the file)",
+               rsim_mcap_op_name(op), (unsigned long long)pos, (unsigned long long)(rd->size - pos),
+               (unsigned long long)(9 + len));
+      break;
+    }
+    if (op == RSIM_MCAP_DATA_END || op == RSIM_MCAP_FOOTER) {
+      snprintf(si->stop, sizeof si->stop, "the end of the data section at offset %llu", (unsigned long long)pos);
+      break;
+    }
+    if (len > MAX_RECORD) {
+      snprintf(si->stop, sizeof si->stop, "a %s record of %llu bytes at offset %llu, over the limit",
+               rsim_mcap_op_name(op), (unsigned long long)len, (unsigned long long)pos);
+      break;
+    }
+    if (op != RSIM_MCAP_MESSAGE && op != RSIM_MCAP_SCHEMA && op != RSIM_MCAP_CHANNEL) end_run(rd, &ss);
+    reserve(&rd->buf, &rd->cap, len);
+    if ((rc = read_at(rd, pos + 9, rd->buf, len))) break;
+    rsim_mcap_record r;
+    if (op >= 1 && op <= RSIM_MCAP_DATA_END && rsim__mcap_parse(op, rd->buf, len, &rd->scratch, &r, why, sizeof why)) {
+      snprintf(si->stop, sizeof si->stop, "a malformed record at offset %llu (%s)", (unsigned long long)pos, why);
+      break;
+    }
+    if (op == RSIM_MCAP_SCHEMA && r.r.schema.id) keep_schema(rd, &r);
+    else if (op == RSIM_MCAP_CHANNEL) keep_channel(rd, &r);
+    else if (op == RSIM_MCAP_CHUNK) {
+      if ((rc = scan_chunk(rd, &ss, pos, len, &r))) break;
+    } else if (op == RSIM_MCAP_METADATA) {
+      rd->meta_idx = rsim_xrealloc(rd->meta_idx, (rd->n_meta_idx + 1) * sizeof *rd->meta_idx);
+      rd->meta_idx[rd->n_meta_idx].offset = pos;
+      rd->meta_idx[rd->n_meta_idx].length = 9 + len;
+      rd->meta_idx[rd->n_meta_idx++].name = dup_str(r.r.metadata.name);
+    } else if (op == RSIM_MCAP_MESSAGE) {
+      if (ss.in_run && pos + 9 + len - ss.run.offset > MAX_RUN) end_run(rd, &ss);
+      if (!ss.in_run) ss.run = (chunk_ref){.offset = pos, .raw = true}, ss.in_run = true;
+      ss.run.length = pos + 9 + len - ss.run.offset;
+      saw(&ss.run, r.r.message.channel_id, r.r.message.log_time);
+    }
+    pos += 9 + len;
+    si->scanned = pos;
+  }
+  end_run(rd, &ss);
+  if (rc) {
+    free(ss.counts);
+    free_index(rd);
+    return rc;
+  }
+  /* A Statistics record as the summary would hold it. */
+  si->messages = ss.messages;
+  si->t_first = ss.messages ? ss.t0 : 0;
+  si->t_last = ss.messages ? ss.t1 : 0;
+  rsim_mcap_record *st = &rd->stats;
+  memset(st, 0, sizeof *st);
+  st->op = RSIM_MCAP_STATISTICS;
+  st->r.statistics.message_count = ss.messages;
+  st->r.statistics.schema_count = (uint16_t)rd->n_schemas;
+  st->r.statistics.channel_count = (uint32_t)rd->n_channels;
+  st->r.statistics.metadata_count = (uint32_t)rd->n_meta_idx;
+  st->r.statistics.chunk_count = (uint32_t)si->chunks;
+  st->r.statistics.message_start_time = si->t_first;
+  st->r.statistics.message_end_time = si->t_last;
+  rd->stats_counts = ss.counts;
+  st->r.statistics.channel_message_counts = ss.counts;
+  st->r.statistics.n_counts = ss.n_counts;
+  rd->has_stats = true;
+  rd->have_summary = rd->scanned = true;
+  return RSIM_OK;
+}
+
+const rsim_mcap_scan_info *rsim_mcap_reader_scan_info(const rsim_mcap_reader *rd) {
+  return rd->scanned ? &rd->scan : NULL;
+}
+
+void rsim_mcap_reader_skip_corrupt(rsim_mcap_reader *rd, rsim_mcap_gap_fn fn, void *ud) {
+  rd->gap_fn = fn;
+  rd->gap_ud = ud;
+}
+
+static void *dup_mem(const void *p, size_t n) {
+  void *q = rsim_xmalloc(n ? n : 1);
+  if (n) memcpy(q, p, n);
+  return q;
+}
+
+int rsim_mcap_reader_reopen(const rsim_mcap_reader *src, rsim_mcap_reader **out, rsim_errbuf *eb) {
+  int rc = src->mem ? rsim_mcap_reader_open_memory(src->name, src->mem, (size_t)src->size, out, eb)
+                    : rsim_mcap_reader_open(src->name, out, eb);
+  if (rc) return rc;
+  rsim_mcap_reader *rd = *out;
+  if (rd->size < src->size) {
+    rsim_mcap_reader_close(rd);
+    *out = NULL;
+    return rsim_errbuf_set(eb, RSIM_EIO, "%s: shrank since it was opened (%llu bytes, was %llu)", src->name,
+                           (unsigned long long)rd->size, (unsigned long long)src->size);
+  }
+  rd->size = src->size; /* what was indexed: bytes appended later are not */
+  rd->gap_fn = src->gap_fn;
+  rd->gap_ud = src->gap_ud;
+  if (!src->have_summary) return RSIM_OK;
+  rd->schemas = rsim_xcalloc(src->n_schemas ? src->n_schemas : 1, sizeof *rd->schemas);
+  for (; rd->n_schemas < src->n_schemas; rd->n_schemas++) {
+    const rsim_mcap_schema *a = &src->schemas[rd->n_schemas];
+    rd->schemas[rd->n_schemas] = (rsim_mcap_schema){a->id, rsim_xstrdup(a->name), rsim_xstrdup(a->encoding),
+                                                    dup_mem(a->data, a->data_len), a->data_len};
+  }
+  rd->channels = rsim_xcalloc(src->n_channels ? src->n_channels : 1, sizeof *rd->channels);
+  for (; rd->n_channels < src->n_channels; rd->n_channels++) {
+    const rsim_mcap_channel *a = &src->channels[rd->n_channels];
+    rsim_mcap_channel *c = &rd->channels[rd->n_channels];
+    *c = (rsim_mcap_channel){a->id, a->schema_id, rsim_xstrdup(a->topic), rsim_xstrdup(a->message_encoding), NULL,
+                             a->n_metadata};
+    c->metadata = rsim_xcalloc(a->n_metadata ? a->n_metadata : 1, sizeof *c->metadata);
+    for (size_t k = 0; k < a->n_metadata; k++)
+      c->metadata[k] = (rsim_mcap_kv){rsim_xstrdup(a->metadata[k].key), rsim_xstrdup(a->metadata[k].value)};
+  }
+  rd->chunks = dup_mem(src->chunks, src->n_chunks * sizeof *src->chunks);
+  for (; rd->n_chunks < src->n_chunks; rd->n_chunks++)
+    rd->chunks[rd->n_chunks].mi = dup_mem(src->chunks[rd->n_chunks].mi, src->chunks[rd->n_chunks].n_mi * sizeof(rsim_mcap_idpair));
+  rd->meta_idx = dup_mem(src->meta_idx, src->n_meta_idx * sizeof *src->meta_idx);
+  for (; rd->n_meta_idx < src->n_meta_idx; rd->n_meta_idx++)
+    rd->meta_idx[rd->n_meta_idx].name = rsim_xstrdup(src->meta_idx[rd->n_meta_idx].name);
+  if (src->has_stats) {
+    rd->stats = src->stats;
+    rd->stats_counts = dup_mem(src->stats_counts, src->stats.r.statistics.n_counts * sizeof *src->stats_counts);
+    rd->stats.r.statistics.channel_message_counts = rd->stats_counts;
+    rd->has_stats = true;
+  }
+  rd->scanned = src->scanned;
+  rd->scan = src->scan;
+  rd->have_summary = true;
+  return RSIM_OK;
+}
+
 /* ---- indexed messages ----------------------------------------------------------------- */
 
 static bool heap_less(const msg_pos *a, const msg_pos *b) {
@@ -644,7 +1017,7 @@ int rsim_mcap_reader_messages(rsim_mcap_reader *rd, uint64_t t0, uint64_t t1, co
   if (n_channels) memcpy(rd->want, channels, n_channels * sizeof *channels);
   rd->sel = rsim_xmalloc((rd->n_chunks ? rd->n_chunks : 1) * sizeof *rd->sel);
   for (size_t i = 0; i < rd->n_chunks; i++)
-    if (rd->chunks[i].end >= t0 && rd->chunks[i].start <= t1) rd->sel[rd->n_sel++] = &rd->chunks[i];
+    if (!rd->chunks[i].bad && rd->chunks[i].end >= t0 && rd->chunks[i].start <= t1) rd->sel[rd->n_sel++] = &rd->chunks[i];
   qsort(rd->sel, rd->n_sel, sizeof *rd->sel, cmp_sel);
   return RSIM_OK;
 }
@@ -696,43 +1069,99 @@ static bool load_kept(rsim_mcap_reader *rd, const chunk_ref *c, size_t *si) {
   return false;
 }
 
-/* Reads and decompresses one chunk and queues its wanted messages. */
-static int load_chunk(rsim_mcap_reader *rd, const chunk_ref *c) {
+/* Tells the gap callback about a damaged chunk (rd->errmsg says why). */
+static void report_gap(rsim_mcap_reader *rd, uint64_t offset, uint64_t start, uint64_t end, const uint16_t *ch,
+                       size_t n) {
+  rsim_mcap_gap g = {offset, start, end, ch, n, rd->errmsg};
+  rd->gap_fn(rd->gap_ud, &g);
+}
+
+/* A damaged chunk of the index: skipped from now on, and said so once. */
+static void skip_chunk(rsim_mcap_reader *rd, chunk_ref *c) {
+  c->bad = true;
+  uint16_t *ch = rsim_xmalloc((c->n_mi ? c->n_mi : 1) * sizeof *ch);
+  for (size_t k = 0; k < c->n_mi; k++) ch[k] = c->mi[k].key;
+  report_gap(rd, c->offset, c->start, c->end, ch, c->n_mi);
+  free(ch);
+}
+
+/*
+** The fields of a Chunk record whose content (p, n) may be cut off: the
+** records are what is there of them.  False when even the fields before
+** the records are not all there.
+*/
+static bool chunk_head(const uint8_t *p, uint64_t n, rsim_mcap_record *r) {
+  if (n < 28 + 4) return false;
+  r->op = RSIM_MCAP_CHUNK;
+  r->r.chunk.message_start_time = le64(p);
+  r->r.chunk.message_end_time = le64(p + 8);
+  r->r.chunk.uncompressed_size = le64(p + 16);
+  r->r.chunk.uncompressed_crc = (uint32_t)p[24] | (uint32_t)p[25] << 8 | (uint32_t)p[26] << 16 | (uint32_t)p[27] << 24;
+  uint64_t zn = (uint32_t)p[28] | (uint32_t)p[29] << 8 | (uint32_t)p[30] << 16 | (uint32_t)p[31] << 24;
+  if (n - 32 < zn + 8) return false;
+  r->r.chunk.compression = (rsim_mcap_str){(const char *)p + 32, (uint32_t)zn};
+  uint64_t claimed = le64(p + 32 + zn), left = n - 32 - zn - 8;
+  r->r.chunk.records = (rsim_mcap_bytes){p + 40 + zn, claimed < left ? claimed : left};
+  return true;
+}
+
+/* Reads and decompresses one chunk (or a run of records, or the whole part
+** of a cut chunk) and queues its wanted messages.  A damaged chunk is
+** skipped when the reader skips them. */
+static int load_chunk(rsim_mcap_reader *rd, chunk_ref *c) {
   size_t si;
+  if (c->bad) return RSIM_OK;
   if (load_kept(rd, c, &si)) return queue_chunk(rd, c, si);
   if (c->length < 9 || c->length > MAX_RECORD + 9 || c->offset > rd->size || c->length > rd->size - c->offset)
     return fail(rd, RSIM_ECORRUPT, c->offset, "ChunkIndex: a chunk of %llu bytes at %llu does not fit in the file",
                 (unsigned long long)c->length, (unsigned long long)c->offset);
+  rd->slots = rsim_xrealloc(rd->slots, (rd->n_slots + 1) * sizeof *rd->slots);
+  loaded *slot = &rd->slots[rd->n_slots];
+  memset(slot, 0, sizeof *slot);
+  slot->file_offset = c->offset;
+  int rc;
+  if (c->raw) {
+    slot->data = rsim_xmalloc((size_t)c->length);
+    slot->cap = (size_t)c->length;
+    if ((rc = read_at(rd, c->offset, slot->data, c->length))) {
+      free(slot->data);
+      return rc;
+    }
+    slot->len = c->length;
+    return queue_chunk(rd, c, rd->n_slots++);
+  }
   reserve(&rd->buf, &rd->cap, c->length);
-  int rc = read_at(rd, c->offset, rd->buf, c->length);
-  if (rc) return rc;
-  if (rd->buf[0] != RSIM_MCAP_CHUNK || le64(rd->buf + 1) != c->length - 9)
+  if ((rc = read_at(rd, c->offset, rd->buf, c->length))) return rc;
+  if (rd->buf[0] != RSIM_MCAP_CHUNK || (!c->part && le64(rd->buf + 1) != c->length - 9))
     return fail(rd, RSIM_ECORRUPT, c->offset, "ChunkIndex points at a %s record, not the chunk it describes",
                 rsim_mcap_op_name(rd->buf[0]));
   rsim_mcap_record r;
   char why[300];
-  if (rsim__mcap_parse(RSIM_MCAP_CHUNK, rd->buf + 9, c->length - 9, &rd->scratch, &r, why, sizeof why))
-    return fail(rd, RSIM_ECORRUPT, c->offset, "%s", why);
-  rd->slots = rsim_xrealloc(rd->slots, (rd->n_slots + 1) * sizeof *rd->slots);
-  loaded *slot = &rd->slots[rd->n_slots];
-  memset(slot, 0, sizeof *slot);
+  if (c->part ? !chunk_head(rd->buf + 9, c->length - 9, &r)
+              : rsim__mcap_parse(RSIM_MCAP_CHUNK, rd->buf + 9, c->length - 9, &rd->scratch, &r, why, sizeof why))
+    return fail(rd, RSIM_ECORRUPT, c->offset, "%s", c->part ? "Chunk: cut off before its records" : why);
   slot->data = rd->spare;
   size_t cap = rd->spare_cap;
   rd->spare = NULL;
   rd->spare_cap = 0;
-  if ((rc = decompress(rd, c->offset, &r, &slot->data, &cap))) {
+  uint64_t got = 0;
+  if ((rc = decompress(rd, c->offset, &r, &slot->data, &cap, c->part ? &got : NULL)) ||
+      (c->part && got < c->part && (rc = fail(rd, RSIM_ECORRUPT, c->offset, "Chunk (cut off): decodes to less than before")))) {
     free(slot->data);
+    if (rc == RSIM_ECORRUPT && rd->gap_fn) {
+      skip_chunk(rd, c);
+      return RSIM_OK;
+    }
     return rc;
   }
   slot->cap = cap;
-  slot->len = r.r.chunk.uncompressed_size;
-  slot->file_offset = c->offset;
+  slot->len = c->part ? c->part : r.r.chunk.uncompressed_size;
   return queue_chunk(rd, c, rd->n_slots++);
 }
 
 /* Queues the wanted messages of the chunk in slot si. */
 static int queue_chunk(rsim_mcap_reader *rd, const chunk_ref *c, size_t si) {
-  if (c->n_mi) return queue_from_indexes(rd, c, si);
+  if (c->n_mi && !c->scanned) return queue_from_indexes(rd, c, si);
   /* No message index: scan the records of the chunk. */
   loaded *slot = &rd->slots[si];
   char why[300];
@@ -837,7 +1266,7 @@ int rsim_mcap_reader_latest(rsim_mcap_reader *rd, uint16_t channel, uint64_t t,
     uint64_t next_key = 0;
     for (size_t i = 0; i < rd->n_chunks; i++) {
       chunk_ref *c = &rd->chunks[i];
-      if (c->start > t || c->length == 0 || !has_channel(c, channel)) continue;
+      if (c->bad || c->start > t || c->length == 0 || !has_channel(c, channel)) continue;
       bool visited = false;
       for (size_t k = 0; k < rd->n_slots; k++) visited |= rd->slots[k].file_offset == c->offset;
       if (visited) continue;

@@ -19,6 +19,12 @@
 ** camera, lidar, radar and gps channels use Foxglove protobuf schemas (so
 ** Foxglove shows a generated drive) and the rest stay rsim.SensorReading.
 **
+** Recovery: a file without footer or summary (a recorder killed mid-drive)
+** is indexed in memory by scanning its records (rsim_mcap_reader_scan) and
+** replayed as far as it is whole, with a warning saying so.  With
+** skip_corrupt, a damaged chunk is skipped by every reader of the store and
+** reported once as a gap (file, offset, time range, sensors).
+**
 ** Order: the cursor yields readings by log time; readings with equal times
 ** are sorted by sensor id (stable), as the store contract says, whatever
 ** order the file has them in.
@@ -66,6 +72,16 @@ typedef struct mstore {
   rsim_mcap_kv *meta;
   size_t n_meta;
   rsim_buf enc;
+  bool skip_corrupt;
+  bool chans_ready;  /* channels mapped to sensors: gaps can name them */
+  struct gap {       /* damaged chunks met (reported once, by offset) */
+    uint64_t offset, start, end;
+    uint16_t *channels;
+    size_t n_channels;
+    char *why;
+    bool told;
+  } *gaps;
+  size_t n_gaps;
 } mstore;
 
 #define M(st) ((mstore *)(st)->impl)
@@ -167,6 +183,11 @@ static void be_close(rsim_store *st) {
   }
   free(m->meta);
   rsim_buf_free(&m->enc);
+  for (size_t i = 0; i < m->n_gaps; i++) {
+    free(m->gaps[i].channels);
+    free(m->gaps[i].why);
+  }
+  free(m->gaps);
   free(m);
   st->impl = NULL;
 }
@@ -298,6 +319,55 @@ static int add_channel(rsim_store *st, const rsim_mcap_channel *ch, rsim_buf *ot
   return RSIM_OK;
 }
 
+/* ---- gaps (skip_corrupt) ------------------------------------------------------------- */
+
+/* The warning for one gap: what is missing, when, of which sensors. */
+static void tell_gap(rsim_store *st, struct gap *g) {
+  mstore *m = M(st);
+  rsim_buf who = {0};
+  for (size_t k = 0; k < g->n_channels; k++) {
+    const char *id = g->channels[k] == m->truth_channel && m->truth_channel ? "ground truth"
+                                                                              : sensor_of_channel(m, g->channels[k]);
+    if (id) rsim_buf_printf(&who, "%s%s", who.len ? ", " : "", id);
+  }
+  if (!g->n_channels) rsim_buf_puts(&who, "unknown sensors (no index names them)");
+  else if (!who.len) rsim_buf_puts(&who, "no replayed sensor");
+  rsim_buf_putc(&who, 0);
+  const rsim_mcap_record *s = rsim_mcap_statistics(m->rd);
+  uint64_t t0 = s ? s->r.statistics.message_start_time : 0;
+  rsim__store_warn(st, "gap: %s: chunk skipped; readings from t=%llu to t=%llu (%.3f s to %.3f s into the log) are "
+                       "missing for %s",
+                   g->why, (unsigned long long)g->start, (unsigned long long)g->end,
+                   g->start > t0 ? (double)(g->start - t0) / 1e9 : 0.0, g->end > t0 ? (double)(g->end - t0) / 1e9 : 0.0,
+                   (char *)who.data);
+  rsim_buf_free(&who);
+  g->told = true;
+}
+
+/* The readers' gap callback: each damaged chunk once, whichever reader of
+** the store meets it; told now, or once channels are sensors. */
+static void on_gap(void *ud, const rsim_mcap_gap *gp) {
+  rsim_store *st = ud;
+  mstore *m = M(st);
+  for (size_t i = 0; i < m->n_gaps; i++)
+    if (m->gaps[i].offset == gp->offset) return;
+  m->gaps = rsim_xrealloc(m->gaps, (m->n_gaps + 1) * sizeof *m->gaps);
+  struct gap *g = &m->gaps[m->n_gaps++];
+  *g = (struct gap){gp->offset, gp->start, gp->end, rsim_xmalloc((gp->n_channels ? gp->n_channels : 1) * sizeof(uint16_t)),
+                    gp->n_channels, rsim_xstrdup(gp->why), false};
+  if (gp->n_channels) memcpy(g->channels, gp->channels, gp->n_channels * sizeof(uint16_t));
+  st->n_gaps++;
+  if (m->chans_ready) tell_gap(st, g);
+}
+
+/* A read error; a damaged chunk says how to replay around it. */
+static int read_err(rsim_store *st, int rc, const rsim_mcap_reader *rd) {
+  return rsim__store_err(st, rc, "%s%s", rsim_mcap_reader_errmsg(rd),
+                         rc == RSIM_ECORRUPT && !M(st)->skip_corrupt
+                             ? " (to replay around a damaged chunk: --on-corrupt skip)"
+                             : "");
+}
+
 static int load_sensors(rsim_store *st) {
   mstore *m = M(st);
   if (m->w) return RSIM_OK; /* write mode keeps st->sensors as they are added */
@@ -319,8 +389,16 @@ static int load_sensors(rsim_store *st) {
                          "sensor_msgs Image, CompressedImage, PointCloud2, Imu, NavSatFix, Range, radar_msgs RadarScan, "
                          "can_msgs Frame (cdr)",
                          st->path, other.len ? (rsim_buf_putc(&other, 0), (char *)other.data) : "no channels");
+  const rsim_mcap_scan_info *si = rsim_mcap_reader_scan_info(m->rd);
+  if (rc == RSIM_ENOTSUP && si && !nc) /* a recording cut off before its channels: say where */
+    rsim__store_err(st, rc, "%s: no channel replaysim can replay before the file ends: it has no index, and a scan "
+                            "of its records stopped at %s",
+                    st->path, si->stop);
   rsim_buf_free(&other);
   rsim__store_sort_sensors(st);
+  m->chans_ready = true;
+  for (size_t i = 0; i < m->n_gaps; i++)
+    if (!m->gaps[i].told) tell_gap(st, &m->gaps[i]);
   return rc;
 }
 
@@ -374,7 +452,7 @@ static int fetch(mcursor *c, pending *out) {
   const rsim_mcap_message *msg;
   int rc = rsim_mcap_reader_next_message(c->rd, &msg);
   if (rc == RSIM_EEOF) return rc;
-  if (rc) return rsim__store_err(c->st, rc, "%s", rsim_mcap_reader_errmsg(c->rd));
+  if (rc) return read_err(c->st, rc, c->rd);
   out->t = msg->log_time;
   out->sensor = sensor_of_channel(M(c->st), msg->channel_id);
   out->len = msg->len;
@@ -439,7 +517,7 @@ static int be_cursor_open(rsim_store *st, rsim_time t0, rsim_time t1, const char
   mcursor *c = rsim_xcalloc(1, sizeof *c);
   c->st = st;
   rsim_errbuf eb = {0};
-  int rc = rsim_mcap_reader_open(st->path, &c->rd, &eb);
+  int rc = rsim_mcap_reader_reopen(m->rd, &c->rd, &eb);
   if (rc) {
     free(c);
     return rsim__store_err(st, rc, "%s", eb.msg);
@@ -448,7 +526,7 @@ static int be_cursor_open(rsim_store *st, rsim_time t0, rsim_time t1, const char
   for (size_t i = 0; i < n; i++) chans[i] = chan_of(m, ids[i])->channel;
   if (t1 < 0 || t0 > t1) c->eof = true;
   else if ((rc = rsim_mcap_reader_messages(c->rd, t0 < 0 ? 0 : (uint64_t)t0, (uint64_t)t1, chans, n)))
-    rsim__store_err(st, rc, "%s", rsim_mcap_reader_errmsg(c->rd));
+    read_err(st, rc, c->rd);
   free(chans);
   if (rc) {
     be_cursor_close((rsim_cursor *)c);
@@ -496,7 +574,7 @@ static int be_reading_at(rsim_store *st, const char *id, rsim_time t, rsim_readi
   const rsim_mcap_message *msg;
   int rc = rsim_mcap_reader_latest(m->rd, ch->channel, (uint64_t)t, &msg);
   if (rc == RSIM_ENOTFOUND) return rc;
-  if (rc) return rsim__store_err(st, rc, "%s", rsim_mcap_reader_errmsg(m->rd));
+  if (rc) return read_err(st, rc, m->rd);
   out->sensor_id = rsim_xstrdup(id);
   out->t = (rsim_time)msg->log_time;
   out->kind = rsim_store_sensor(st, id)->kind;
@@ -527,7 +605,7 @@ static int be_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out
   if (!m->truth_channel || t1 < 0) return RSIM_OK;
   rsim_errbuf eb = {0};
   rsim_mcap_reader *rd;
-  int rc = rsim_mcap_reader_open(st->path, &rd, &eb);
+  int rc = rsim_mcap_reader_reopen(m->rd, &rd, &eb);
   if (rc) return rsim__store_err(st, rc, "%s", eb.msg);
   rc = rsim_mcap_reader_messages(rd, t0 < 0 ? 0 : (uint64_t)t0, (uint64_t)t1, &m->truth_channel, 1);
   const rsim_mcap_message *msg;
@@ -548,7 +626,7 @@ static int be_truth(rsim_store *st, rsim_time t0, rsim_time t1, rsim_truth **out
     for (int k = 0; k < 9; k++) *f[k] = rsim_le_f64(msg->data + 28 + 8 * k);
   }
   if (rc == RSIM_EEOF) rc = RSIM_OK;
-  else if (rc && !st->errmsg[0]) rsim__store_err(st, rc, "%s", rsim_mcap_reader_errmsg(rd));
+  else if (rc && !st->errmsg[0]) read_err(st, rc, rd);
   rsim_mcap_reader_close(rd);
   return rc;
 }
@@ -726,8 +804,26 @@ int rsim__mcap_store_open(rsim_store *st, bool create, const rsim_store_opts *o,
     return rc;
   }
   if ((rc = rsim_mcap_reader_open(st->path, &m->rd, eb))) return rc;
-  if ((rc = rsim_mcap_reader_summary(m->rd)))
-    return rsim_errbuf_set(eb, rc, "%s%s", rsim_mcap_reader_errmsg(m->rd),
-                           rc == RSIM_ENOTFOUND ? " (replaying in place needs the summary and chunk indexes)" : "");
+  m->skip_corrupt = o && o->skip_corrupt;
+  if (m->skip_corrupt) rsim_mcap_reader_skip_corrupt(m->rd, on_gap, st);
+  rc = rsim_mcap_reader_summary(m->rd);
+  if (rc != RSIM_ENOTFOUND) return rc ? rsim_errbuf_set(eb, rc, "%s", rsim_mcap_reader_errmsg(m->rd)) : RSIM_OK;
+  /* No footer or no summary: a recording cut off (or written without
+  ** one).  Index it from its records, and say so. */
+  char why[512];
+  snprintf(why, sizeof why, "%s", rsim_mcap_reader_errmsg(m->rd));
+  if ((rc = rsim_mcap_reader_scan(m->rd))) {
+    read_err(st, rc, m->rd);
+    return rsim_errbuf_set(eb, rc, "%s (the file has no index: %s)", st->errmsg, why);
+  }
+  const rsim_mcap_scan_info *si = rsim_mcap_reader_scan_info(m->rd);
+  char cut[160] = "";
+  if (si->cut_messages)
+    snprintf(cut, sizeof cut, " (%llu of them from the whole part of the last chunk)", (unsigned long long)si->cut_messages);
+  rsim__store_warn(st, "%s: replayed unindexed, from a scan of its records (as `mcap recover` does): %llu of %llu "
+                       "bytes whole, %llu messages%s from t=%llu to t=%llu (%.3f s); the scan stopped at %s",
+                   why, (unsigned long long)si->scanned, (unsigned long long)si->size,
+                   (unsigned long long)si->messages, cut, (unsigned long long)si->t_first,
+                   (unsigned long long)si->t_last, (double)(si->t_last - si->t_first) / 1e9, si->stop);
   return RSIM_OK;
 }

@@ -87,6 +87,33 @@ int rsim__store_err(rsim_store *st, int code, const char *fmt, ...) {
   return code;
 }
 
+void rsim__store_warn(rsim_store *st, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *w = rsim_xmalloc(n > 0 ? (size_t)n + 1 : 1);
+  w[0] = 0;
+  if (n > 0) vsnprintf(w, (size_t)n + 1, fmt, ap2);
+  va_end(ap2);
+  st->warnings = rsim_xrealloc(st->warnings, (st->n_warnings + 1) * sizeof *st->warnings);
+  st->warnings[st->n_warnings++] = w;
+}
+
+size_t rsim_store_n_warnings(const rsim_store *st) {
+  return st->warn_base ? rsim_store_n_warnings(st->warn_base) : st->n_warnings;
+}
+
+const char *rsim_store_warning(const rsim_store *st, size_t i) {
+  if (st->warn_base) return rsim_store_warning(st->warn_base, i);
+  return i < st->n_warnings ? st->warnings[i] : NULL;
+}
+
+size_t rsim_store_n_gaps(const rsim_store *st) {
+  return st->warn_base ? rsim_store_n_gaps(st->warn_base) : st->n_gaps;
+}
+
 static int cmp_sensor(const void *a, const void *b) {
   return strcmp(((const rsim_sensor_info *)a)->id, ((const rsim_sensor_info *)b)->id);
 }
@@ -172,6 +199,8 @@ void rsim_store_close(rsim_store *st) {
   if (st->be) st->be->close(st);
   for (size_t i = 0; i < st->n_sensors; i++) rsim_sensor_info_clear(&st->sensors[i]);
   free(st->sensors);
+  for (size_t i = 0; i < st->n_warnings; i++) free(st->warnings[i]);
+  free(st->warnings);
   free(st->path);
   free(st);
 }

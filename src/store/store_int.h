@@ -43,11 +43,16 @@ struct rsim_store {
   size_t n_sensors;
   bool sensors_loaded;
   char errmsg[512];
+  char **warnings;               /* rsim_store_warning */
+  size_t n_warnings, n_gaps;
+  rsim_store *warn_base;         /* a view: the store whose warnings are shown */
 };
 
 /* Sets the store's message (printf-style) and returns code. */
 int rsim__store_err(rsim_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Adds a warning (printf-style). */
+void rsim__store_warn(rsim_store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sorts st->sensors by id (backends call it after loading). */
 void rsim__store_sort_sensors(rsim_store *st);
 

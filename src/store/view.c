@@ -244,6 +244,7 @@ int rsim_store_view(rsim_store *base, const rsim_store_filter *f, rsim_store **o
   st->be = &rsim__store_view;
   st->impl = v;
   st->path = rsim_xstrdup(rsim_store_path(base));
+  st->warn_base = base;
   if (!rc && !v->n) rc = rsim_errbuf_set(eb, RSIM_ENOTFOUND, "%s: the sensor filters leave no sensor", st->path);
   if (rc) {
     rsim_store_close(st);
