@@ -130,6 +130,8 @@ struct rsim_graph {
   size_t *order;
   rsim__gsensor *sensors;
   size_t n_sensors;
+  rsim_kv *eval; /* the `eval:` block: key "COMPONENT.KEY" (read by src/eval) */
+  size_t n_eval;
 };
 
 /* The `sensors:` entry for id, or NULL. */
