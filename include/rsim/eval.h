@@ -88,6 +88,8 @@ typedef struct rsim_eval_mot {
   /* CLEAR MOT (py-motmetrics' events): a pair can match when its distance is <= max_dist */
   double mota, motp;
   int64_t objects, predictions, matches, switches, misses, false_positives, fragmentations;
+  /* as detections: (matches + switches) over predictions, over objects, and their F1 */
+  double precision, recall, f1;
   /* identity (IDF1: global min-cost matching of whole trajectories) */
   double idf1, idp, idr;
   int64_t idtp, idfp, idfn;

@@ -188,6 +188,9 @@ static void clear_mot(const rsim_eval_frame *f, size_t nf, double max_dist, cons
   double det = (double)(o->matches + o->switches);
   o->motp = dsum / det;
   o->mota = 1.0 - (double)(o->misses + o->switches + o->false_positives) / (double)o->objects;
+  o->precision = det / (double)o->predictions;
+  o->recall = det / (double)o->objects;
+  o->f1 = 2.0 * det / (double)(o->objects + o->predictions);
   o->pos_err = stat_of(pe, ne);
   o->vel_err = stat_of(ve, ne);
   free(pe);

@@ -113,10 +113,13 @@ def mot_scores(comp):
     names = {"mota": "mota", "motp": "motp", "idf1": "idf1", "idp": "idp", "idr": "idr", "switches": "num_switches",
              "fragmentations": "num_fragmentations", "objects": "num_objects", "predictions": "num_predictions",
              "matches": "num_matches", "misses": "num_misses", "false_positives": "num_false_positives",
-             "idtp": "idtp", "idfp": "idfp", "idfn": "idfn"}
+             "idtp": "idtp", "idfp": "idfp", "idfn": "idfn", "precision": "precision", "recall": "recall"}
     mh = mm.metrics.create()
     s = mh.compute(acc, metrics=list(names.values()), name="x")
     out = {k: float(s[v].iloc[0]) for k, v in names.items()}
+    det = out["matches"] + out["switches"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["f1"] = float(np.float64(2 * det) / (out["objects"] + out["predictions"]))
     # errors of the pairs motmetrics matched
     pe, ve = [], []
     ev = acc.mot_events

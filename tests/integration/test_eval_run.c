@@ -37,14 +37,14 @@ TEST(eval_demo_run_agrees_with_the_references_and_is_saved) {
   snprintf(cmd, sizeof cmd, "python3 %s %s %s", test_source_path("tests/eval/reference.py"), frames, result);
   rc = test_run(cmd, &out);
   if (rc) test_fail(__FILE__, __LINE__, "the references disagree (%d): %s", rc, out);
-  /* detector: 4 classes and all, 8 numbers each; tracker and fusion 25 each */
-  ASSERT_CONTAINS(out, "compared 90 values with the references, 0 differ");
+  /* detector: 4 classes and all, 8 numbers each; tracker and fusion 28 each */
+  ASSERT_CONTAINS(out, "compared 96 values with the references, 0 differ");
   free(out);
   /* Every number is in the run database, per run and per 1 s window. */
-  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'run'"), 90);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'run'"), 96);
   int64_t windows = test_query_int(run, "SELECT count(DISTINCT t0) FROM eval WHERE scope = 'window' AND component = 'tracker'");
   ASSERT(windows >= 6 && windows <= 7);
-  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'window' AND component = 'tracker'"), windows * 25);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'window' AND component = 'tracker'"), windows * 28);
   ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'window' AND t1 - t0 != 1000000000"), 0);
   /* Window counts add up to the run's. */
   ASSERT_EQ(test_query_int(run, "SELECT sum(value) FROM eval WHERE scope = 'window' AND component = 'detector' "
@@ -72,7 +72,7 @@ TEST(eval_projects_truth_onto_the_detector_boxes_and_reads_the_graph_block) {
   ** the radar measures: most truth is then tracked. */
   double near = rsim_eval_get(r, "tracker", NULL, "mota");
   ASSERT(near > 0.8);
-  ASSERT_EQ(rsim_eval_n_rows(r), 90);
+  ASSERT_EQ(rsim_eval_n_rows(r), 96);
   rsim_eval_free(r);
   /* A graph without the block: centre points, 2.25 m from a car's rear. */
   const char *g = test_write_text("plain.yaml", "name: plain\ncomponents:\n  tracker:\n    wasm: radar_tracker.wasm\n"

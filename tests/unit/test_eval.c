@@ -171,6 +171,8 @@ TEST(eval_tracking_one_truth_switching_identity) {
   ASSERT_EQ(m.switches, 1);
   ASSERT_EQ(m.misses + m.false_positives + m.fragmentations, 0);
   ASSERT_NEAR(m.mota, 0.75, 1e-12);
+  ASSERT_NEAR(m.precision, 1, 0);
+  ASSERT_NEAR(m.recall, 1, 0);
   ASSERT_NEAR(m.motp, 0.35, 1e-9);
   ASSERT_EQ(m.idtp, 2);
   ASSERT_NEAR(m.idf1, 0.5, 1e-12);
@@ -191,6 +193,8 @@ TEST(eval_tracking_no_truth_and_no_outputs) {
   ASSERT_EQ(m.false_positives, 2);
   ASSERT(isinf(m.mota) && m.mota < 0); /* 1 - 2/0, as py-motmetrics */
   ASSERT(isnan(m.motp));
+  ASSERT_NEAR(m.precision, 0, 0);
+  ASSERT(isnan(m.recall));
   ASSERT_NEAR(m.idf1, 0, 0);
   ASSERT_NEAR(m.hota, 0, 0);
   ASSERT_NEAR(m.loca, 1, 0);
@@ -353,7 +357,7 @@ TEST(eval_random_cases_agree_with_pycocotools_motmetrics_trackeval) {
   const struct {
     const char *name;
     double v;
-  } t[] = {{"mota", m.mota}, {"motp", m.motp}, {"idf1", m.idf1}, {"idp", m.idp}, {"idr", m.idr},
+  } t[] = {{"mota", m.mota}, {"motp", m.motp}, {"idf1", m.idf1}, {"idp", m.idp}, {"idr", m.idr}, {"precision", m.precision}, {"recall", m.recall}, {"f1", m.f1},
            {"switches", (double)m.switches}, {"fragmentations", (double)m.fragmentations},
            {"objects", (double)m.objects}, {"predictions", (double)m.predictions}, {"matches", (double)m.matches},
            {"misses", (double)m.misses}, {"false_positives", (double)m.false_positives}, {"idtp", (double)m.idtp},
@@ -369,6 +373,6 @@ TEST(eval_random_cases_agree_with_pycocotools_motmetrics_trackeval) {
   snprintf(cmd, sizeof cmd, "python3 %s %s %s", test_source_path("tests/eval/reference.py"), frames, result);
   int rc = test_run(cmd, &out);
   if (rc) test_fail(__FILE__, __LINE__, "the references disagree (%d): %s", rc, out);
-  ASSERT_CONTAINS(out, "compared 57 values with the references, 0 differ");
+  ASSERT_CONTAINS(out, "compared 60 values with the references, 0 differ");
   free(out);
 }
