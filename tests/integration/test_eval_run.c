@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "eval/eval_int.h"
+#include "rsim/engine.h"
 #include "rsim/eval.h"
 #include "test.h"
 
@@ -152,4 +153,27 @@ TEST(eval_reads_back_the_types_a_run_database_keeps) {
   free(again);
   rsim_type_free(back);
   rsim_type_free(list);
+}
+
+TEST(eval_block_in_a_graph_is_checked_when_loaded) {
+  const char *base = "name: g\ncomponents:\n  tracker:\n    wasm: radar_tracker.wasm\n    trigger: radar_front\n"
+                     "    inputs: {reading: sensor:radar_front}\n";
+  char text[1024];
+  rsim_errbuf eb = {0};
+  rsim_graph *g = NULL;
+  snprintf(text, sizeof text, "%seval:\n  tracker: 3\n", base);
+  ASSERT_EQ(rsim_graph_load(test_write_text("a.yaml", text), &g, &eb), RSIM_EGRAPH);
+  ASSERT_CONTAINS(eb.msg, "a.yaml:8");
+  ASSERT_CONTAINS(eb.msg, "eval: each entry must be COMPONENT: {KEY: VALUE, ...}");
+  rsim_errbuf_clear(&eb);
+  snprintf(text, sizeof text, "%seval:\n  tracker: {point: near, max_dist: 2.5}\n", base);
+  ASSERT_OK(rsim_graph_load(test_write_text("b.yaml", text), &g, &eb));
+  size_t n = 0;
+  const rsim_kv *kv = rsim_graph_eval(g, &n);
+  ASSERT_EQ(n, 2);
+  ASSERT_STREQ(kv[0].key, "tracker.point");
+  ASSERT_STREQ(kv[0].value, "near");
+  ASSERT_STREQ(kv[1].key, "tracker.max_dist");
+  ASSERT_STREQ(kv[1].value, "2.5");
+  rsim_graph_free(g);
 }
