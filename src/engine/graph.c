@@ -514,22 +514,24 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
 ** Kept as text; src/eval checks the keys and the component names. */
 static int parse_eval(loader *L, rsim_graph *g, const yaml_node_t *key, const yaml_node_t *v) {
   if (v->type != YAML_MAPPING_NODE) return fail(L, v, "'%s' must be a mapping of component names", scalar(key), NULL);
-  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+  int rc = no_duplicate_keys(L, v);
+  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; !rc && p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *ck = node_at(L, p->key), *cv = node_at(L, p->value);
     if (!scalar(ck) || cv->type != YAML_MAPPING_NODE)
       return fail(L, cv, "eval: each entry must be COMPONENT: {KEY: VALUE, ...}", NULL, NULL);
+    if ((rc = no_duplicate_keys(L, cv))) return rc;
     for (yaml_node_pair_t *q = cv->data.mapping.pairs.start; q < cv->data.mapping.pairs.top; q++) {
       yaml_node_t *kk = node_at(L, q->key);
       const char *val;
-      int rc = want_scalar(L, kk, node_at(L, q->value), &val);
-      if (rc) return rc;
+      if (!scalar(kk)) return fail(L, kk, "eval: %s: keys must be plain names", scalar(ck), NULL);
+      if ((rc = want_scalar(L, kk, node_at(L, q->value), &val))) return rc;
       rsim_buf name = {0};
       rsim_buf_printf(&name, "%s.%s", scalar(ck), scalar(kk));
       g->eval = rsim_xrealloc(g->eval, (g->n_eval + 1) * sizeof *g->eval);
       g->eval[g->n_eval++] = (rsim_kv){rsim_buf_take_str(&name), rsim_xstrdup(val)};
     }
   }
-  return RSIM_OK;
+  return rc;
 }
 
 static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
