@@ -13,6 +13,10 @@ if ! python3 -c 'import mcap, mcap_ros2, mcap_protobuf, foxglove_schemas_protobu
   python3 -m pip install -q "mcap==1.6.0" "mcap-ros2-support==0.6.0" "mcap-protobuf-support==0.6.0" \
     "foxglove-schemas-protobuf==0.4.0" || exit 1
 fi
+if ! python3 -c 'import motmetrics, pycocotools, trackeval' 2>/dev/null; then
+  printf '\n==> installing the evaluation references the tests compare with (PyPI)\n'
+  python3 -m pip install -q "motmetrics==1.4.0" "pycocotools==2.0.11" "trackeval==1.3.0" || exit 1
+fi
 # The UI test drives Debian's chromium with playwright-core from npm.
 if ! command -v chromium >/dev/null || ! command -v node >/dev/null; then
   pkgs=()

@@ -60,6 +60,9 @@ void rsim_graph_require_hashes(rsim_graph *g, bool on);
 size_t rsim_graph_n_components(const rsim_graph *g);
 const char *rsim_graph_component_name(const rsim_graph *g, size_t i);
 const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i);
+/* The graph's `eval:` block as "COMPONENT.KEY" = VALUE pairs, in file order
+** (borrowed; read by `replaysim eval`, docs/evaluation.md). */
+const rsim_kv *rsim_graph_eval(const rsim_graph *g, size_t *n);
 
 /*
 ** The full check, as `replaysim check` runs it: compiles every component,

@@ -22,6 +22,7 @@ static const struct {
     {"export", cli_export, "copy a store into MCAP: drive.db --out drive.mcap"},
     {"serve", cli_serve, "serve a run to the web UI and the JSON control API: GRAPH --store drive.db [--port 8080]"},
     {"render", cli_render, "draw the UI's layers into PNG: GRAPH --store drive.db --at T --out frame.png | --every 1s --out DIR"},
+    {"eval", cli_eval, "score a run's outputs against ground truth: RUN.db --truth drive.db [--json]"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
 };
 

@@ -132,6 +132,8 @@ struct rsim_graph {
   rsim__gsensor *sensors;
   size_t n_sensors;
   bool require_hashes; /* rsim_graph_require_hashes */
+  rsim_kv *eval; /* the `eval:` block: key "COMPONENT.KEY" (read by src/eval) */
+  size_t n_eval;
 };
 
 /* The `sensors:` entry for id, or NULL. */

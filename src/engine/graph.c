@@ -524,6 +524,30 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
   return RSIM_OK;
 }
 
+/* `eval:` -- how `replaysim eval` scores outputs: COMPONENT: {KEY: VALUE}.
+** Kept as text; src/eval checks the keys and the component names. */
+static int parse_eval(loader *L, rsim_graph *g, const yaml_node_t *key, const yaml_node_t *v) {
+  if (v->type != YAML_MAPPING_NODE) return fail(L, v, "'%s' must be a mapping of component names", scalar(key), NULL);
+  int rc = no_duplicate_keys(L, v);
+  for (yaml_node_pair_t *p = v->data.mapping.pairs.start; !rc && p < v->data.mapping.pairs.top; p++) {
+    yaml_node_t *ck = node_at(L, p->key), *cv = node_at(L, p->value);
+    if (!scalar(ck) || cv->type != YAML_MAPPING_NODE)
+      return fail(L, cv, "eval: each entry must be COMPONENT: {KEY: VALUE, ...}", NULL, NULL);
+    if ((rc = no_duplicate_keys(L, cv))) return rc;
+    for (yaml_node_pair_t *q = cv->data.mapping.pairs.start; q < cv->data.mapping.pairs.top; q++) {
+      yaml_node_t *kk = node_at(L, q->key);
+      const char *val;
+      if (!scalar(kk)) return fail(L, kk, "eval: %s: keys must be plain names", scalar(ck), NULL);
+      if ((rc = want_scalar(L, kk, node_at(L, q->value), &val))) return rc;
+      rsim_buf name = {0};
+      rsim_buf_printf(&name, "%s.%s", scalar(ck), scalar(kk));
+      g->eval = rsim_xrealloc(g->eval, (g->n_eval + 1) * sizeof *g->eval);
+      g->eval[g->n_eval++] = (rsim_kv){rsim_buf_take_str(&name), rsim_xstrdup(val)};
+    }
+  }
+  return rc;
+}
+
 static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
   yaml_node_t *root = yaml_document_get_root_node(&L->doc);
   if (!root) return rsim_errbuf_set(L->eb, RSIM_EGRAPH, "%s: empty graph file", L->path);
@@ -547,8 +571,11 @@ static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
       g->name = rsim_xstrdup(s);
     } else if (key && !strcmp(key, "description")) {
       /* free text for people */
+    } else if (key && !strcmp(key, "eval")) {
+      int rc = parse_eval(L, g, k, v);
+      if (rc) return rc;
     } else {
-      return fail(L, k, "unknown top-level key '%s' (expected name, description, sensors, components)",
+      return fail(L, k, "unknown top-level key '%s' (expected name, description, sensors, components, eval)",
                   key, NULL);
     }
   }
@@ -717,6 +744,11 @@ void rsim_graph_free(rsim_graph *g) {
     free(g->sensors[i].signals);
   }
   free(g->sensors);
+  for (size_t i = 0; i < g->n_eval; i++) {
+    free(g->eval[i].key);
+    free(g->eval[i].value);
+  }
+  free(g->eval);
   free(g->order);
   free(g->path);
   free(g->name);
@@ -725,6 +757,10 @@ void rsim_graph_free(rsim_graph *g) {
 
 void rsim_graph_require_hashes(rsim_graph *g, bool on) { g->require_hashes = on; }
 size_t rsim_graph_n_components(const rsim_graph *g) { return g->n; }
+const rsim_kv *rsim_graph_eval(const rsim_graph *g, size_t *n) {
+  *n = g->n_eval;
+  return g->eval;
+}
 const char *rsim_graph_component_name(const rsim_graph *g, size_t i) { return g->nodes[i].name; }
 const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i) {
   return g->nodes[i].wasm_path ? g->nodes[i].wasm_path : g->nodes[i].wasm_spec;

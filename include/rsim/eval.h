@@ -1,0 +1,155 @@
+/*
+** eval.h -- scoring a run's outputs against the ground truth in its store:
+** detection (precision, recall, F1 at an IoU, COCO AP), tracking (CLEAR MOT,
+** IDF1, HOTA) and the position and velocity errors of matched objects.
+** Definitions and their references are in docs/evaluation.md.
+**
+** This module reads what a run recorded (the run database of
+** `replaysim run --out run.db`) and the truth the generator wrote beside the
+** readings; it is never part of a replay.  The metric kernels take plain
+** arrays, so they can be checked on hand-made cases and against the Python
+** references (tests/eval/reference.py).
+**
+** Undefined values (0/0, a class with no truth) are NaN; a value divided by
+** zero is infinite, as in py-motmetrics.  Both are null in JSON and NULL in
+** the database.
+*/
+#ifndef RSIM_EVAL_H
+#define RSIM_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rsim/store.h"
+#include "rsim/util.h"
+
+/* ---- assignment ------------------------------------------------------------------ */
+
+/*
+** Minimum-cost assignment of an n x m cost matrix (row-major, finite
+** values): min(n, m) pairs, every row or every column used once (Hungarian
+** method with potentials, O(min^2 max)).  row_to_col[i] gets the column of
+** row i or -1.  Returns the total cost.
+*/
+double rsim_eval_assign(const double *cost, size_t n, size_t m, ptrdiff_t *row_to_col);
+
+/* ---- detection (image boxes) -------------------------------------------------- */
+
+/* A box in image pixels (x, y the top-left corner).  Truth boxes use
+** ignore; detections use score. */
+typedef struct rsim_eval_box {
+  double x, y, w, h;
+  int cls;      /* 0 .. n_classes-1 */
+  double score; /* detections: confidence */
+  bool ignore;  /* truth: in view but too small or occluded (docs/evaluation.md) */
+} rsim_eval_box;
+
+typedef struct rsim_eval_image {
+  const rsim_eval_box *gt, *dt;
+  size_t n_gt, n_dt;
+} rsim_eval_image;
+
+typedef struct rsim_eval_det {
+  double ap;       /* COCO AP, IoU 0.50:0.05:0.95, 101 recall points, 100 detections an image */
+  double ap50;     /* the same at IoU 0.50 */
+  int64_t tp, fp, fn; /* at the IoU threshold given to rsim_eval_detection */
+  double precision, recall, f1;
+} rsim_eval_det;
+
+/*
+** Scores images: out[c] for each class c, out[n_classes] over all classes
+** (AP: the mean over classes with truth, as COCO's mAP; counts summed).
+** Matching is COCO's (greedy by score, ignored truth last, one match per
+** truth); iou is the threshold of tp/fp/fn (0.5).
+*/
+void rsim_eval_detection(const rsim_eval_image *im, size_t n_images, int n_classes, double iou,
+                         rsim_eval_det *out);
+
+/* ---- tracking (vehicle-frame objects) ------------------------------------------- */
+
+typedef struct rsim_eval_obj {
+  int64_t id;
+  double x, y;   /* m, vehicle frame */
+  double vx, vy; /* m/s, relative to the ego */
+} rsim_eval_obj;
+
+typedef struct rsim_eval_frame {
+  const rsim_eval_obj *gt, *hyp;
+  size_t n_gt, n_hyp;
+} rsim_eval_frame;
+
+typedef struct rsim_eval_stat {
+  double mean, rmse, p95; /* p95: linear interpolation between ranks, as numpy */
+  int64_t n;
+} rsim_eval_stat;
+
+typedef struct rsim_eval_mot {
+  /* CLEAR MOT (py-motmetrics' events): a pair can match when its distance is <= max_dist */
+  double mota, motp;
+  int64_t objects, predictions, matches, switches, misses, false_positives, fragmentations;
+  /* as detections: (matches + switches) over predictions, over objects, and their F1 */
+  double precision, recall, f1;
+  /* identity (IDF1: global min-cost matching of whole trajectories) */
+  double idf1, idp, idr;
+  int64_t idtp, idfp, idfn;
+  /* HOTA (TrackEval), similarity max(0, 1 - d / max_dist), means over alpha 0.05..0.95 */
+  double hota, deta, assa, loca;
+  /* errors of CLEAR's matched pairs */
+  rsim_eval_stat pos_err, vel_err;
+} rsim_eval_mot;
+
+void rsim_eval_tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out);
+
+/* ---- runs ------------------------------------------------------------------------ */
+
+typedef enum rsim_eval_point {
+  RSIM_EVAL_CENTRE = 0, /* the truth's centre */
+  RSIM_EVAL_NEAR        /* the centre of the face nearest the ego (where a radar measures) */
+} rsim_eval_point;
+
+typedef struct rsim_eval_opts {
+  const char *camera;   /* projection of truth into images; NULL = the store's first camera */
+  const char *graph;    /* graph file with an `eval:` block; NULL = the run's graph, if it is there */
+  double iou;           /* 0 = 0.5 */
+  double max_dist;      /* m; 0 = 2 */
+  rsim_eval_point point;
+  int64_t window_ns;    /* 0 = 1 s; < 0 = whole run only */
+  double min_px;        /* truth boxes narrower or lower are ignored; 0 = 8 */
+  double min_visible;   /* truth less visible than this is ignored; 0 = 0.5 */
+  const char *dump;     /* when set, the frames the metrics were computed on, as JSON */
+} rsim_eval_opts;
+
+/* One number: a metric of a component over the whole run or a window. */
+typedef struct rsim_eval_row {
+  const char *component;
+  const char *kind;   /* "detection" or "tracking" */
+  bool window;        /* false: the whole run */
+  rsim_time t0, t1;   /* [t0, t1) */
+  const char *cls;    /* "all" or a class */
+  const char *metric;
+  double value;
+} rsim_eval_row;
+
+typedef struct rsim_eval_result rsim_eval_result;
+
+/*
+** Scores the outputs recorded in run_db against truth's ground truth.
+** Which outputs are scored how comes from their WIT types (a list of
+** records with a `bbox` is detections; with an `id` and a `position`,
+** tracks) and from the graph's `eval:` block (docs/evaluation.md).
+*/
+int rsim_eval_run(const char *run_db, rsim_store *truth, const rsim_eval_opts *o, rsim_eval_result **out,
+                  rsim_errbuf *eb);
+size_t rsim_eval_n_rows(const rsim_eval_result *r);
+const rsim_eval_row *rsim_eval_row_at(const rsim_eval_result *r, size_t i);
+/* The value of a whole-run metric (class "all" when cls is NULL); NaN when absent. */
+double rsim_eval_get(const rsim_eval_result *r, const char *component, const char *cls, const char *metric);
+/* Replaces the table eval(component, kind, scope, t0, t1, class, metric, value) in run_db. */
+int rsim_eval_save(const rsim_eval_result *r, const char *run_db, rsim_errbuf *eb);
+void rsim_eval_json(const rsim_eval_result *r, rsim_buf *out);
+/* The whole-run rows as a table for people. */
+void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out);
+void rsim_eval_free(rsim_eval_result *r);
+
+#endif /* RSIM_EVAL_H */
