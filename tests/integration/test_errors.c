@@ -282,6 +282,33 @@ TEST(cli_failed_run_ends_with_its_error_after_a_partial_digest) {
   free(out);
 }
 
+/* The same for a data error: a chunk of an MCAP drive that fails its check
+** half-way through the file stops the run where it lies. */
+TEST(cli_run_over_a_corrupt_chunk_ends_with_its_error_after_a_partial_digest) {
+  const char *drive = test_make_drive("drive.db", "1s", 4);
+  char cmd[4096], mcap[1024], graph[1024], *out = NULL;
+  snprintf(mcap, sizeof mcap, "%s", test_tmpfile("d.mcap"));
+  snprintf(graph, sizeof graph, "%s", test_source_path("examples/demo/graph.yaml"));
+  snprintf(cmd, sizeof cmd, "%s export %s --out %s --schemas rsim", test_replaysim_path(), drive, mcap);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  free(out);
+  /* Camera frames fill the file: its middle byte lies in a chunk's records. */
+  FILE *f = fopen(mcap, "r+b");
+  ASSERT(f != NULL);
+  long mid = (long)(file_size(mcap) / 2);
+  ASSERT_OK(fseek(f, mid, SEEK_SET));
+  int c = fgetc(f);
+  ASSERT_OK(fseek(f, mid, SEEK_SET));
+  fputc(c ^ 0xff, f);
+  ASSERT_OK(fclose(f));
+  ASSERT_EQ(test_replay(graph, mcap, "--speed max", &out, NULL), 1);
+  ASSERT_CONTAINS(out, "digest (partial, up to ");
+  ASSERT(strstr(out, "digest: ") == NULL);
+  ASSERT(strncmp(last_line(out), "run: ", 5) == 0);
+  ASSERT_CONTAINS(last_line(out), mcap);
+  free(out);
+}
+
 /* ---- every verb: output first, the error last ---------------------------------------------- */
 
 /* Lines already printed come before the error even when stdout and stderr
