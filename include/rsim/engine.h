@@ -92,7 +92,7 @@ typedef struct rsim_engine_opts {
   rsim_time from, to;     /* run range; 0 = the log's first / last reading */
   rsim_on_error on_error;
   rsim_record *record;    /* borrowed; NULL = outputs are not recorded */
-  rsim_log_fn log;        /* NULL = warnings and errors to stderr */
+  rsim_log_fn log;        /* NULL = not reported (a record still keeps them) */
   void *log_ud;
   int log_level;          /* lowest level passed to log: 0 debug .. 3 error */
   int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 1 s, < 0 = only the start */

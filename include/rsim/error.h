@@ -1,8 +1,12 @@
 /*
 ** error.h -- error codes shared by every replaysim module.
 **
-** Every fallible function returns an rsim_err: 0 is success, negative values
-** are errors.  The code says what kind of failure happened; the sentence with
+** Every fallible function returns an int that holds an rsim_err code: 0
+** (RSIM_OK) is success, negative values are errors.  They are declared int,
+** as are rsim_strerror's argument and rsim_errbuf.code: C checks an enum no
+** more than an int, and one spelling everywhere lets a code pass from layer
+** to layer unchanged; the enum rsim_err below names the values.  The code
+** says what kind of failure happened; the sentence with
 ** the details (file, sensor, component, sim time) is kept on the handle that
 ** failed (rsim_store_errmsg, rsim_engine_errmsg, ...) or, where no handle
 ** exists yet, in an rsim_errbuf that the caller passes in.

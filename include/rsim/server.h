@@ -47,8 +47,12 @@ typedef struct rsim_server_opts {
 
 int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,
                     rsim_server **out, rsim_errbuf *eb);
-/* Serves until rsim_server_stop (from a signal handler too). */
+/* Serves until rsim_server_stop (from a signal handler too).  Returns
+** RSIM_OK when stopped, or RSIM_EIO when the event loop failed, with the
+** reason in rsim_server_errmsg. */
 int rsim_server_run(rsim_server *s);
+/* Message of the last failure of rsim_server_run; "" when none. */
+const char *rsim_server_errmsg(const rsim_server *s);
 void rsim_server_stop(rsim_server *s);
 void rsim_server_free(rsim_server *s);
 int rsim_server_port(const rsim_server *s);

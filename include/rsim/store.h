@@ -88,9 +88,11 @@ typedef struct rsim_cursor rsim_cursor;
 */
 int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb);
 /*
-** Creates a new, empty store for writing: MCAP when path ends in ".mcap"
-** (finished when the store is closed), SQLite otherwise.  The file must not
-** exist unless overwrite is true.  Used by the generator and importers.
+** Creates a new, empty store for writing: MCAP when path ends in ".mcap",
+** SQLite otherwise.  The file must not exist unless overwrite is true.
+** Used by the generator and importers.  A writer ends with
+** rsim_store_finish, which says whether the file is complete, then
+** rsim_store_close.
 */
 int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_errbuf *eb);
 /*
@@ -130,7 +132,19 @@ typedef struct rsim_store_opts {
 int rsim_store_open_opts(const char *path, const rsim_store_opts *o, rsim_store **out, rsim_errbuf *eb);
 int rsim_store_create_opts(const char *path, bool overwrite, const rsim_store_opts *o, rsim_store **out,
                            rsim_errbuf *eb);
-/* Closes the store; NULL is a no-op.  Open cursors must be closed first. */
+/*
+** Completes a store from rsim_store_create: commits a transaction left open
+** and, for MCAP, writes the last chunk, the summary and the footer and puts
+** the file in place.  Returns RSIM_OK, or the error (RSIM_EIO for a failed
+** write, the message in rsim_store_errmsg naming the file) that leaves the
+** output incomplete: then an MCAP file is not created at all.  Afterwards
+** the store takes no more writes; close it.  A read-only store has nothing
+** to finish (RSIM_OK).  Calling it twice returns the first result again.
+*/
+int rsim_store_finish(rsim_store *st);
+/* Closes the store; NULL is a no-op.  Open cursors must be closed first.
+** A writable store not finished yet is finished here, and a failure is
+** lost: writers call rsim_store_finish first. */
 void rsim_store_close(rsim_store *st);
 /* Message of the last failure on this handle; never NULL. */
 const char *rsim_store_errmsg(const rsim_store *st);

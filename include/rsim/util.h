@@ -71,13 +71,19 @@ void rsim_buf_put_json_str(rsim_buf *b, const char *s, size_t n);
 char *rsim_buf_take_str(rsim_buf *b);
 
 /* ---- allocation -------------------------------------------------------- */
-/* Allocation wrappers that abort with a message on exhaustion. */
+/* Allocation wrappers that abort on exhaustion (through rsim_oom). */
 void *rsim_xmalloc(size_t n);
 void *rsim_xcalloc(size_t n, size_t size);
 void *rsim_xrealloc(void *p, size_t n);
 char *rsim_xstrdup(const char *s);
 char *rsim_xstrndup(const char *s, size_t n);
+/* Calls the handler set with rsim_set_oom_handler (if any), then aborts. */
 void rsim_oom(size_t n);
+/* What a program says before an allocation failure aborts it: the library
+** itself never prints, so the program's handler (the replaysim command's
+** writes a line on stderr) gets the size that could not be had.  NULL
+** removes it.  Process-wide; set it once at start-up. */
+void rsim_set_oom_handler(void (*fn)(size_t n));
 
 /* ---- SHA-256 ------------------------------------------------------------ */
 typedef struct rsim_sha256 {

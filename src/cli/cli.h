@@ -70,6 +70,16 @@ void cli_filters_free(cli_filters *f);
 int cli_range(const char *verb, rsim_store *st, const char *from, const char *to, rsim_time *out_from,
               rsim_time *out_to, rsim_errbuf *eb);
 
+/* The error that ends a command: standard output is flushed first so that
+** the error is the last line even when both streams go to one file, then
+** fmt and a newline go to stderr.  Returns CLI_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An rsim_log_fn for the engine: "[  1.234s] warn NAME: message" on stderr,
+** the time counted from *(const rsim_time *)ud, the start of the run. */
+void cli_engine_log(void *ud, rsim_time t, const char *component, int level, const char *msg);
+/* Sets what the command says before an allocation failure aborts it. */
+void cli_report_init(void);
+
 /* A progress line on stderr: redrawn in place on a terminal, one line per
 ** tenth otherwise (CI logs). */
 typedef struct cli_progress {

@@ -125,13 +125,15 @@ int cli_info(int argc, char **argv) {
   printf("store:    %s\nstart:    %lld ns\nend:      %lld ns\nduration: %s\nsensors:  %zu\n\n",
          path, (long long)t0, (long long)t1, d, n);
   printf("  %-20s %-11s %9s %10s\n", "id", "kind", "rate", "readings");
-  for (size_t i = 0; i < n; i++) {
+  int code = CLI_OK;
+  for (size_t i = 0; i < n && code == CLI_OK; i++) {
     int64_t count = 0;
-    rsim_store_count(st, s[i].id, &count);
-    printf("  %-20s %-11s %7.1f Hz %10lld\n", s[i].id, rsim_sensor_kind_name(s[i].kind), s[i].rate_hz,
-           (long long)count);
+    if (rsim_store_count(st, s[i].id, &count)) code = cli_fail("%s", rsim_store_errmsg(st));
+    else
+      printf("  %-20s %-11s %7.1f Hz %10lld\n", s[i].id, rsim_sensor_kind_name(s[i].kind), s[i].rate_hz,
+             (long long)count);
   }
   if (st != base) rsim_store_close(st);
   rsim_store_close(base);
-  return CLI_OK;
+  return code;
 }

@@ -38,10 +38,9 @@ static int convert(const char *verb, int argc, char **argv) {
   int orc = cli_store_open(in, &filters, &base, &src, &eb);
   cli_filters_free(&filters);
   if (orc || rsim_store_create_opts(out, overwrite, &wo, &dst, &eb)) {
-    fprintf(stderr, "%s: %s\n", verb, eb.msg);
     if (src != base) rsim_store_close(src);
     rsim_store_close(base);
-    return CLI_FAIL;
+    return cli_fail("%s: %s", verb, eb.msg);
   }
   cli_progress pr;
   cli_progress_init(&pr, verb);
@@ -49,13 +48,14 @@ static int convert(const char *verb, int argc, char **argv) {
   size_t gaps = rsim_store_n_gaps(base);
   if (rsim_store_n_warnings(base) > filters.warned && pr.tty) fputc('\n', stderr);
   cli_store_warnings(base, &filters);
+  /* An MCAP output is written out here: a full disk shows up now. */
+  if (!rc && (rc = rsim_store_finish(dst))) rsim_errbuf_set(&eb, rc, "%s", rsim_store_errmsg(dst));
   rsim_store_close(dst);
   if (src != base) rsim_store_close(src);
   rsim_store_close(base);
   if (rc) {
-    fprintf(stderr, "\n%s: %s\n", verb, eb.msg);
     remove(out);
-    return CLI_FAIL;
+    return cli_fail("\n%s: %s", verb, eb.msg);
   }
   cli_progress_done(&pr, NULL);
   printf("wrote %s from %s\n", out, in);

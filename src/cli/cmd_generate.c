@@ -45,10 +45,7 @@ int cli_generate(int argc, char **argv) {
     return CLI_USAGE;
   }
   rsim_store *st;
-  if (rsim_store_create_opts(out, overwrite, &so, &st, &eb)) {
-    fprintf(stderr, "generate: %s\n", eb.msg);
-    return CLI_FAIL;
-  }
+  if (rsim_store_create_opts(out, overwrite, &so, &st, &eb)) return cli_fail("generate: %s", eb.msg);
   cli_progress pr;
   cli_progress_init(&pr, "generating");
   rsim_gen_opts o = {.duration_ns = duration, .seed = seed, .start = start};
@@ -58,11 +55,10 @@ int cli_generate(int argc, char **argv) {
   }
   int64_t t0 = rsim_monotonic_ns();
   int rc = rsim_generate(st, &o, &eb);
+  /* An MCAP output is written out here: a full disk shows up now. */
+  if (!rc && (rc = rsim_store_finish(st))) rsim_errbuf_set(&eb, rc, "%s", rsim_store_errmsg(st));
   rsim_store_close(st);
-  if (rc) {
-    fprintf(stderr, "\ngenerate: %s\n", eb.msg[0] ? eb.msg : rsim_strerror(rc));
-    return CLI_FAIL;
-  }
+  if (rc) return cli_fail("\ngenerate: %s", eb.msg[0] ? eb.msg : rsim_strerror(rc));
   char d[32], w[32];
   rsim_format_duration(duration, d, sizeof d);
   rsim_format_duration(rsim_monotonic_ns() - t0, w, sizeof w);

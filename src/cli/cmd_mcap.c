@@ -31,7 +31,7 @@ static int cat_lines(const char *path) {
            (unsigned long long)(r->r.message.log_time % 1000000000u), r->r.message.channel_id,
            r->r.message.sequence, (unsigned long long)r->r.message.data.n);
   }
-  if (rc != RSIM_EEOF) fprintf(stderr, "%s\n", rsim_mcap_reader_errmsg(rd));
+  if (rc != RSIM_EEOF) cli_fail("%s", rsim_mcap_reader_errmsg(rd)); /* after the lines printed */
   rsim_mcap_reader_close(rd);
   return rc == RSIM_EEOF ? CLI_OK : CLI_FAIL;
 }

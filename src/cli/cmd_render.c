@@ -23,14 +23,10 @@ static int usage(void) {
 static int render_one(rsim_engine *e, rsim_store *st, const rsim_render_opts *ro, rsim_time t, const char *path) {
   rsim_errbuf eb = {0};
   rsim_canvas *c = NULL;
-  if (rsim_engine_seek(e, t)) {
-    fprintf(stderr, "render: %s\n", rsim_engine_errmsg(e));
-    return CLI_FAIL;
-  }
+  if (rsim_engine_seek(e, t)) return cli_fail("render: %s", rsim_engine_errmsg(e));
   if (rsim_viz_render(e, st, ro, &c, &eb) || rsim_canvas_write_png(c, path, &eb)) {
-    fprintf(stderr, "render: %s\n", eb.msg);
     rsim_canvas_free(c);
-    return CLI_FAIL;
+    return cli_fail("render: %s", eb.msg);
   }
   rsim_canvas_free(c);
   printf("wrote %s (t = %lld)\n", path, (long long)rsim_engine_time(e));
@@ -71,10 +67,12 @@ int cli_render(int argc, char **argv) {
   rsim_store *base = NULL, *st = NULL;
   rsim_engine *e = NULL;
   int code = CLI_FAIL;
+  rsim_time log_from = 0; /* log lines count seconds from the start of the log */
   if (rsim_graph_load(graph, &g, &eb)) goto done;
   rsim_graph_require_hashes(g, require_hashes);
   if (cli_store_open(store, &filters, &base, &st, &eb)) goto done;
-  rsim_engine_opts eo = {.store = st, .log_level = RSIM_LOG_ERROR};
+  rsim_engine_opts eo = {.store = st, .log_level = RSIM_LOG_ERROR, .log = cli_engine_log, .log_ud = &log_from};
+  rsim_store_time_range(st, &log_from, &(rsim_time){0}); /* the engine's range: the whole log */
   if (rsim_engine_new(g, &eo, &e, &eb)) goto done;
   ro.title = graph;
   rsim_time from, to;
@@ -105,7 +103,7 @@ int cli_render(int argc, char **argv) {
     code = render_one(e, st, &ro, t, path);
   }
 done:
-  if (eb.msg[0]) fprintf(stderr, "render: %s\n", eb.msg);
+  if (eb.msg[0]) cli_fail("render: %s", eb.msg);
   rsim_engine_free(e);
   if (st != base) rsim_store_close(st);
   rsim_store_close(base);

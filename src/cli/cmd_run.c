@@ -1,6 +1,9 @@
 /*
 ** cmd_run.c -- `replaysim run`: replays a store through a graph, prints
-** per-component statistics and, as its last line, the run digest.
+** per-component statistics and, as its last line, the run digest.  A run
+** that stops on an error prints the same, with the digest marked partial
+** ("digest (partial, up to SECONDS.NANOS): HEX"), and then the error as its
+** last line.
 **
 ** Pacing: at --speed s the engine waits until (t - from) / s of wall time
 ** has passed before the instant at t; it never skips an instant to catch
@@ -157,18 +160,16 @@ static void on_event(void *ud, const rsim_player_event *ev) {
   else if (ev->kind == RSIM_PLAYER_EV_LOOP) fprintf(stderr, "\nrun: end of the range; looping to the start\n");
 }
 
-/* Plays the run through the tape deck (src/player), paced at --speed. */
-static int play(rsim_engine *e, const run_args *a, int64_t *lag_max) {
+/* Plays the run through the tape deck (src/player), paced at --speed.  A
+** player that cannot start leaves its message in eb. */
+static int play(rsim_engine *e, const run_args *a, int64_t *lag_max, rsim_errbuf *eb) {
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
   rsim_player_opts po = {.speed = a->speed, .loop = a->loop, .delay_ns = a->delay, .start_offset_ns = a->offset,
                          .listener = on_event, .listener_ud = (void *)a};
   rsim_player *p;
-  rsim_errbuf eb = {0};
-  if (rsim_player_new(e, &po, &p, &eb)) {
-    fprintf(stderr, "run: %s\n", eb.msg);
-    return eb.code;
-  }
+  rsim_errbuf peb = {0};
+  if (rsim_player_new(e, &po, &p, &peb)) return rsim_errbuf_set(eb, peb.code, "run: %s", peb.msg);
   cli_progress pr;
   cli_progress_init(&pr, "replaying");
   int64_t wall0 = rsim_monotonic_ns();
@@ -207,10 +208,12 @@ int cli_run(int argc, char **argv) {
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int exit_code = CLI_FAIL;
+  rsim_time log_from = 0; /* log lines count seconds from the start of the range */
   if (rsim_graph_load(a.graph, &g, &eb)) goto out;
   rsim_graph_require_hashes(g, a.require_hashes);
   if (cli_store_open(a.store, &a.filters, &base, &st, &eb)) goto out;
   rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level,
+                        .log = cli_engine_log, .log_ud = &log_from,
                         .checkpoint_every_ns = a.checkpoint_every,
                         .checkpoint_dir = a.checkpoint_dir ? a.checkpoint_dir : a.resume};
   int rrc = cli_range("run", st, a.from, a.to, &o.from, &o.to, &eb);
@@ -218,6 +221,8 @@ int cli_run(int argc, char **argv) {
     if (rrc == RSIM_EINVAL) exit_code = CLI_USAGE;
     goto out;
   }
+  log_from = o.from;
+  if (!log_from) rsim_store_time_range(st, &log_from, &(rsim_time){0});
   if (a.out) {
     if (rsim_record_open(a.out, a.overwrite, &rec, &eb)) goto out;
     rsim_record_set(rec, "graph", a.graph);
@@ -225,21 +230,28 @@ int cli_run(int argc, char **argv) {
     o.record = rec;
   }
   if (rsim_engine_new(g, &o, &e, &eb)) goto out;
+  rsim_engine_range(e, &log_from, &(rsim_time){0});
   /* Resuming goes on writing checkpoints into the same folder. */
   if (a.resume && rsim_engine_resume(e, a.resume)) {
     rsim_errbuf_set(&eb, RSIM_ENOTFOUND, "run: %s", rsim_engine_errmsg(e));
     goto out;
   }
   int64_t lag_max = 0, wall0 = rsim_monotonic_ns();
-  rc = play(e, &a, &lag_max);
+  rc = play(e, &a, &lag_max, &eb);
   double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
-  if (rc != RSIM_EEOF) {
-    fprintf(stderr, "run: %s\n", rsim_engine_errmsg(e));
-    exit_code = CLI_FAIL;
-  } else {
-    exit_code = CLI_OK;
+  exit_code = rc == RSIM_EEOF ? CLI_OK : CLI_FAIL;
+  /* A run cut short says so on its digests: they cover the outputs up to
+  ** the instant it stopped in (which may itself be incomplete). */
+  char partial[64] = "";
+  if (exit_code != CLI_OK) {
+    rsim_time now = rsim_engine_time(e);
+    lldiv_t s = lldiv((long long)now, RSIM_NS_PER_S);
+    if (s.rem < 0) s.quot--, s.rem += RSIM_NS_PER_S;
+    snprintf(partial, sizeof partial, " (partial, up to %lld.%09lld)", s.quot, s.rem);
+    const char *why = rsim_engine_errmsg(e);
+    rsim_errbuf_set(&eb, rc, "run: %s", why[0] ? why : rsim_strerror(rc));
   }
   double sim = (double)(rsim_engine_time(e) - from) / 1e9;
   printf("replayed %.3fs of %s through %s: %llu readings in %.3fs wall, %.2fx real time\n", sim,
@@ -263,11 +275,11 @@ int cli_run(int argc, char **argv) {
   for (size_t i = 0; a.component_digests && i < rsim_engine_n_components(e); i++) {
     char chex[65];
     rsim_engine_component_digest(e, i, chex);
-    printf("digest of %s: %s\n", rsim_graph_component_name(g, i), chex);
+    printf("digest of %s%s: %s\n", rsim_graph_component_name(g, i), partial, chex);
   }
-  printf("digest: %s\n", hex);
+  printf("digest%s: %s\n", partial, hex);
 out:
-  if (eb.msg[0]) fprintf(stderr, "%s\n", eb.msg);
+  if (eb.msg[0]) cli_fail("%s", eb.msg); /* the error is the last line */
   rsim_engine_free(e);
   if (rec && rsim_record_close(rec)) exit_code = CLI_FAIL;
   if (st != base) rsim_store_close(st);

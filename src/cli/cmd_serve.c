@@ -20,6 +20,12 @@ static void on_signal(int sig) {
   if (g_server) rsim_server_stop(g_server);
 }
 
+/* The player's errors go to the page and, so that none is lost, to stderr. */
+static void on_player_event(void *server, const rsim_player_event *ev) {
+  if (ev->kind == RSIM_PLAYER_EV_ERROR && ev->message) fprintf(stderr, "serve: %s\n", ev->message);
+  rsim_server_player_event(server, ev);
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
                   "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
@@ -100,18 +106,22 @@ int cli_serve(int argc, char **argv) {
   rsim_player *p = NULL;
   rsim_server *s = NULL;
   int exit_code = CLI_FAIL;
+  rsim_time log_from = 0; /* log lines count seconds from the start of the range */
   if (rsim_graph_load(graph, &g, &eb)) goto out;
   rsim_graph_require_hashes(g, require_hashes);
   if (cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
-  rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN};
+  rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN,
+                         .log = cli_engine_log, .log_ud = &log_from};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
+  if (!(log_from = eo.from)) rsim_store_time_range(st, &log_from, &(rsim_time){0});
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;
+  rsim_engine_range(e, &log_from, &(rsim_time){0});
   rsim_player_opts po = {.speed = speed, .start_paused = true};
   if (rsim_player_new(e, &po, &p, &eb)) goto out;
   so.store = st;
   if (rsim_server_new(p, e, g, &so, &s, &eb)) goto out;
-  rsim_player_set_listener(p, rsim_server_player_event, s); /* events go out on the stream */
+  rsim_player_set_listener(p, on_player_event, s); /* events go out on the stream */
   g_server = s;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
@@ -129,9 +139,10 @@ int cli_serve(int argc, char **argv) {
     printf("control token: %s (the web UI: http://%s:%d/#token=%s)\n", rsim_server_token(s), host,
            rsim_server_port(s), rsim_server_token(s));
   fflush(stdout);
-  exit_code = rsim_server_run(s) ? CLI_FAIL : CLI_OK;
+  if (rsim_server_run(s)) rsim_errbuf_set(&eb, RSIM_EIO, "%s", rsim_server_errmsg(s));
+  else exit_code = CLI_OK;
 out:
-  if (eb.msg[0]) fprintf(stderr, "serve: %s\n", eb.msg);
+  if (eb.msg[0]) cli_fail("serve: %s", eb.msg);
   g_server = NULL;
   rsim_server_free(s);
   rsim_player_free(p);

@@ -2,6 +2,7 @@
 ** main.c -- the replaysim command: dispatches to one cmd_*.c per verb.
 ** The CLI is a client of the public library API only (include/rsim).
 */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,8 +62,20 @@ int main(int argc, char **argv) {
     printf("replaysim 0.1.0\n");
     return CLI_OK;
   }
+  cli_report_init();
   for (size_t i = 0; i < sizeof kCommands / sizeof kCommands[0]; i++)
-    if (!strcmp(argv[1], kCommands[i].name)) return kCommands[i].fn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], kCommands[i].name)) {
+      int rc = kCommands[i].fn(argc - 1, argv + 1);
+      /* Output that could not be written is a failure too (a full disk, a
+      ** closed pipe): said last, not lost at exit. */
+      errno = 0;
+      if (fflush(stdout) != 0 || ferror(stdout)) {
+        int err = errno;
+        fprintf(stderr, "%s: cannot write standard output%s%s\n", argv[1], err ? ": " : "", err ? strerror(err) : "");
+        return CLI_FAIL;
+      }
+      return rc;
+    }
   fprintf(stderr, "replaysim: unknown command '%s'\n\n", argv[1]);
   usage(stderr);
   return CLI_USAGE;

@@ -12,8 +12,12 @@
 
 #include "rsim/util.h"
 
+static void (*g_oom)(size_t n);
+
+void rsim_set_oom_handler(void (*fn)(size_t n)) { g_oom = fn; }
+
 void rsim_oom(size_t n) {
-  fprintf(stderr, "replaysim: out of memory allocating %zu bytes\n", n);
+  if (g_oom) g_oom(n); /* the program's word: the library does not print */
   abort();
 }
 

@@ -31,9 +31,6 @@ int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) {
   return code;
 }
 
-/* Seconds since the run's range start, for messages. */
-static double rel_s(const rsim_engine *e, rsim_time t) { return (double)(t - e->from) / 1e9; }
-
 /* ---- sensor slots ---------------------------------------------------------------- */
 
 static int slot_of(const rsim_engine *e, const char *id) {
@@ -298,13 +295,8 @@ const char *rsim__engine_config(const rsim_engine *e, size_t node, const char *k
 static void emit_log(rsim_engine *e, const char *component, int level, const char *msg) {
   if (e->quiet) return;
   if (e->o.record) rsim_record_event(e->o.record, e->now, component, level, msg);
-  if (level < e->o.log_level) return;
-  if (e->o.log) {
-    e->o.log(e->o.log_ud, e->now, component, level, msg);
-    return;
-  }
-  static const char *const names[] = {"debug", "info", "warn", "error"};
-  fprintf(stderr, "[%9.3fs] %s %s: %s\n", rel_s(e, e->now), names[level & 3], component, msg);
+  /* Without a callback the line is only recorded: the library never prints. */
+  if (level >= e->o.log_level && e->o.log) e->o.log(e->o.log_ud, e->now, component, level, msg);
 }
 
 void rsim__engine_log(rsim_engine *e, size_t node, int level, const char *msg) {

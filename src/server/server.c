@@ -8,6 +8,7 @@
 ** concurrently.  A client that goes away costs nothing: it simply stops
 ** being asked to write.
 */
+#include <errno.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <math.h>
@@ -52,7 +53,24 @@ struct rsim_server {
   rsim_time pts_t;
   char *events[32]; /* the last player events as JSON objects, a ring */
   uint64_t n_events; /* events so far; each has its number as "id" */
+  char errmsg[512];  /* why rsim_server_run failed */
 };
+
+/* libwebsockets' own error lines: the first is kept, never printed (the
+** library does not print), and quoted in the message of the failure it
+** explains.  One for the process, as lws's logging is; the server is
+** single-threaded. */
+static char g_lws_line[256];
+
+static void lws_keep(int level, const char *line) {
+  (void)level;
+  if (g_lws_line[0]) return; /* the first error is the cause; later ones are fallout */
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
+  if (n >= sizeof g_lws_line) n = sizeof g_lws_line - 1;
+  memcpy(g_lws_line, line, n);
+  g_lws_line[n] = 0;
+}
 
 /* Per HTTP request. */
 typedef struct http_pss {
@@ -640,7 +658,8 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   s->burst = s->o.control_burst > 0 ? s->o.control_burst : s->need_token ? 20 : 0;
   s->period_ns = s->o.control_period_ns > 0 ? s->o.control_period_ns : RSIM_NS_PER_S;
   if (s->burst) s->peers = rsim_xcalloc(MAX_PEERS, sizeof *s->peers);
-  lws_set_log_level(LLL_ERR, NULL);
+  lws_set_log_level(LLL_ERR, lws_keep);
+  g_lws_line[0] = 0;
   s->mounts[0] = (struct lws_http_mount){.mountpoint = "/api", .mountpoint_len = 4, .origin = "http",
                                           .origin_protocol = LWSMPRO_CALLBACK};
   s->mounts[1] = (struct lws_http_mount){.mountpoint = "/", .mountpoint_len = 1, .origin = s->o.web_root,
@@ -663,8 +682,9 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
   if (!s->ctx) {
     free(s->peers);
     free(s);
-    return rsim_errbuf_set(eb, RSIM_EIO, "cannot serve on %s:%d (in use, or no such address)", o && o->bind ? o->bind : "127.0.0.1",
-                           o ? o->port : 0);
+    return rsim_errbuf_set(eb, RSIM_EIO, "cannot serve on %s:%d (in use, or no such address)%s%s",
+                           o && o->bind ? o->bind : "127.0.0.1", o ? o->port : 0, g_lws_line[0] ? ": " : "",
+                           g_lws_line);
   }
   s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
   rsim_engine_keep_inputs(e, true); /* the components panel shows them */
@@ -682,10 +702,21 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
 }
 
 int rsim_server_run(rsim_server *s) {
-  while (!s->stop)
-    if (lws_service(s->ctx, 0) < 0) return RSIM_EIO;
+  s->errmsg[0] = 0;
+  g_lws_line[0] = 0;
+  while (!s->stop) {
+    errno = 0;
+    if (lws_service(s->ctx, 0) < 0) {
+      int err = errno;
+      snprintf(s->errmsg, sizeof s->errmsg, "serving on %s:%d: the event loop failed: %s", s->o.bind, s->port,
+               g_lws_line[0] ? g_lws_line : err ? strerror(err) : "lws_service returned an error");
+      return RSIM_EIO;
+    }
+  }
   return RSIM_OK;
 }
+
+const char *rsim_server_errmsg(const rsim_server *s) { return s->errmsg; }
 
 void rsim_server_stop(rsim_server *s) {
   s->stop = 1;

@@ -160,14 +160,26 @@ static int decode(rsim_store *st, const char *sensor, const uint8_t *data, size_
 
 /* ---- reading ----------------------------------------------------------------------- */
 
+/* Writing: the store's metadata, the summary and the footer (rsim_store_finish). */
+static int be_finish(rsim_store *st) {
+  mstore *m = M(st);
+  if (!m->w) return RSIM_OK;
+  int rc = m->n_meta ? rsim_mcap_writer_add_metadata(m->w, "rsim.store", m->meta, m->n_meta) : RSIM_OK;
+  if (rc) {
+    rsim__store_err(st, rc, "%s", rsim_mcap_writer_errmsg(m->w)); /* names the file */
+    rsim_mcap_writer_abort(m->w);
+  } else {
+    rsim_errbuf eb = {0};
+    if ((rc = rsim_mcap_writer_close(m->w, &eb))) rsim__store_err(st, rc, "%s", eb.msg);
+  }
+  m->w = NULL;
+  return rc;
+}
+
 static void be_close(rsim_store *st) {
   mstore *m = M(st);
   if (!m) return;
-  if (m->w) {
-    if (m->n_meta) rsim_mcap_writer_add_metadata(m->w, "rsim.store", m->meta, m->n_meta);
-    rsim_errbuf eb = {0};
-    if (rsim_mcap_writer_close(m->w, &eb)) fprintf(stderr, "replaysim: %s\n", eb.msg);
-  }
+  if (m->w) rsim_mcap_writer_abort(m->w); /* not finished (rsim_store_close finishes first) */
   rsim_mcap_reader_close(m->rd);
   for (size_t i = 0; i < m->n_chans; i++) {
     free(m->chans[i].id);
@@ -784,6 +796,7 @@ const rsim__store_backend rsim__store_mcap = {
     .put_truth = be_put_truth,
     .begin = be_noop,
     .commit = be_noop,
+    .finish = be_finish,
 };
 
 int rsim__mcap_store_open(rsim_store *st, bool create, const rsim_store_opts *o, rsim_errbuf *eb) {

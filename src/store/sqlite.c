@@ -516,6 +516,11 @@ static int be_put_truth(rsim_store *st, const rsim_truth *g) {
 
 static int be_begin(rsim_store *st) { return exec1(st, "BEGIN"); }
 static int be_commit(rsim_store *st) { return exec1(st, "COMMIT"); }
+/* Rows are written as they are put; what can still fail is a transaction
+** left open. */
+static int be_finish(rsim_store *st) {
+  return !st->impl || sqlite3_get_autocommit(DB(st)) ? RSIM_OK : be_commit(st);
+}
 
 const rsim__store_backend rsim__store_sqlite = {
     .name = "sqlite",
@@ -536,4 +541,5 @@ const rsim__store_backend rsim__store_sqlite = {
     .put_truth = be_put_truth,
     .begin = be_begin,
     .commit = be_commit,
+    .finish = be_finish,
 };

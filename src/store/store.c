@@ -194,8 +194,18 @@ int rsim_store_create_opts(const char *path, bool overwrite, const rsim_store_op
   return RSIM_OK;
 }
 
+int rsim_store_finish(rsim_store *st) {
+  if (!st->writable || !st->be->finish) return RSIM_OK;
+  if (!st->finished) {
+    st->finished = true;
+    st->finish_rc = st->be->finish(st);
+  }
+  return st->finish_rc;
+}
+
 void rsim_store_close(rsim_store *st) {
   if (!st) return;
+  rsim_store_finish(st); /* its result is the caller's to ask for first */
   if (st->be) st->be->close(st);
   for (size_t i = 0; i < st->n_sensors; i++) rsim_sensor_info_clear(&st->sensors[i]);
   free(st->sensors);
@@ -286,6 +296,8 @@ int rsim_store_reading_at(rsim_store *st, const char *sensor_id, rsim_time t, rs
 static int need_write(rsim_store *st, void *fn) {
   if (!st->writable || !fn)
     return rsim__store_err(st, RSIM_EREADONLY, "%s: opened read-only", st->path);
+  if (st->finished)
+    return rsim__store_err(st, RSIM_EINVAL, "%s: written after rsim_store_finish", st->path);
   return RSIM_OK;
 }
 

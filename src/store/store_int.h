@@ -32,6 +32,8 @@ typedef struct rsim__store_backend {
   int (*put_truth)(rsim_store *st, const rsim_truth *g);
   int (*begin)(rsim_store *st);
   int (*commit)(rsim_store *st);
+  /* completes the file (rsim_store_finish); after it only close is called */
+  int (*finish)(rsim_store *st);
 } rsim__store_backend;
 
 struct rsim_store {
@@ -39,6 +41,8 @@ struct rsim_store {
   void *impl;                    /* the backend's own state */
   char *path;
   bool writable;
+  bool finished;                 /* rsim_store_finish ran: no more writes */
+  int finish_rc;                 /* and what it returned */
   rsim_sensor_info *sensors;     /* cache, sorted by id */
   size_t n_sensors;
   bool sensors_loaded;
