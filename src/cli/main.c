@@ -23,6 +23,7 @@ static const struct {
     {"serve", cli_serve, "serve a run to the web UI and the JSON control API: GRAPH --store drive.db [--port 8080]"},
     {"render", cli_render, "draw the UI's layers into PNG: GRAPH --store drive.db --at T --out frame.png | --every 1s --out DIR"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
+    {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
 };
 
 static void usage(FILE *f) {
