@@ -612,8 +612,9 @@ static int be_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
   if (p->frozen)
     return rsim__store_err(st, RSIM_EINVAL, "%s: sensor '%s' added after the first reading (add sensors first)",
                            st->path, info->id);
-  if (rsim_store_sensor(st, info->id))
-    return rsim__store_err(st, RSIM_EINVAL, "%s: sensor '%s' added twice", st->path, info->id);
+  for (size_t i = 0; i < st->n_sensors; i++)
+    if (!strcmp(st->sensors[i].id, info->id))
+      return rsim__store_err(st, RSIM_EINVAL, "%s: sensor '%s' added twice", st->path, info->id);
   st->sensors = rsim_xrealloc(st->sensors, (st->n_sensors + 1) * sizeof *st->sensors);
   rsim_sensor_info *s = &st->sensors[st->n_sensors++];
   *s = *info;
