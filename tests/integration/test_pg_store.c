@@ -333,6 +333,29 @@ TEST(pg_store_errors_name_the_uri_without_a_password) {
   free(out);
 }
 
+/* A drive over midnight (UTC) lands in two day partitions and reads back
+** in one order across them. */
+TEST(pg_store_drive_over_midnight_spans_two_partitions_in_order) {
+  const rsim_time midnight = INT64_C(1700006400000000000); /* 2023-11-15 00:00 UTC */
+  char db[1024], *out = NULL, h_db[65], h_pg[65];
+  snprintf(db, sizeof db, "%s", test_tmpfile("night.db"));
+  ASSERT_EQ(rs(&out, "generate --quiet --out %s --duration 2s --seed 9 --start %lld", db,
+               (long long)(midnight - RSIM_NS_PER_S)),
+            0);
+  free(out);
+  const char *uri = test_pg_uri(NULL);
+  ASSERT_EQ(rs(&out, "db init '%s'", uri), 0);
+  free(out);
+  ASSERT_EQ(rs(&out, "import %s --out '%s' --drive night", db, uri), 0);
+  free(out);
+  ASSERT_EQ(test_pg_query_int("SELECT count(*) FROM pg_inherits WHERE inhparent = 'replaysim.readings'::regclass"), 2);
+  ASSERT(test_pg_query_int("SELECT count(*) FROM replaysim.readings_20231114") > 0);
+  ASSERT(test_pg_query_int("SELECT count(*) FROM replaysim.readings_20231115") > 0);
+  int n = readings_digest(db, h_db);
+  ASSERT_EQ(readings_digest(test_pg_uri("night"), h_pg), n);
+  ASSERT_STREQ(h_pg, h_db);
+}
+
 /* The backend of a run is terminated while it plays at real time: the run
 ** stops with an error naming the URI and the lost connection. */
 TEST(pg_store_run_stops_with_a_clear_error_when_the_connection_is_lost) {
@@ -347,7 +370,8 @@ TEST(pg_store_run_stops_with_a_clear_error_when_the_connection_is_lost) {
   /* Wait until the run is reading through its cursor, then cut it off. */
   const char *q = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'replaysim'"
                   " AND datname = current_database() AND state = 'idle in transaction'";
-  while (test_pg_query_int(q) == 0) {
+  for (int i = 0; test_pg_query_int(q) == 0; i++) {
+    if (i == 6000) test_fail(__FILE__, __LINE__, "the run never opened a cursor (waited 120 s)");
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
