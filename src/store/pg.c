@@ -59,6 +59,7 @@ typedef struct pgstore {
   int64_t *days;          /* days known to have a partition */
   size_t n_days;
   int last_rc;            /* the code of the last failure (run0) */
+  struct pg_cursor *inflight; /* the cursor whose next FETCH is on the wire */
 } pgstore;
 
 #define P(st) ((pgstore *)(st)->impl)
@@ -74,9 +75,12 @@ static int fail(rsim_store *st, const PGresult *r, const char *what) {
   return P(st)->last_rc = rsim__store_err(st, RSIM_EBACKEND, "%s: %s: %s", st->path, what, msg);
 }
 
+static void settle(rsim_store *st);
+
 /* Runs sql with text parameters; results in binary when bin.  Returns the
 ** result (the caller PQclears it) or NULL with the store's message set. */
 static PGresult *run(rsim_store *st, const char *what, bool bin, const char *sql, int np, const char *const *params) {
+  settle(st);
   PGresult *r = PQexecParams(P(st)->conn, sql, np, NULL, params, NULL, NULL, bin ? 1 : 0);
   ExecStatusType s = PQresultStatus(r);
   if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return r;
@@ -150,6 +154,7 @@ static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0); }
 static void be_close(rsim_store *st) {
   pgstore *p = P(st);
   if (!p) return;
+  settle(st);
   if (p->conn && p->mode != MODE_NONE && PQputCopyEnd(p->conn, "the store was closed before its commit") == 1)
     for (PGresult *r; (r = PQgetResult(p->conn));) PQclear(r);
   if (p->conn && (p->in_tx || p->open_cursors)) PQclear(PQexec(p->conn, "ROLLBACK"));
@@ -335,6 +340,9 @@ typedef struct pg_cursor {
   rsim_store *st; /* first, see store.c */
   char name[24];
   PGresult *res;  /* the current batch */
+  PGresult *next; /* the batch after it, when prefetched */
+  int next_err;   /* or the failure of the prefetch, with its message: */
+  char next_msg[512];
   int row, nrows;
   int want;       /* rows to ask for next */
   bool last;      /* the server has no more */
@@ -353,13 +361,38 @@ static int read_begin(rsim_store *st) {
 static void read_end(rsim_store *st) {
   pgstore *p = P(st);
   if (--p->open_cursors || p->in_tx || rsim__pg_lost(p->conn)) return;
+  settle(st);
   PQclear(PQexec(p->conn, "COMMIT"));
+}
+
+/* Collects the FETCH on the wire (if any) into its cursor, so that the
+** connection can take another command.  Its failure is the cursor's,
+** reported when the cursor gets there. */
+static void settle(rsim_store *st) {
+  pgstore *p = P(st);
+  pg_cursor *c = p->inflight;
+  if (!c) return;
+  p->inflight = NULL;
+  PGresult *r = PQgetResult(p->conn);
+  if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+    c->next = r;
+  } else {
+    char keep[sizeof st->errmsg];
+    memcpy(keep, st->errmsg, sizeof keep);
+    c->next_err = fail(st, r, "reading readings");
+    snprintf(c->next_msg, sizeof c->next_msg, "%s", st->errmsg);
+    memcpy(st->errmsg, keep, sizeof keep);
+    PQclear(r);
+  }
+  while ((r = PQgetResult(p->conn))) PQclear(r);
 }
 
 static void be_cursor_close(rsim_cursor *cc) {
   pg_cursor *c = (pg_cursor *)cc;
   rsim_store *st = c->st;
+  settle(st); /* CLOSE waits for any FETCH on the wire, this cursor's or another's */
   PQclear(c->res);
+  PQclear(c->next);
   if (!rsim__pg_lost(P(st)->conn)) {
     char sql[48];
     snprintf(sql, sizeof sql, "CLOSE %s", c->name);
@@ -374,19 +407,33 @@ static void be_cursor_close(rsim_cursor *cc) {
 
 /* Fetches the next batch: as many rows as the last batch's average size
 ** says fit in fetch_bytes, starting small (a lookahead cursor wants one
-** reading) and at most doubling. */
+** reading) and at most doubling.  The batch after it is asked for at once
+** (one FETCH on the wire), so the server reads it while the caller works
+** through this one; any other command on the connection collects it first. */
 static int fetch(pg_cursor *c) {
-  pgstore *p = P(c->st);
+  rsim_store *st = c->st;
+  pgstore *p = P(st);
   PQclear(c->res);
   c->res = NULL;
   c->row = c->nrows = 0;
+  if (p->inflight == c) settle(st);
+  PGresult *r = c->next;
+  c->next = NULL;
   char sql[64];
-  snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", c->want, c->name);
-  PGresult *r = PQexecParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
-  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    int rc = fail(c->st, r, "reading readings");
-    PQclear(r);
+  if (c->next_err) {
+    int rc = rsim__store_err(st, c->next_err, "%s", c->next_msg);
+    c->next_err = 0;
     return rc;
+  }
+  if (!r) {
+    settle(st);
+    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", c->want, c->name);
+    r = PQexecParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      int rc = fail(st, r, "reading readings");
+      PQclear(r);
+      return rc;
+    }
   }
   c->res = r;
   c->nrows = PQntuples(r);
@@ -397,6 +444,10 @@ static int fetch(pg_cursor *c) {
     size_t fit = p->fetch_bytes / (bytes / (size_t)c->nrows + 1);
     size_t next = (size_t)c->want * 2 < fit ? (size_t)c->want * 2 : fit;
     c->want = next < 1 ? 1 : next > 100000 ? 100000 : (int)next;
+  }
+  if (!c->last && !p->inflight) {
+    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", c->want, c->name);
+    if (PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 1)) p->inflight = c;
   }
   return RSIM_OK;
 }
@@ -571,6 +622,7 @@ static int send_copy(rsim_store *st) {
 static int set_mode(rsim_store *st, int mode) {
   pgstore *p = P(st);
   if (p->mode == mode) return RSIM_OK;
+  settle(st);
   int rc = RSIM_OK;
   if (p->mode != MODE_NONE) {
     put16(&p->copy, 0xffff); /* the trailer */
@@ -678,6 +730,7 @@ static int ensure_day(rsim_store *st, rsim_time t) {
     if (p->days[i] == day) return RSIM_OK;
   int mode = p->mode;
   char name[64], sql[512];
+  settle(st);
   day_name(day, name, sizeof name);
   int rc = set_mode(st, MODE_NONE);
   /* Taken until the commit: another importer waits here, readers do not. */
