@@ -42,9 +42,7 @@ typedef struct pgstore {
   char *drive_name;
   int drive;              /* drives.id */
   bool hypertable;
-  int *sid_of;            /* st->sensors[i] -> sid */
-  int *idx_of;            /* sid -> index in st->sensors */
-  size_t n_sid;
+  size_t n_sid;           /* sensors numbered: a sid is an index in st->sensors */
   /* reading */
   int open_cursors;       /* they share one read transaction */
   unsigned serial;
@@ -161,8 +159,6 @@ static void be_close(rsim_store *st) {
   PQfinish(p->conn);
   rsim__pg_uri_free(&p->uri);
   free(p->drive_name);
-  free(p->sid_of);
-  free(p->idx_of);
   rsim_buf_free(&p->copy);
   rsim_buf_free(&p->truth);
   rsim_buf_free(&p->meta);
@@ -235,19 +231,6 @@ int rsim__pg_open(rsim_store *st, bool create, bool overwrite, const rsim_store_
   return RSIM_OK;
 }
 
-/* Maps sids and st->sensors (sorted by id) both ways. */
-static void map_sids(pgstore *p, rsim_store *st, const int *sids) {
-  free(p->sid_of);
-  free(p->idx_of);
-  p->n_sid = st->n_sensors;
-  p->sid_of = rsim_xcalloc(p->n_sid ? p->n_sid : 1, sizeof *p->sid_of);
-  p->idx_of = rsim_xcalloc(p->n_sid ? p->n_sid : 1, sizeof *p->idx_of);
-  for (size_t i = 0; i < p->n_sid; i++) {
-    p->sid_of[i] = sids[i];
-    if (sids[i] >= 0 && (size_t)sids[i] < p->n_sid) p->idx_of[sids[i]] = (int)i;
-  }
-}
-
 static int be_load_sensors(rsim_store *st) {
   pgstore *p = P(st);
   if (st->writable) return RSIM_OK; /* write mode keeps st->sensors as they are added */
@@ -265,7 +248,6 @@ static int be_load_sensors(rsim_store *st) {
     return RSIM_EBACKEND;
   }
   int rc = RSIM_OK, n = PQntuples(s), nm = PQntuples(m), k = 0;
-  int *sids = rsim_xcalloc(n ? (size_t)n : 1, sizeof *sids);
   st->sensors = rsim_xcalloc(n ? (size_t)n : 1, sizeof *st->sensors);
   for (int i = 0; i < n && !rc; i++) {
     rsim_sensor_info *info = &st->sensors[st->n_sensors++];
@@ -288,9 +270,7 @@ static int be_load_sensors(rsim_store *st) {
     if (strcmp(st->sensors[i - 1].id, st->sensors[i].id) >= 0)
       rc = rsim__store_err(st, RSIM_ECORRUPT, "%s: sensors '%s' and '%s' are numbered out of order", st->path,
                            st->sensors[i - 1].id, st->sensors[i].id);
-  for (size_t i = 0; i < st->n_sensors; i++) sids[i] = (int)i;
-  map_sids(p, st, sids);
-  free(sids);
+  p->n_sid = st->n_sensors;
   return rc;
 }
 
@@ -321,7 +301,7 @@ static int be_time_range(rsim_store *st, rsim_time *first, rsim_time *last) {
 
 static int sid_of_id(rsim_store *st, const char *id) {
   const rsim_sensor_info *info = rsim_store_sensor(st, id);
-  return info ? P(st)->sid_of[info - st->sensors] : -1;
+  return info ? (int)(info - st->sensors) : -1;
 }
 
 static int be_count(rsim_store *st, const char *id, int64_t *n) {
@@ -529,7 +509,7 @@ static int be_cursor_next(rsim_cursor *cc, const rsim_reading **out) {
   int sid = (int)be32(PQgetvalue(r, row, 0));
   if (sid < 0 || (size_t)sid >= p->n_sid)
     return c->err = rsim__store_err(st, RSIM_ECORRUPT, "%s: a reading of unknown sensor number %d", st->path, sid);
-  const rsim_sensor_info *info = &st->sensors[p->idx_of[sid]];
+  const rsim_sensor_info *info = &st->sensors[sid];
   c->cur.sensor_id = info->id;
   c->cur.kind = info->kind;
   c->cur.t = be64(PQgetvalue(r, row, 1));
@@ -681,14 +661,12 @@ static int be_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
   return RSIM_OK;
 }
 
-/* Numbers the sensors in id order and writes them: at the first reading. */
+/* Numbers the sensors (their index in st->sensors, which is bytewise id
+** order) and writes them: at the first reading. */
 static int freeze(rsim_store *st) {
   pgstore *p = P(st);
   if (p->frozen) return RSIM_OK;
-  int *sids = rsim_xcalloc(st->n_sensors ? st->n_sensors : 1, sizeof *sids);
-  for (size_t i = 0; i < st->n_sensors; i++) sids[i] = (int)i;
-  map_sids(p, st, sids);
-  free(sids);
+  p->n_sid = st->n_sensors;
   p->stats = rsim_xcalloc(st->n_sensors ? st->n_sensors : 1, sizeof *p->stats);
   int rc = set_mode(st, MODE_NONE);
   char d[16], sid[32], rate[40];
@@ -780,7 +758,7 @@ static int be_put(rsim_store *st, const rsim_reading *r) {
   if (!rc && !p->hypertable) rc = ensure_day(st, r->t);
   if (!rc) rc = set_mode(st, MODE_READINGS);
   if (rc) return rc;
-  int sid = p->sid_of[info - st->sensors];
+  int sid = (int)(info - st->sensors);
   p->meta.len = 0;
   rsim__meta_encode(r->meta, r->n_meta, &p->meta);
   put16(&p->copy, 6);
