@@ -26,6 +26,12 @@ if ! command -v chromium >/dev/null || ! command -v node >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}" || exit 1
 fi
+# The PostgreSQL store's tests start a server of their own (tests/harness/pg.c).
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  printf '\n==> installing the PostgreSQL server the store tests start (Debian)\n'
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends postgresql || exit 1
+fi
 printf '\n==> npm ci in tests/browser (playwright-core; no browser is downloaded)\n'
 (cd "$root/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || exit 1
 "$here/build.sh" "$root/build" || exit 1

@@ -1,8 +1,8 @@
 /*
 ** store.h -- the sensor store: recorded readings, read in time order.
 **
-** One interface over several backends (SQLite today; MCAP and PostgreSQL
-** plug in behind the same vtable in src/store/store_int.h).  An input log is
+** One interface over several backends (SQLite files, MCAP files and drives
+** in a PostgreSQL database, behind one vtable in src/store/store_int.h).  An input log is
 ** opened read-only and is never modified; a new log is written through
 ** rsim_store_create.
 **
@@ -82,16 +82,21 @@ typedef struct rsim_cursor rsim_cursor;
 /*
 ** Opens an existing store read-only.  path is a SQLite file or an MCAP file
 ** (told apart by content; MCAP is replayed in place through its indexes,
-** see docs/mcap.md).
+** see docs/mcap.md), or a PostgreSQL URI naming one drive of a database:
+** "postgresql://USER@HOST:PORT/DB?drive=NAME" (libpq's URI rules; the
+** password comes from PGPASSWORD or ~/.pgpass, a URI holding one is
+** refused; docs/fleet.md).
 ** On failure *out is NULL and eb holds a message naming the file.
 ** The caller closes the store with rsim_store_close.
 */
 int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb);
 /*
 ** Creates a new, empty store for writing: MCAP when path ends in ".mcap",
-** SQLite otherwise.  The file must not exist unless overwrite is true.
-** Used by the generator and importers.  A writer ends with
-** rsim_store_finish, which says whether the file is complete, then
+** a drive of a PostgreSQL database for a URI (written in one transaction
+** per begin/commit, rolled back when the store is closed before its
+** commit), SQLite otherwise.  The file (the drive) must not exist unless
+** overwrite is true.  Used by the generator and importers.  A writer ends
+** with rsim_store_finish, which says whether the store is complete, then
 ** rsim_store_close.
 */
 int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_errbuf *eb);
@@ -126,6 +131,7 @@ typedef struct rsim_store_opts {
   bool skip_corrupt; /* reading MCAP: a chunk whose CRC fails or whose data
                      ** does not decompress is skipped (a gap, told as a
                      ** warning) instead of failing the read */
+  const char *drive; /* PostgreSQL: the drive, when the URI has no ?drive= */
 } rsim_store_opts;
 
 /* rsim_store_open and rsim_store_create with options (o may be NULL). */
@@ -255,5 +261,28 @@ int rsim_store_view(rsim_store *base, const rsim_store_filter *f, rsim_store **o
 /* Groups writes into one transaction (the generator writes millions of rows). */
 int rsim_store_begin(rsim_store *st);
 int rsim_store_commit(rsim_store *st);
+
+/* ---- PostgreSQL databases of drives (docs/fleet.md) ----------------------- */
+
+/* Whether path is a PostgreSQL URI ("postgresql://" or "postgres://"). */
+bool rsim_store_is_uri(const char *path);
+/* Creates replaysim's schema in the database of uri (a ?drive= is ignored),
+** or checks that the one there is this version; *created says which.
+** Partitions readings by day, or makes them a TimescaleDB hypertable when
+** the extension is installed in the database. */
+int rsim_db_init(const char *uri, bool *created, rsim_errbuf *eb);
+
+typedef struct rsim_db_drive {
+  char *name;
+  rsim_time first, last;   /* 0, 0 for a drive without readings */
+  int64_t readings;
+  int64_t bytes;           /* payload and metadata bytes */
+  int64_t sensors;
+} rsim_db_drive;
+
+/* The drives of the database, by name; *out is owned by the caller
+** (rsim_db_drives_free). */
+int rsim_db_list(const char *uri, rsim_db_drive **out, size_t *out_n, rsim_errbuf *eb);
+void rsim_db_drives_free(rsim_db_drive *d, size_t n);
 
 #endif /* RSIM_STORE_H */

@@ -18,6 +18,7 @@ static int convert(const char *verb, int argc, char **argv) {
   cli_filters filters = {0};
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
+    else if (cli_opt(argc, argv, &i, "--drive", &v)) wo.drive = v;
     else if (!strcmp(argv[i], "--overwrite")) overwrite = true;
     else if (cli_opt(argc, argv, &i, "--schemas", &v) && (!strcmp(v, "foxglove") || !strcmp(v, "rsim")))
       wo.foxglove = !strcmp(v, "foxglove");
@@ -29,7 +30,8 @@ static int convert(const char *verb, int argc, char **argv) {
     fprintf(stderr, "usage: replaysim %s INPUT --out OUTPUT [--overwrite] [--schemas rsim|foxglove]\n"
                     "           [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]] [--sensors P[,P]] ...\n"
                     "  (SQLite <-> MCAP; an output ending in .mcap is MCAP; --schemas foxglove writes\n"
-                    "   camera, lidar, radar and gps in Foxglove schemas, rsim keeps every byte)\n", verb);
+                    "   camera, lidar, radar and gps in Foxglove schemas, rsim keeps every byte;\n"
+                    "   OUTPUT postgresql://USER@HOST/DB --drive NAME loads a drive into PostgreSQL)\n", verb);
     cli_filters_free(&filters);
     return CLI_USAGE;
   }
@@ -54,7 +56,7 @@ static int convert(const char *verb, int argc, char **argv) {
   if (src != base) rsim_store_close(src);
   rsim_store_close(base);
   if (rc) {
-    remove(out);
+    if (!rsim_store_is_uri(out)) remove(out); /* PostgreSQL rolled back on close */
     return cli_fail("\n%s: %s", verb, eb.msg);
   }
   cli_progress_done(&pr, NULL);

@@ -65,9 +65,9 @@ static int text_col(rsim_store *st, sqlite3_stmt *s, int col, const char *what, 
   return RSIM_OK;
 }
 
-/* ---- reading metadata blob -------------------------------------------------- */
+/* ---- reading metadata blob (shared with pg.c, see store_int.h) ---------------- */
 
-static void meta_encode(const rsim_kv *kv, size_t n, rsim_buf *out) {
+void rsim__meta_encode(const rsim_kv *kv, size_t n, rsim_buf *out) {
   for (size_t i = 0; i < n; i++) {
     rsim_buf_put_u32le(out, (uint32_t)strlen(kv[i].key));
     rsim_buf_puts(out, kv[i].key);
@@ -86,8 +86,7 @@ static bool meta_str(const uint8_t **p, const uint8_t *end, char **out) {
   return true;
 }
 
-static int meta_decode(rsim_store *st, const char *sensor, const uint8_t *p, size_t len,
-                       rsim_reading *r) {
+int rsim__meta_decode(rsim_store *st, const char *sensor, const uint8_t *p, size_t len, rsim_reading *r) {
   const uint8_t *end = p + len;
   while (p < end) {
     r->meta = rsim_xrealloc(r->meta, (r->n_meta + 1) * sizeof *r->meta);
@@ -110,7 +109,7 @@ static int row_to_reading(rsim_store *st, sqlite3_stmt *s, rsim_reading *r) {
   r->payload = rsim_xmalloc(n);
   if (n) memcpy(r->payload, p, n);
   r->payload_len = n;
-  return meta_decode(st, r->sensor_id, sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3), r);
+  return rsim__meta_decode(st, r->sensor_id, sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3), r);
 }
 
 /* ---- open / close / sensors ---------------------------------------------------- */
@@ -478,7 +477,7 @@ static int be_put(rsim_store *st, const rsim_reading *r) {
   int rc = prepare(st, "INSERT INTO readings(sensor, t, payload, meta) VALUES(?,?,?,?)", &s);
   if (rc) return rc;
   rsim_buf meta = {0};
-  meta_encode(r->meta, r->n_meta, &meta);
+  rsim__meta_encode(r->meta, r->n_meta, &meta);
   sqlite3_bind_text(s, 1, r->sensor_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, r->t);
   sqlite3_bind_blob64(s, 3, r->payload_len ? r->payload : (const void *)"", r->payload_len, SQLITE_STATIC);

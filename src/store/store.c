@@ -1,6 +1,7 @@
 /*
 ** store.c -- the public store API: picks a backend by the file's content
-** and dispatches through its vtable; keeps the sensor cache and messages.
+** (or a PostgreSQL URI) and dispatches through its vtable; keeps the sensor
+** cache and messages.
 */
 #include <errno.h>
 #include <stdarg.h>
@@ -123,7 +124,7 @@ void rsim__store_sort_sensors(rsim_store *st) {
   qsort(st->sensors, st->n_sensors, sizeof *st->sensors, cmp_sensor);
 }
 
-enum { KIND_SQLITE, KIND_MCAP };
+enum { KIND_SQLITE, KIND_MCAP, KIND_PG };
 
 /* Reads the first bytes to tell SQLite from MCAP from anything else. */
 static int sniff(const char *path, int *kind, rsim_errbuf *eb) {
@@ -147,17 +148,23 @@ int rsim_store_open(const char *path, rsim_store **out, rsim_errbuf *eb) {
   return rsim_store_open_opts(path, NULL, out, eb);
 }
 
+bool rsim_store_is_uri(const char *path) {
+  return !strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11);
+}
+
 int rsim_store_open_opts(const char *path, const rsim_store_opts *o, rsim_store **out, rsim_errbuf *eb) {
   *out = NULL;
-  int kind;
-  int rc = sniff(path, &kind, eb);
+  int kind = KIND_PG;
+  int rc = rsim_store_is_uri(path) ? RSIM_OK : sniff(path, &kind, eb);
   if (rc) return rc;
   rsim_store *st = store_new(path);
   if (o && o->n_topics && kind != KIND_MCAP) {
     rsim_store_close(st);
     return rsim_errbuf_set(eb, RSIM_EINVAL, "%s: a topic map applies to MCAP files only", path);
   }
-  rc = kind == KIND_MCAP ? rsim__mcap_store_open(st, false, o, eb) : rsim__sqlite_open(st, false, eb);
+  rc = kind == KIND_MCAP ? rsim__mcap_store_open(st, false, o, eb)
+       : kind == KIND_PG ? rsim__pg_open(st, false, false, o, eb)
+                         : rsim__sqlite_open(st, false, eb);
   if (!rc && (rc = rsim_store_sensors(st, &(const rsim_sensor_info *){0}, &(size_t){0})))
     rsim_errbuf_set(eb, rc, "%s", st->errmsg);
   if (rc) {
@@ -175,6 +182,14 @@ int rsim_store_create(const char *path, bool overwrite, rsim_store **out, rsim_e
 int rsim_store_create_opts(const char *path, bool overwrite, const rsim_store_opts *o, rsim_store **out,
                            rsim_errbuf *eb) {
   *out = NULL;
+  if (rsim_store_is_uri(path)) { /* the drive's existence is checked inside its transaction */
+    rsim_store *st = store_new(path);
+    st->writable = true;
+    int rc = rsim__pg_open(st, true, overwrite, o, eb);
+    if (rc) rsim_store_close(st);
+    *out = rc ? NULL : st;
+    return rc;
+  }
   FILE *f = fopen(path, "rb");
   if (f) {
     fclose(f);
@@ -306,7 +321,8 @@ int rsim_store_add_sensor(rsim_store *st, const rsim_sensor_info *info) {
   if (rc) return rc;
   if (!info->id || !rsim_utf8_valid(info->id, strlen(info->id)) || !*info->id)
     return rsim__store_err(st, RSIM_EINVAL, "%s: a sensor id must be non-empty UTF-8", st->path);
-  if (st->be == &rsim__store_mcap) return st->be->add_sensor(st, info); /* keeps its own list */
+  if (st->be == &rsim__store_mcap || st->be == &rsim__store_pg)
+    return st->be->add_sensor(st, info); /* keeps its own list */
   st->sensors_loaded = false;
   for (size_t i = 0; i < st->n_sensors; i++) rsim_sensor_info_clear(&st->sensors[i]);
   st->n_sensors = 0;

@@ -60,9 +60,18 @@ void rsim__store_warn(rsim_store *st, const char *fmt, ...) __attribute__((forma
 /* Sorts st->sensors by id (backends call it after loading). */
 void rsim__store_sort_sensors(rsim_store *st);
 
+/* A reading's metadata as one blob of (u32le length, bytes) pairs, key then
+** value, as the SQLite and PostgreSQL backends store it; decoding checks
+** UTF-8 and appends to r->meta (sqlite.c). */
+void rsim__meta_encode(const rsim_kv *kv, size_t n, rsim_buf *out);
+int rsim__meta_decode(rsim_store *st, const char *sensor, const uint8_t *p, size_t len, rsim_reading *r);
+
 extern const rsim__store_backend rsim__store_sqlite;
 int rsim__sqlite_open(rsim_store *st, bool create, rsim_errbuf *eb);
 extern const rsim__store_backend rsim__store_mcap;
 int rsim__mcap_store_open(rsim_store *st, bool create, const rsim_store_opts *o, rsim_errbuf *eb);
+extern const rsim__store_backend rsim__store_pg;
+/* Opens a drive of a PostgreSQL database (st->path is the URI; pg.c). */
+int rsim__pg_open(rsim_store *st, bool create, bool overwrite, const rsim_store_opts *o, rsim_errbuf *eb);
 
 #endif /* RSIM_STORE_INT_H */

@@ -125,4 +125,18 @@ int64_t test_query_int(const char *db, const char *sql);
 ** the test's folder; returns its path (static). */
 const char *test_write_jpeg(const char *name, int w, int h, uint8_t r, uint8_t g, uint8_t b);
 
+/* ---- a real PostgreSQL server (pg.c) ----------------------------------- */
+
+/* postgresql://rsim@127.0.0.1:PORT/DB[?drive=DRIVE] (static buffer): one
+** server a run of rsim_tests, started on first use; DB is this test's own,
+** fresh database.  PGPASSWORD is set for the test and its commands. */
+const char *test_pg_uri(const char *drive);
+/* The server's folder (its unix socket is there) and TCP port. */
+const char *test_pg_dir(void);
+int test_pg_port(void);
+/* Runs sql as the superuser on the test's database; fails the test on an error. */
+void test_pg_exec(const char *sql);
+/* The first column of the first row of a query on the test's database. */
+int64_t test_pg_query_int(const char *sql);
+
 #endif /* RSIM_TEST_H */
