@@ -225,8 +225,10 @@ int cli_run(int argc, char **argv) {
   }
   if (a.out) {
     if (rsim_record_open(a.out, a.overwrite, &rec, &eb)) goto out;
-    rsim_record_set(rec, "graph", a.graph);
-    rsim_record_set(rec, "store", a.store);
+    if (rsim_record_set(rec, "graph", a.graph) || rsim_record_set(rec, "store", a.store)) {
+      rsim_errbuf_set(&eb, rsim_record_error(rec), "run: %s", rsim_record_errmsg(rec));
+      goto out;
+    }
     o.record = rec;
   }
   if (rsim_engine_new(g, &o, &e, &eb)) goto out;
@@ -240,12 +242,10 @@ int cli_run(int argc, char **argv) {
   double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
-  if (rc != RSIM_EEOF) {
-    fprintf(stderr, "run: %s\n", rsim_engine_errmsg(e));
-    exit_code = CLI_FAIL;
-  } else {
-    exit_code = CLI_OK;
-  }
+  /* A failure is reported last (at out:), after the statistics of the
+  ** part that ran. */
+  exit_code = rc == RSIM_EEOF ? CLI_OK : CLI_FAIL;
+  if (rc != RSIM_EEOF) rsim_errbuf_set(&eb, rc, "run: %s", rsim_engine_errmsg(e));
   double sim = (double)(rsim_engine_time(e) - from) / 1e9;
   printf("replayed %.3fs of %s through %s: %llu readings in %.3fs wall, %.2fx real time\n", sim,
          a.store, a.graph, (unsigned long long)rsim_engine_readings(e), wall, wall > 0 ? sim / wall : 0);
@@ -256,10 +256,15 @@ int cli_run(int argc, char **argv) {
   char hex[65];
   rsim_engine_digest(e, hex);
   if (rec) {
+    /* The status says 'complete' only now, and only when the run played
+    ** to its end; close reports the first recording error of the run. */
     rsim_record_set(rec, "digest", hex);
-    rsim_record_set(rec, "status", exit_code == CLI_OK ? "complete" : rsim_engine_errmsg(e));
+    rsim_record_finish(rec, exit_code == CLI_OK ? NULL : rsim_engine_errmsg(e));
+    int crc = rsim_record_close(rec, &eb);
+    rec = NULL;
+    if (crc) exit_code = CLI_FAIL;
+    else printf("outputs recorded in %s\n", a.out);
   }
-  if (a.out) printf("outputs recorded in %s\n", a.out);
   for (size_t i = 0; a.component_digests && i < rsim_engine_n_components(e); i++) {
     char chex[65];
     rsim_engine_component_digest(e, i, chex);
@@ -267,9 +272,10 @@ int cli_run(int argc, char **argv) {
   }
   printf("digest: %s\n", hex);
 out:
+  fflush(stdout); /* the error stays the last line when both go to one file */
   if (eb.msg[0]) fprintf(stderr, "%s\n", eb.msg);
   rsim_engine_free(e);
-  if (rec && rsim_record_close(rec)) exit_code = CLI_FAIL;
+  if (rec && rsim_record_close(rec, NULL)) exit_code = CLI_FAIL; /* an earlier error is said already */
   if (st != base) rsim_store_close(st);
   rsim_store_close(base);
   rsim_graph_free(g);
