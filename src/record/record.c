@@ -12,7 +12,7 @@
 ** (killed, out of disk) leaves a database that opens, holds a prefix of
 ** the run, and says how far it got (run.recorded_to) and that it is
 ** incomplete (run.status, 'incomplete' from the start until the run says
-** it ended).
+** it ended).  An existing file is replaced only on request.
 **
 ** The first failure is kept (sticky): from then on every call returns it
 ** and writes nothing, so the engine can stop the run with it and close

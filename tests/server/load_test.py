@@ -10,7 +10,7 @@ No assertion here is on wall time: durations only decide how long the load
 lasts, and every wait is for a state (a socket state, an answer, EOF) with
 a generous deadline.
 
-Usage: load_test.py REPLAYSIM GRAPH DRIVE [--seconds S] [--clients N] [--stalled K]"""
+Usage: load_test.py REPLAYSIM GRAPH DRIVE [--seconds S] [--clients N] [--stalled K] [--no-seeks]"""
 import argparse
 import base64
 import json
@@ -31,6 +31,7 @@ ap.add_argument("drive")
 ap.add_argument("--seconds", type=float, default=4)
 ap.add_argument("--clients", type=int, default=50)
 ap.add_argument("--stalled", type=int, default=4)
+ap.add_argument("--no-seeks", action="store_true", help="leave seeks out of the control stream")
 args = ap.parse_args()
 rng = random.Random(2026)
 
@@ -158,7 +159,7 @@ try:
             if st["mode"] == "ended":
                 call(port, "seek?rel=0", "POST")
             choice = rng.random()
-            if choice < 0.1:
+            if choice < 0.1 and not args.no_seeks:
                 code, _ = call(port, f"seek?rel={rng.randrange(0, max(1, st['span_ns']))}", "POST")
             elif choice < 0.2:
                 code, _ = call(port, f"speed?x={rng.choice(['0.5', '1', '2'])}", "POST")
