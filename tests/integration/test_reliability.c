@@ -391,17 +391,17 @@ static void assert_no_tmp(const char *dir) { ASSERT_EQ(count_files(dir, ".tmp"),
 ** 32 KiB shared-memory file) but not for the first commit, a second into
 ** the run; RLIMIT_FSIZE must leave Wasmtime the 8 KiB its memory images need. */
 static void output_db_disk_full(bool allow_mount) {
-  const char *drive = test_make_drive("drive.db", "3s", 8);
   char sum0[65], sum1[65], full[1024], small[1024], db[1100], *out = NULL;
+  snprintf(small, sizeof small, "%s", test_tmpfile("small"));
+  bool mounted = allow_mount && small_fs(small, 128 * 1024);
+  if (allow_mount && !mounted) test_skip("cannot mount a tmpfs here (fault_file_size_limit_on_the_output_database covers it)");
+  if (!mounted) mkdir(small, 0755);
+  const char *drive = test_make_drive("drive.db", "3s", 8);
   file_sha256(drive, sum0);
   snprintf(full, sizeof full, "%s", test_tmpfile("full.db"));
   const char *full_args[] = {"--out", full, NULL};
   ASSERT_EQ(run_cli(drive, full_args, 0, &out), 0);
   free(out);
-  snprintf(small, sizeof small, "%s", test_tmpfile("small"));
-  bool mounted = allow_mount && small_fs(small, 128 * 1024);
-  if (allow_mount && !mounted) test_skip("cannot mount a tmpfs here (fault_file_size_limit_on_the_output_database covers it)");
-  if (!mounted) mkdir(small, 0755);
   snprintf(db, sizeof db, "%s/run.db", small);
   const char *args[] = {"--out", db, NULL};
   int rc = run_cli(drive, args, mounted ? 0 : 128 * 1024, &out);
@@ -436,11 +436,11 @@ TEST(fault_file_size_limit_on_the_output_database) { output_db_disk_full(false);
 ** file size limit cannot do it, since checkpoint files (2-5 KiB) are
 ** smaller than the memory images Wasmtime must write to start (8 KiB). */
 TEST(fault_disk_full_under_the_checkpoints) {
-  const char *drive = test_make_drive("drive.db", "2s", 9);
   char sum0[65], sum1[65], small[1024], *out = NULL, digest[65], rdigest[65];
-  file_sha256(drive, sum0);
   snprintf(small, sizeof small, "%s", test_tmpfile("small"));
   if (!small_fs(small, 16384)) test_skip("cannot mount a tmpfs here");
+  const char *drive = test_make_drive("drive.db", "2s", 9);
+  file_sha256(drive, sum0);
   const char *plain[] = {"--checkpoint-every", "100ms", NULL};
   ASSERT_EQ(run_cli(drive, plain, 0, &out), 0);
   test_find_digest(out, "digest: ", digest);
