@@ -7,15 +7,27 @@
 ** A run records every component output (canonical bytes and JSON), every
 ** log line and error event, and per-component statistics into a SQLite file
 ** separate from the input log, so that outputs can be inspected later with
-** `sqlite3` or replaysim itself.  Rows are committed in small batches: a
-** crash loses at most the last batch, never the file.
+** `sqlite3` or replaysim itself.  Rows are committed at the end of an
+** instant, in batches of 512 rows or one second of sim time, whichever
+** comes first: a run cut short (killed, out of disk) leaves a file
+** that opens, holds every row up to run.recorded_to, and says status
+** 'incomplete' -- written when the file is made, replaced by 'complete'
+** only when the run says it played to its end (rsim_record_finish).
 **
-** Schema (version 1):
-**   run(key TEXT PRIMARY KEY, value TEXT)                -- graph, store, range, digest
+** Errors are sticky: the first failure of any call (a full disk, a failed
+** COMMIT) is kept, every later call returns it and writes nothing, and
+** rsim_record_close returns it.  The engine stops the run with it.
+** An MCAP output is written under a temporary name and renamed when it is
+** closed whole; after a failure it is removed, leaving no half file.
+**
+** Schema (version 2):
+**   run(key TEXT PRIMARY KEY, value TEXT)  -- graph, store, digest;
+**                                             status 'incomplete'|'complete', recorded_to (ns), error
 **   components(name TEXT PRIMARY KEY, wasm TEXT, export TEXT, result_type TEXT)
 **   outputs(seq INTEGER PRIMARY KEY, t INTEGER, component TEXT, value BLOB, json TEXT)
 **   events(id INTEGER PRIMARY KEY, t INTEGER, component TEXT, level TEXT, message TEXT)
-**   stats(component TEXT PRIMARY KEY, calls, errors, not_ready, outputs, mean_us, max_us)
+**   stats(component TEXT PRIMARY KEY, calls, errors, not_ready, outputs, mean_us, max_us, limit_hits,
+**         restarts, retries, skipped, timing_violations, max_fuel)
 */
 #ifndef RSIM_RECORD_H
 #define RSIM_RECORD_H
@@ -34,9 +46,22 @@ typedef struct rsim_record rsim_record;
 /* Creates the output database (an existing file is replaced only when
 ** overwrite is true: a run never silently clobbers earlier results). */
 int rsim_record_open(const char *path, bool overwrite, rsim_record **out, rsim_errbuf *eb);
-/* Commits what is pending and closes; NULL is a no-op. */
-int rsim_record_close(rsim_record *r);
+/* Commits what is pending and closes; returns the first error any call met
+** (its message into eb, which may be NULL).  NULL is a no-op. */
+int rsim_record_close(rsim_record *r, rsim_errbuf *eb);
+/* The message of the first error (empty while there is none). */
 const char *rsim_record_errmsg(const rsim_record *r);
+/* The first error any call met (sticky), or RSIM_OK. */
+int rsim_record_error(const rsim_record *r);
+
+/* Every output and event of sim time t and before has been given (the
+** engine calls it at the end of each instant): pending rows are committed
+** here once a batch is full or a second of sim time has passed, so the
+** file holds whole instants. */
+int rsim_record_instant_done(rsim_record *r, rsim_time t);
+/* The run ended: error NULL means it played to its end (status
+** 'complete'); else the status stays 'incomplete' and error is kept. */
+int rsim_record_finish(rsim_record *r, const char *error);
 
 int rsim_record_set(rsim_record *r, const char *key, const char *value);
 int rsim_record_component(rsim_record *r, const char *name, const char *wasm,

@@ -225,8 +225,10 @@ int cli_run(int argc, char **argv) {
   if (!log_from) rsim_store_time_range(st, &log_from, &(rsim_time){0});
   if (a.out) {
     if (rsim_record_open(a.out, a.overwrite, &rec, &eb)) goto out;
-    rsim_record_set(rec, "graph", a.graph);
-    rsim_record_set(rec, "store", a.store);
+    if (rsim_record_set(rec, "graph", a.graph) || rsim_record_set(rec, "store", a.store)) {
+      rsim_errbuf_set(&eb, rsim_record_error(rec), "run: %s", rsim_record_errmsg(rec));
+      goto out;
+    }
     o.record = rec;
   }
   if (rsim_engine_new(g, &o, &e, &eb)) goto out;
@@ -268,10 +270,15 @@ int cli_run(int argc, char **argv) {
   char hex[65];
   rsim_engine_digest(e, hex);
   if (rec) {
+    /* The status says 'complete' only now, and only when the run played
+    ** to its end; close reports the first recording error of the run. */
     rsim_record_set(rec, "digest", hex);
-    rsim_record_set(rec, "status", exit_code == CLI_OK ? "complete" : rsim_engine_errmsg(e));
+    rsim_record_finish(rec, exit_code == CLI_OK ? NULL : rsim_engine_errmsg(e));
+    int crc = rsim_record_close(rec, &eb);
+    rec = NULL;
+    if (crc) exit_code = CLI_FAIL;
+    else printf("outputs recorded in %s\n", a.out);
   }
-  if (a.out) printf("outputs recorded in %s\n", a.out);
   for (size_t i = 0; a.component_digests && i < rsim_engine_n_components(e); i++) {
     char chex[65];
     rsim_engine_component_digest(e, i, chex);
@@ -281,7 +288,7 @@ int cli_run(int argc, char **argv) {
 out:
   if (eb.msg[0]) cli_fail("%s", eb.msg); /* the error is the last line */
   rsim_engine_free(e);
-  if (rec && rsim_record_close(rec)) exit_code = CLI_FAIL;
+  if (rec && rsim_record_close(rec, NULL)) exit_code = CLI_FAIL; /* an earlier error is said already */
   if (st != base) rsim_store_close(st);
   rsim_store_close(base);
   rsim_graph_free(g);

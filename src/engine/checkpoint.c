@@ -403,13 +403,18 @@ static int write_file(rsim_engine *e, const ckpt *c) {
   char path[1200], tmp[1210];
   snprintf(path, sizeof path, "%s/ckpt-%012lld.rsck", dir, (long long)c->bucket);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  /* The first failing call's errno says why (a full disk, a file size limit). */
+  errno = 0;
   FILE *f = fopen(tmp, "wb");
-  bool ok = f && fwrite(file.data, 1, file.len, f) == file.len;
-  if (f && fclose(f)) ok = false;
-  if (ok && rename(tmp, path)) ok = false;
-  if (!ok) remove(tmp);
+  int why = f ? 0 : errno;
+  if (f && fwrite(file.data, 1, file.len, f) != file.len) why = errno ? errno : EIO;
+  if (f && fclose(f) && !why) why = errno ? errno : EIO;
+  if (!why && rename(tmp, path)) why = errno;
+  if (why) remove(tmp); /* never a half file under either name */
   rsim_buf_free(&file);
-  return ok ? RSIM_OK : rsim__engine_seterr(e, RSIM_EIO, "%s: cannot write the checkpoint of t=%lld", path, (long long)c->now);
+  if (!why) return RSIM_OK;
+  return rsim__engine_seterr(e, RSIM_EIO, "%s: cannot write the checkpoint of t=%lld: %s", path, (long long)c->now,
+                             strerror(why));
 }
 
 static int by_name_desc(const void *a, const void *b) { return strcmp(*(char *const *)b, *(char *const *)a); }

@@ -895,7 +895,7 @@ static int run_node(rsim_engine *e, node_rt *n, int trig) {
 ** top of this file, so stepping run by run computes exactly what stepping
 ** instant by instant does.
 */
-static int advance(rsim_engine *e, int *ran) {
+static int advance_1(rsim_engine *e, int *ran) {
   *ran = -1;
   if (!e->mid) {
     rsim_time t;
@@ -932,7 +932,20 @@ static int advance(rsim_engine *e, int *ran) {
     e->mid_tick = false;
   }
   e->mid = false;
+  if (e->o.record) rsim_record_instant_done(e->o.record, e->now);
   return rsim__ckpt_after_step(e);
+}
+
+/* advance_1 with the recorder's first error: the recorder keeps it
+** (sticky, record.h), so the outputs, events and readings recorded on the
+** way need no check each, and the run stops at the step that met it -- a
+** full disk ends the run rather than losing its results in silence. */
+static int advance(rsim_engine *e, int *ran) {
+  *ran = -1;
+  int rc = e->o.record && rsim_record_error(e->o.record) ? RSIM_OK : advance_1(e, ran);
+  if (e->o.record && rsim_record_error(e->o.record))
+    return seterr(e, rsim_record_error(e->o.record), "cannot record the run: %s", rsim_record_errmsg(e->o.record));
+  return rc;
 }
 
 void rsim__engine_drop_inputs(node_rt *n) {

@@ -293,9 +293,13 @@ int rsim__mcap_rec_set(rsim__mcap_rec *m, const char *key, const char *value) {
   return rsim_mcap_writer_add_metadata(m->w, "rsim.run", &kv, 1);
 }
 
-int rsim__mcap_rec_close(rsim__mcap_rec *m, char *err, size_t n) {
+int rsim__mcap_rec_close(rsim__mcap_rec *m, bool finish, char *err, size_t n) {
   rsim_errbuf eb = {0};
-  int rc = rsim_mcap_writer_close(m->w, &eb);
+  int rc = RSIM_OK;
+  /* The writer works under a temporary name and renames when done: an
+  ** aborted file leaves nothing at the output path. */
+  if (finish) rc = rsim_mcap_writer_close(m->w, &eb);
+  else rsim_mcap_writer_abort(m->w);
   if (rc) snprintf(err, n, "%s", eb.msg);
   for (size_t i = 0; i < m->n_topics; i++) free(m->topics[i].name);
   free(m->topics);

@@ -10,7 +10,8 @@
 typedef struct rsim__mcap_rec rsim__mcap_rec;
 
 int rsim__mcap_rec_open(const char *path, rsim__mcap_rec **out, rsim_errbuf *eb);
-int rsim__mcap_rec_close(rsim__mcap_rec *m, char *err, size_t n);
+/* Finishes the file (finish true) or removes it; err gets the message. */
+int rsim__mcap_rec_close(rsim__mcap_rec *m, bool finish, char *err, size_t n);
 int rsim__mcap_rec_set(rsim__mcap_rec *m, const char *key, const char *value);
 int rsim__mcap_rec_reading(rsim__mcap_rec *m, const rsim_reading *r);
 int rsim__mcap_rec_output(rsim__mcap_rec *m, rsim_time t, const char *component, const rsim_val *v,

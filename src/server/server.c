@@ -7,6 +7,13 @@
 ** the callback.  No threads, so the player and engine are never touched
 ** concurrently.  A client that goes away costs nothing: it simply stops
 ** being asked to write.
+**
+** Slow clients: a stream client is asked to write at display rate, but lws
+** calls it only once the last message went out whole, and each write is
+** the state of now: a client that reads slowly gets fewer, later states
+** (skipped, never queued), and lws holds at most the one message it could
+** not yet send.  A client that takes nothing for STALL_S seconds is closed
+** so that not even that stays held for a client that is gone.
 */
 #include <errno.h>
 #include <jansson.h>
@@ -29,6 +36,7 @@ typedef struct peer_bucket {
   double tokens;
   int64_t last_ns;
 } peer_bucket;
+#define STALL_S 10 /* seconds a stream client may take nothing before it is closed */
 
 struct rsim_server {
   rsim_player *p;
@@ -557,6 +565,12 @@ static bool current_points(rsim_server *s, rsim_time *t) {
   return true;
 }
 
+/* The stall timeout: STALL_S, or three display periods when pushes are rarer. */
+static int stall_s(const rsim_server *s) {
+  double three = 3.0 / s->o.display_hz;
+  return three > STALL_S ? (int)three + 1 : STALL_S;
+}
+
 /* A write: the state document (with the lidar points when they changed for
 ** this client), then, on the next write, the camera frame as a binary
 ** message when it changed. */
@@ -568,9 +582,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
   if (reason == LWS_CALLBACK_ESTABLISHED) {
     c->frame_t = c->points_t = INT64_MIN;
     c->frame_due = false;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, stall_s(s));
     return 0;
   }
   if (reason != LWS_CALLBACK_SERVER_WRITEABLE) return 0;
+  /* It took the last message whole: it is alive for another while. */
+  lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, stall_s(s));
   rsim_time t;
   if (c->frame_due) {
     c->frame_due = false;

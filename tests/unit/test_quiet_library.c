@@ -46,18 +46,6 @@ static const char *rel(const char *path) {
   return strncmp(path, RSIM_SOURCE_DIR, n) || path[n] != '/' ? path : path + n + 1;
 }
 
-/* Known and owned elsewhere: rsim_record_close prints the MCAP recorder's
-** close error because it frees the handle that would hold the message; the
-** recorder's error reporting is being reworked on its own branch, which
-** removes this line.  An entry names file and identifier; nothing else. */
-static const char *const kPending[][2] = {{"src/record/record.c", "stderr"}};
-
-static bool pending(const char *path, const char *name) {
-  for (size_t i = 0; i < sizeof kPending / sizeof kPending[0]; i++)
-    if (!strcmp(rel(path), kPending[i][0]) && !strcmp(name, kPending[i][1])) return true;
-  return false;
-}
-
 static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 /* Appends "file:line: name" for each banned identifier (a whole token; for
@@ -80,8 +68,7 @@ static void scan(const char *path, rsim_buf *found) {
     bool member = p > s && (p[-1] == '.' || (p > s + 1 && p[-1] == '>' && p[-2] == '-'));
     for (size_t k = 0; !member && k < sizeof kBanned / sizeof kBanned[0]; k++) {
       bool stream = !strncmp(kBanned[k], "std", 3) || !strncmp(kBanned[k], "STD", 3);
-      if (strlen(kBanned[k]) == n && !memcmp(p, kBanned[k], n) && (stream || *after == '(') &&
-          !pending(path, kBanned[k]))
+      if (strlen(kBanned[k]) == n && !memcmp(p, kBanned[k], n) && (stream || *after == '('))
         rsim_buf_printf(found, "%s:%d: %s\n", rel(path), line, kBanned[k]);
     }
     /* write(1, ...) or write(2, ...) */
