@@ -6,6 +6,7 @@
 ** dumped; the numbers land in the run database per run and per window.
 */
 #include <math.h>
+#include <sqlite3.h>
 
 #include "eval/eval_int.h"
 #include "rsim/engine.h"
@@ -140,6 +141,55 @@ TEST(eval_scores_the_demo_planner_against_the_true_lead) {
   ASSERT(isnan(rsim_eval_get(r, "planner", NULL, "plans")));
   rsim_eval_free(r);
   rsim_store_close(st);
+}
+
+TEST(eval_run_with_eval_prints_the_scores_before_an_unchanged_digest) {
+  const char *drive0 = test_make_drive("drive.db", "4s", 42);
+  char drive[1024], run[1024], extra[1200], plain[65], scored[65], *out = NULL;
+  snprintf(drive, sizeof drive, "%s", drive0);
+  snprintf(run, sizeof run, "%s", test_tmpfile("run.db"));
+  const char *graph = test_source_path("examples/demo/graph.yaml");
+  ASSERT_EQ(test_replay(graph, drive, "--speed max", &out, plain), 0);
+  free(out);
+  snprintf(extra, sizeof extra, "--speed max --out %s --eval", run);
+  int rc = test_replay(graph, drive, extra, &out, scored);
+  if (rc) test_fail(__FILE__, __LINE__, "run --eval failed (%d): %s", rc, out);
+  /* the digest is the same, and still the last line; the scores come before */
+  ASSERT(plain[0] && !strcmp(plain, scored));
+  const char *digest = strstr(out, "digest: "), *scores = strstr(out, "scores against the truth of");
+  ASSERT(scores && digest && scores < digest);
+  ASSERT(!strchr(digest, '\n') || !strchr(digest, '\n')[1]);
+  ASSERT_CONTAINS(scores, "detector     detection   AP ");
+  ASSERT_CONTAINS(scores, "tracker      tracking    MOTA ");
+  ASSERT_CONTAINS(scores, "planner      planning    min TTC ");
+  ASSERT_CONTAINS(scores, "comfortable ");
+  free(out);
+  /* and the numbers are in the run database, as replaysim eval leaves them */
+  ASSERT(test_query_int(run, "SELECT count(*) FROM eval WHERE kind = 'planning' AND scope = 'window'") > 0);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'run' AND component = 'planner' "
+                                "AND class = 'all'"), 15);
+  /* --eval needs a recording to score */
+  snprintf(extra, sizeof extra, "--speed max --eval");
+  ASSERT_EQ(test_replay(graph, drive, extra, &out, NULL), 2);
+  ASSERT_CONTAINS(out, "--eval scores the recorded outputs: it needs --out");
+  free(out);
+  /* a store without truth: the run is replayed and recorded, then fails with
+  ** the reason as its last line, after its digest */
+  char notruth[1024], cmd[4096];
+  snprintf(notruth, sizeof notruth, "%s", test_tmpfile("notruth.db"));
+  snprintf(cmd, sizeof cmd, "cp %s %s", drive, notruth);
+  ASSERT_EQ(test_run(cmd, NULL), 0);
+  sqlite3 *db;
+  ASSERT_EQ(sqlite3_open(notruth, &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM truth", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  snprintf(extra, sizeof extra, "--speed max --out %s --overwrite --eval", run);
+  ASSERT_EQ(test_replay(graph, notruth, extra, &out, scored), 1);
+  ASSERT(!strcmp(plain, scored));
+  const char *err = strstr(out, "run: --eval: ");
+  ASSERT(err && err > strstr(out, "digest: "));
+  ASSERT_CONTAINS(err, "holds no ground truth");
+  free(out);
 }
 
 TEST(eval_failures_are_named_errors) {
