@@ -133,6 +133,42 @@ TEST(eval_plan_yaw_rate_of_an_arc_and_nuplan_comfort) {
   ASSERT_EQ(r.comfortable, 0.0);
 }
 
+/* Plans along arcs at speed v whose yaw rate is r. */
+static void arc(rsim_eval_plan_point *q, double v, double r) {
+  double kappa = r / v;
+  for (int j = 0; j < 11; j++) {
+    double s = v * 0.5 * j;
+    q[j] = fabs(kappa) < 1e-12 ? (rsim_eval_plan_point){0.5 * j, s, 0, v, 0}
+                               : (rsim_eval_plan_point){0.5 * j, sin(kappa * s) / kappa, (1 - cos(kappa * s)) / kappa, v, 0};
+  }
+}
+
+TEST(eval_plan_yaw_acceleration_and_jerk_of_a_tightening_turn) {
+  /* the yaw rate grows at c rad/s^2 (r = c t over 8 plans 0.1 s apart) at
+  ** 10 m/s: the heading c t^2 / 2 (the trapezoid is exact), so nuPlan's
+  ** filters give yaw rate c t, yaw acceleration c; the lateral acceleration
+  ** 10 c t is the acceleration's magnitude, so the jerk is 10 c */
+  enum { N = 8 };
+  static rsim_eval_plan_point q[N][11];
+  rsim_eval_plan p[N];
+  rsim_eval_planning r;
+  for (int run = 0; run < 2; run++) {
+    double c = run ? 2.0 : 0.5;
+    for (int k = 0; k < N; k++) {
+      arc(q[k], 10, c * 0.1 * k);
+      p[k] = (rsim_eval_plan){0.1 * k, q[k], 11, -1, NAN, NAN};
+    }
+    rsim_eval_plans(p, N, 0, NULL, NULL, &r);
+    ASSERT_NEAR(r.yaw_accel_max, c, 1e-6);
+    ASSERT_NEAR(r.yaw_rate_max, c * 0.7, 1e-9);
+    ASSERT_NEAR(r.lat_accel_max, 10 * c * 0.7, 1e-9);
+    ASSERT_NEAR(r.jerk_max, 10 * c, 1e-9);
+    ASSERT_NEAR(r.lon_jerk_max, 0, 1e-9);
+    /* 0.5: within every bound; 2.0: yaw acceleration over 1.93, yaw rate 1.4 over 0.95 */
+    ASSERT_EQ(r.comfortable, run ? 0.0 : 1.0);
+  }
+}
+
 TEST(eval_plan_comfort_bounds_on_a_ramp_and_too_few_plans) {
   /* the commanded acceleration ramps from -2 m/s^2 at J m/s^3 over 8 plans
   ** 0.1 s apart: 8 samples are one window of nuPlan's filters, which then
