@@ -6,11 +6,13 @@
 ** FRAMES.json is `replaysim eval RUN.db --truth drive.db --dump FRAMES.json`
 ** (the frames the numbers are computed on).  Times rsim_eval_detection
 ** (COCO AP at 10 IoU thresholds, P/R/F1) on each detection component and
-** rsim_eval_tracking (CLEAR MOT, IDF1, HOTA) on each tracking component,
+** rsim_eval_tracking (CLEAR MOT, IDF1, HOTA) on each tracking component and
+** rsim_eval_plans (TTC, headway, nuPlan comfort) on each planning component,
 ** the median of REPEATS (default 5) runs each; bench/eval_python.py times
 ** the Python references on the same file.  Prints a Markdown table.
 */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,41 @@ static int cmp(const void *a, const void *b) {
 }
 
 static double num(json_t *a, size_t i) { return json_number_value(json_array_get(a, i)); }
+
+/* Plans: rsim_eval_plans (TTC, headway, hard brakes, nuPlan comfort with
+** its Savitzky-Golay filters, manoeuvres) over the dumped plans. */
+static void bench_plans(json_t *c, int repeats) {
+  json_t *frames = json_object_get(c, "frames");
+  size_t nf = json_array_size(frames), nm = json_array_size(json_object_get(c, "maneuvers"));
+  rsim_eval_plan *p = calloc(nf + 1, sizeof *p);
+  for (size_t f = 0; f < nf; f++) {
+    json_t *F = json_array_get(frames, f), *pts = json_object_get(F, "points");
+    size_t np = json_array_size(pts);
+    rsim_eval_plan_point *q = calloc(np + 1, sizeof *q);
+    for (size_t j = 0; j < np; j++) {
+      json_t *a = json_array_get(pts, j);
+      q[j] = (rsim_eval_plan_point){num(a, 0), num(a, 1), num(a, 2), num(a, 3), num(a, 4)};
+    }
+    json_t *gap = json_object_get(F, "lead_gap"), *ls = json_object_get(F, "lead_speed");
+    p[f] = (rsim_eval_plan){json_number_value(json_object_get(F, "t")), q, np,
+                            (int)json_integer_value(json_object_get(F, "maneuver")),
+                            json_is_number(gap) ? json_number_value(gap) : NAN,
+                            json_is_number(ls) ? json_number_value(ls) : NAN};
+  }
+  int64_t *entries = calloc(nm + 1, sizeof *entries);
+  double *time = calloc(nm + 1, sizeof *time), *ms = calloc((size_t)repeats, sizeof *ms);
+  rsim_eval_planning out;
+  for (int r = 0; r < repeats; r++) {
+    int64_t t0 = rsim_monotonic_ns();
+    rsim_eval_plans(p, nf, nm, entries, time, &out);
+    ms[r] = (double)(rsim_monotonic_ns() - t0) / 1e6;
+  }
+  qsort(ms, (size_t)repeats, sizeof *ms, cmp);
+  printf("| %s | planning | %zu | TTC, headway, hard brakes, nuPlan comfort, manoeuvres | %.2f |\n",
+         json_string_value(json_object_get(c, "component")), nf, ms[repeats / 2]);
+  for (size_t f = 0; f < nf; f++) free((void *)p[f].pts);
+  free(p), free(entries), free(time), free(ms);
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -44,7 +81,12 @@ int main(int argc, char **argv) {
   json_array_foreach(comps, ci, c) {
     json_t *frames = json_object_get(c, "frames");
     size_t nf = json_array_size(frames);
-    bool det = !strcmp(json_string_value(json_object_get(c, "kind")), "detection");
+    const char *kind = json_string_value(json_object_get(c, "kind"));
+    bool det = !strcmp(kind, "detection");
+    if (!strcmp(kind, "planning")) {
+      bench_plans(c, repeats);
+      continue;
+    }
     double md = json_number_value(json_object_get(c, "max_dist"));
     rsim_eval_image *im = calloc(nf + 1, sizeof *im);
     rsim_eval_frame *fr = calloc(nf + 1, sizeof *fr);

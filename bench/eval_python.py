@@ -28,6 +28,8 @@ for comp in frames["components"]:
         t0 = time.perf_counter()
         if comp["kind"] == "detection":
             reference.coco_scores(comp, frames["classes"])
+        elif comp["kind"] == "planning":
+            reference.plan_scores(comp)
         else:
             reference.mot_scores(comp)
         times.append((time.perf_counter() - t0) * 1e3)

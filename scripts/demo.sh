@@ -2,7 +2,9 @@
 # One command from a fresh machine to a replay: installs the toolchain,
 # builds, writes a 60 s synthetic drive into SQLite (drive.db) and replays it
 # through the demo graph of four WebAssembly components, recording every
-# output into run.db.  The last line of the run is its digest.
+# output into run.db.  At the end the run prints its detection, tracking and
+# planning scores against the drive's ground truth (--eval; the numbers are in
+# run.db's eval table, docs/evaluation.md) and, as its last line, its digest.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -15,4 +17,4 @@ if [ ! -f drive.db ]; then
 fi
 printf '\n==> replaying drive.db through examples/demo/graph.yaml\n'
 build/bin/replaysim check examples/demo/graph.yaml --store drive.db
-build/bin/replaysim run examples/demo/graph.yaml --store drive.db --speed max --out run.db --overwrite
+build/bin/replaysim run examples/demo/graph.yaml --store drive.db --speed max --out run.db --overwrite --eval

@@ -1,7 +1,9 @@
 /*
 ** eval.h -- scoring a run's outputs against the ground truth in its store:
 ** detection (precision, recall, F1 at an IoU, COCO AP), tracking (CLEAR MOT,
-** IDF1, HOTA) and the position and velocity errors of matched objects.
+** IDF1, HOTA) and the position and velocity errors of matched objects, and
+** planning (time-to-collision and headway to the true lead, hard braking,
+** nuPlan's comfort, manoeuvres) from the first second of every plan.
 ** Definitions and their references are in docs/evaluation.md.
 **
 ** This module reads what a run recorded (the run database of
@@ -101,6 +103,55 @@ typedef struct rsim_eval_mot {
 
 void rsim_eval_tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out);
 
+/* ---- planning (a planner's trajectories) ------------------------------------------ */
+
+/* A point of a planned trajectory, in the vehicle frame at the plan's time. */
+typedef struct rsim_eval_plan_point {
+  double dt;           /* s after the plan's time */
+  double x, y;         /* m */
+  double speed, accel; /* m/s, m/s^2 (longitudinal) */
+} rsim_eval_plan_point;
+
+typedef struct rsim_eval_plan {
+  double t; /* s */
+  const rsim_eval_plan_point *pts; /* by dt, the first at dt 0 */
+  size_t n_pts;
+  int maneuver;      /* index into the caller's manoeuvre names; -1 when the plan has none */
+  double lead_gap;   /* m, bumper to bumper, to the true lead at t; NaN without a lead */
+  double lead_speed; /* m/s, the lead's speed over ground */
+} rsim_eval_plan;
+
+/* Thresholds (docs/evaluation.md): a hard brake is a plan commanding more
+** than 4 m/s^2 of deceleration within its first second; comfort is
+** nuPlan's ego_is_comfortable (nuplan-devkit's low_level metric configs). */
+#define RSIM_EVAL_HARD_BRAKE 4.0
+#define RSIM_EVAL_HORIZON 1.0 /* s of each plan that is scored */
+
+typedef struct rsim_eval_planning {
+  double min_ttc, min_headway; /* s; infinite when never closing on / never behind a lead */
+  double max_decel, max_accel; /* m/s^2 over the plans' first second */
+  int64_t hard_brakes;         /* runs of consecutive plans that brake hard */
+  double hard_brake_time;      /* s */
+  /* nuPlan comfort, on the plans' starting states (Savitzky-Golay as nuplan-devkit) */
+  double lon_accel_min, lon_accel_max, lat_accel_max, yaw_rate_max, yaw_accel_max, lon_jerk_max, jerk_max;
+  double comfortable; /* 1 or 0; NaN with fewer than 4 plans */
+  int64_t plans;
+} rsim_eval_planning;
+
+/*
+** Scores n plans in time order.  entries[m] and time[m] (n_maneuvers each,
+** may be NULL when 0) get how often manoeuvre m was entered and the seconds
+** spent in it (each plan holds until the next; the last for the interval
+** before it).
+*/
+void rsim_eval_plans(const rsim_eval_plan *p, size_t n, size_t n_maneuvers, int64_t *entries, double *time,
+                     rsim_eval_planning *out);
+
+/* Savitzky-Golay filter as scipy.signal.savgol_filter(y, window, poly,
+** deriv, delta, mode='interp') computes it (even windows included);
+** window is cut to n.  All NaN when n <= poly. */
+void rsim_eval_savgol(const double *y, size_t n, size_t window, int poly, int deriv, double delta, double *out);
+
 /* ---- runs ------------------------------------------------------------------------ */
 
 typedef enum rsim_eval_point {
@@ -118,15 +169,16 @@ typedef struct rsim_eval_opts {
   double min_px;        /* truth boxes narrower or lower are ignored; 0 = 8 */
   double min_visible;   /* truth less visible than this is ignored; 0 = 0.5 */
   const char *dump;     /* when set, the frames the metrics were computed on, as JSON */
+  double ego_front;     /* m from the ego's origin to its front bumper; 0 = 3.8 */
 } rsim_eval_opts;
 
 /* One number: a metric of a component over the whole run or a window. */
 typedef struct rsim_eval_row {
   const char *component;
-  const char *kind;   /* "detection" or "tracking" */
+  const char *kind;   /* "detection", "tracking" or "planning" */
   bool window;        /* false: the whole run */
   rsim_time t0, t1;   /* [t0, t1) */
-  const char *cls;    /* "all" or a class */
+  const char *cls;    /* "all", a class, or (planning) a manoeuvre */
   const char *metric;
   double value;
 } rsim_eval_row;
@@ -137,7 +189,8 @@ typedef struct rsim_eval_result rsim_eval_result;
 ** Scores the outputs recorded in run_db against truth's ground truth.
 ** Which outputs are scored how comes from their WIT types (a list of
 ** records with a `bbox` is detections; with an `id` and a `position`,
-** tracks) and from the graph's `eval:` block (docs/evaluation.md).
+** tracks; a record with a list of `points` with `dt`, `x`, `y`, `speed` and
+** `accel`, plans) and from the graph's `eval:` block (docs/evaluation.md).
 */
 int rsim_eval_run(const char *run_db, rsim_store *truth, const rsim_eval_opts *o, rsim_eval_result **out,
                   rsim_errbuf *eb);
@@ -150,6 +203,8 @@ int rsim_eval_save(const rsim_eval_result *r, const char *run_db, rsim_errbuf *e
 void rsim_eval_json(const rsim_eval_result *r, rsim_buf *out);
 /* The whole-run rows as a table for people. */
 void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out);
+/* The headline numbers, one line a component (the end of `replaysim run --eval`). */
+void rsim_eval_summary(const rsim_eval_result *r, rsim_buf *out);
 void rsim_eval_free(rsim_eval_result *r);
 
 #endif /* RSIM_EVAL_H */

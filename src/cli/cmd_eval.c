@@ -1,8 +1,9 @@
 /*
 ** cmd_eval.c -- `replaysim eval RUN.db --truth STORE [--json]`: scores a
-** run's recorded outputs against the ground truth of a store (src/eval),
-** prints a table (or JSON) and keeps every number in the run database's
-** `eval` table, per whole run and per time window.
+** run's recorded outputs (detections, tracks, plans) against the ground
+** truth of a store (src/eval), prints a table (or JSON) and keeps every
+** number in the run database's `eval` table, per whole run and per time
+** window.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@ static int usage(void) {
   fprintf(stderr, "usage: replaysim eval RUN.db --truth drive.db [--json] [--graph GRAPH] [--camera ID]\n"
                   "                      [--iou X] [--max-dist M] [--point centre|near] [--window D|none]\n"
                   "                      [--min-px N] [--min-visible F] [--dump FRAMES.json] [--no-save]\n"
-                  "  scores detections (P/R/F1, COCO AP) and tracks (CLEAR MOT, IDF1, HOTA, errors);\n"
+                  "  scores detections (P/R/F1, COCO AP), tracks (CLEAR MOT, IDF1, HOTA, errors) and\n"
+                  "  plans (TTC, headway, hard brakes, nuPlan comfort, manoeuvres);\n"
                   "  docs/evaluation.md defines every number\n");
   return CLI_USAGE;
 }

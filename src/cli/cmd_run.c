@@ -1,6 +1,7 @@
 /*
 ** cmd_run.c -- `replaysim run`: replays a store through a graph, prints
-** per-component statistics and, as its last line, the run digest.  A run
+** per-component statistics and, as its last line, the run digest (with
+** --eval, the scores against the store's truth just before it).  A run
 ** that stops on an error prints the same, with the digest marked partial
 ** ("digest (partial, up to SECONDS.NANOS): HEX"), and then the error as its
 ** last line.
@@ -18,6 +19,7 @@
 
 #include "cli.h"
 #include "rsim/engine.h"
+#include "rsim/eval.h"
 #include "rsim/player.h"
 #include "rsim/record.h"
 #include "rsim/store.h"
@@ -26,7 +28,7 @@ typedef struct run_args {
   const char *graph, *store, *out;
   const char *from, *to;
   double speed; /* 0 = max */
-  bool overwrite, quiet, component_digests, require_hashes;
+  bool overwrite, quiet, component_digests, require_hashes, eval;
   rsim_on_error on_error;
   int log_level;
   int64_t checkpoint_every;
@@ -42,6 +44,8 @@ static int usage(void) {
           "                     [--out run.db [--overwrite]] [--on-error stop|continue]\n"
           "                     [--log-level debug|info|warn|error] [--quiet] [--component-digests]\n"
           "                     [--require-hashes]   (every component pinned by sha256 in the graph)\n"
+          "                     [--eval]   (with --out: score the outputs against the store's truth, as\n"
+          "                                 replaysim eval, and print the headline numbers)\n"
           "                     [--sensors P[,P]] [--exclude P] [--remap OLD=NEW]\n"
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
           "                     [--on-corrupt stop|skip]   (skip: a damaged chunk is a gap, not an error)\n"
@@ -94,10 +98,16 @@ static int parse_args(int argc, char **argv, run_args *a) {
     else if (!strcmp(argv[i], "--quiet")) a->quiet = true;
     else if (!strcmp(argv[i], "--component-digests")) a->component_digests = true;
     else if (!strcmp(argv[i], "--require-hashes")) a->require_hashes = true;
+    else if (!strcmp(argv[i], "--eval")) a->eval = true;
     else if (argv[i][0] != '-' && !a->graph) a->graph = argv[i];
     else return usage();
   }
   if (!a->graph || !a->store) return usage();
+  size_t n = a->out ? strlen(a->out) : 0;
+  if (a->eval && (!a->out || (n > 5 && !strcmp(a->out + n - 5, ".mcap")))) {
+    fprintf(stderr, "run: --eval scores the recorded outputs: it needs --out run.db (a run database, not MCAP)\n");
+    return CLI_USAGE;
+  }
   return CLI_OK;
 }
 
@@ -148,6 +158,27 @@ static void print_stats(rsim_engine *e, rsim_record *rec) {
     printf("bridge: %llu interpolated, %llu stale (answered none), %llu transformed, %llu served from cache\n",
            (unsigned long long)b.interpolated, (unsigned long long)b.stale, (unsigned long long)b.transforms,
            (unsigned long long)b.transform_hits);
+}
+
+/* Scores the finished recording against the store's truth (src/eval; the
+** graph's eval: block applies), keeps the numbers in its eval table and
+** prints the headline of each scored component. */
+static int print_scores(const run_args *a, rsim_store *truth, rsim_errbuf *eb) {
+  rsim_eval_result *r = NULL;
+  rsim_eval_opts o = {0};
+  rsim_errbuf eeb = {0};
+  if (rsim_eval_run(a->out, truth, &o, &r, &eeb) || rsim_eval_save(r, a->out, &eeb)) {
+    rsim_eval_free(r);
+    return rsim_errbuf_set(eb, eeb.code, "run: --eval: %s", eeb.msg);
+  }
+  rsim_buf b = {0};
+  rsim_eval_summary(r, &b);
+  printf("scores against the truth of %s (every number: replaysim eval %s --truth %s):\n", a->store, a->out,
+         a->store);
+  fwrite(b.data, 1, b.len, stdout);
+  rsim_buf_free(&b);
+  rsim_eval_free(r);
+  return RSIM_OK;
 }
 
 /* Steps to the end of the range with pacing and progress; returns the
@@ -278,6 +309,12 @@ int cli_run(int argc, char **argv) {
     rec = NULL;
     if (crc) exit_code = CLI_FAIL;
     else printf("outputs recorded in %s\n", a.out);
+  }
+  /* The scores read the recording, committed above; they come before the
+  ** digests, which stay the last lines. */
+  if (a.eval && exit_code == CLI_OK) {
+    print_scores(&a, base, &eb);
+    if (eb.msg[0]) exit_code = CLI_FAIL;
   }
   for (size_t i = 0; a.component_digests && i < rsim_engine_n_components(e); i++) {
     char chex[65];

@@ -3,7 +3,7 @@
 ** store, turns every scored output into frames (image boxes against truth
 ** projected through the camera's calibration, or vehicle-frame objects
 ** against truth at the output's time), runs the metric kernels (coco.c,
-** mot.c) over the whole run and over time windows, and keeps the numbers
+** mot.c, plan.c) over the whole run and over time windows, and keeps the numbers
 ** as rows for a table, JSON and the run database.
 **
 ** What is truth for each kind of output, and which truth is ignored, is
@@ -18,7 +18,7 @@
 #include "eval/eval_int.h"
 #include "rsim/engine.h"
 
-enum { EV_NONE = 0, EV_DETECTIONS, EV_TRACKS };
+enum { EV_NONE = 0, EV_DETECTIONS, EV_TRACKS, EV_PLANS };
 
 typedef struct comp {
   char *name;
@@ -32,6 +32,9 @@ typedef struct comp {
   size_t n, cap;
   rsim_eval_image *images; /* detections */
   rsim_eval_frame *frames; /* tracks */
+  rsim_eval_plan *plans;   /* plans */
+  char **maneuvers;
+  size_t n_maneuvers;
 } comp;
 
 struct rsim_eval_result {
@@ -57,6 +60,7 @@ typedef struct ctx {
   int width, height;
   comp *comps;
   size_t n_comps;
+  const char *can; /* the ego's speed for planning metrics */
   rsim_eval_result *res;
 } ctx;
 
@@ -258,10 +262,12 @@ static void add_frame(comp *k, rsim_time t) {
     k->t = rsim_xrealloc(k->t, k->cap * sizeof *k->t);
     k->images = rsim_xrealloc(k->images, k->cap * sizeof *k->images);
     k->frames = rsim_xrealloc(k->frames, k->cap * sizeof *k->frames);
+    k->plans = rsim_xrealloc(k->plans, k->cap * sizeof *k->plans);
   }
   k->t[k->n] = t;
   memset(&k->images[k->n], 0, sizeof k->images[k->n]);
   memset(&k->frames[k->n], 0, sizeof k->frames[k->n]);
+  memset(&k->plans[k->n], 0, sizeof k->plans[k->n]);
   k->n++;
 }
 
@@ -409,6 +415,7 @@ static int apply_eval_block(ctx *c, const rsim_kv *kv, size_t n, const char *gra
     char *end;
     if (!strcmp(key, "as") && !strcmp(v, "detections") && records_with(k->type, "bbox", NULL)) k->kind = EV_DETECTIONS;
     else if (!strcmp(key, "as") && !strcmp(v, "tracks") && records_with(k->type, "id", "position")) k->kind = EV_TRACKS;
+    else if (!strcmp(key, "as") && !strcmp(v, "plans") && rsim__eval_is_plan_type(k->type)) k->kind = EV_PLANS;
     else if (!strcmp(key, "as") && !strcmp(v, "none")) k->kind = EV_NONE;
     else if (!strcmp(key, "point") && (!strcmp(v, "centre") || !strcmp(v, "near")))
       k->point = !strcmp(v, "near") ? RSIM_EVAL_NEAR : RSIM_EVAL_CENTRE;
@@ -417,8 +424,8 @@ static int apply_eval_block(ctx *c, const rsim_kv *kv, size_t n, const char *gra
       k->roi_sensor = rsim_store_sensor(c->st, v)->id;
     else
       return rsim_errbuf_set(c->eb, RSIM_EGRAPH,
-                             "%s: eval: %s: %s: '%s' is not valid (as: detections|tracks|none for outputs of that "
-                             "type, point: centre|near, max_dist: metres, sensor: a sensor of the store)",
+                             "%s: eval: %s: %s: '%s' is not valid (as: detections|tracks|plans|none for outputs "
+                             "of that type, point: centre|near, max_dist: metres, sensor: a sensor of the store)",
                              graph, k->name, key, v);
   }
   return RSIM_OK;
@@ -441,6 +448,7 @@ static int load_components(ctx *c, sqlite3 *db, const char *path) {
     k->roi_sensor = radar ? radar->id : NULL;
     if (records_with(k->type, "bbox", NULL)) k->kind = EV_DETECTIONS;
     else if (records_with(k->type, "id", "position")) k->kind = EV_TRACKS;
+    else if (rsim__eval_is_plan_type(k->type)) k->kind = EV_PLANS;
   }
   sqlite3_finalize(st);
   return RSIM_OK;
@@ -458,7 +466,7 @@ static int load_outputs(ctx *c, sqlite3 *db, const char *path, comp *k) {
     rsim_val v = {0};
     size_t used;
     if (rsim_val_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &v, &used) ||
-        v.kind != RSIM_LIST) {
+        v.kind != (k->kind == EV_PLANS ? RSIM_RECORD : RSIM_LIST)) {
       rc = rsim_errbuf_set(c->eb, RSIM_ECORRUPT, "%s: an output of '%s' at %lld does not decode as its type", path,
                            k->name, (long long)t);
     } else {
@@ -466,7 +474,13 @@ static int load_outputs(ctx *c, sqlite3 *db, const char *path, comp *k) {
       size_t ng = 0;
       if (truth_at(c, t, &g, &ng)) {
         if (k->kind == EV_DETECTIONS) detection_frame(c, k, t, &v, g, ng);
-        else tracking_frame(c, k, &ids, t, &v, g, ng);
+        else if (k->kind == EV_TRACKS) tracking_frame(c, k, &ids, t, &v, g, ng);
+        else {
+          add_frame(k, t);
+          rsim__eval_plan_from(&v, k->type, (double)(t - c->truth[0].t) / 1e9, g, ng,
+                               rsim__eval_ego_speed(c->st, c->can, t), c->o->ego_front, &k->maneuvers,
+                               &k->n_maneuvers, &k->plans[k->n - 1]);
+        }
       }
       free(g);
     }
@@ -480,6 +494,39 @@ static int load_outputs(ctx *c, sqlite3 *db, const char *path, comp *k) {
 }
 
 /* ---- scoring ------------------------------------------------------------------------- */
+
+static void score_plans(ctx *c, const comp *k, size_t a, size_t b, bool window, rsim_time t0, rsim_time t1) {
+  rsim_eval_result *r = c->res;
+  rsim_eval_planning x;
+  int64_t *entries = rsim_xmalloc((k->n_maneuvers + 1) * sizeof *entries);
+  double *time = rsim_xmalloc((k->n_maneuvers + 1) * sizeof *time);
+  rsim_eval_plans(k->plans + a, b - a, k->n_maneuvers, entries, time, &x);
+  const struct {
+    const char *m;
+    double v;
+  } m[] = {{"min_ttc", x.min_ttc},
+           {"min_headway", x.min_headway},
+           {"max_decel", x.max_decel},
+           {"max_accel", x.max_accel},
+           {"hard_brakes", (double)x.hard_brakes},
+           {"hard_brake_time", x.hard_brake_time},
+           {"comfortable", x.comfortable},
+           {"lon_accel_min", x.lon_accel_min},
+           {"lon_accel_max", x.lon_accel_max},
+           {"lat_accel_max", x.lat_accel_max},
+           {"yaw_rate_max", x.yaw_rate_max},
+           {"yaw_accel_max", x.yaw_accel_max},
+           {"lon_jerk_max", x.lon_jerk_max},
+           {"jerk_max", x.jerk_max},
+           {"plans", (double)x.plans}};
+  for (size_t j = 0; j < sizeof m / sizeof *m; j++) row(r, k->name, "planning", window, t0, t1, "all", m[j].m, m[j].v);
+  for (size_t j = 0; j < k->n_maneuvers; j++) {
+    row(r, k->name, "planning", window, t0, t1, k->maneuvers[j], "entries", (double)entries[j]);
+    row(r, k->name, "planning", window, t0, t1, k->maneuvers[j], "time", time[j]);
+  }
+  free(entries);
+  free(time);
+}
 
 static void score(ctx *c, const comp *k, size_t a, size_t b, bool window, rsim_time t0, rsim_time t1) {
   rsim_eval_result *r = c->res;
@@ -498,6 +545,8 @@ static void score(ctx *c, const comp *k, size_t a, size_t b, bool window, rsim_t
       for (size_t j = 0; j < sizeof m / sizeof *m; j++) row(r, k->name, "detection", window, t0, t1, cls, m[j].m, m[j].v);
     }
     free(d);
+  } else if (k->kind == EV_PLANS) {
+    score_plans(c, k, a, b, window, t0, t1);
   } else {
     rsim_eval_mot x;
     rsim_eval_tracking(k->frames + a, b - a, k->max_dist, &x);
@@ -541,6 +590,30 @@ static void dump_num(rsim_buf *b, double v) {
   else rsim_buf_puts(b, "null");
 }
 
+/* Plans: t (s), points [dt, x, y, speed, accel], manoeuvre index, the
+** lead's gap and speed; then the manoeuvre names. */
+static void dump_plans(rsim_buf *b, const comp *k) {
+  for (size_t f = 0; f < k->n; f++) {
+    const rsim_eval_plan *p = &k->plans[f];
+    rsim_buf_printf(b, "%s\n {\"t\": %.17g, \"maneuver\": %d, \"lead_gap\": ", f ? "," : "", p->t, p->maneuver);
+    dump_num(b, p->lead_gap);
+    rsim_buf_puts(b, ", \"lead_speed\": ");
+    dump_num(b, p->lead_speed);
+    rsim_buf_puts(b, ", \"points\": [");
+    for (size_t j = 0; j < p->n_pts; j++) {
+      const rsim_eval_plan_point *q = &p->pts[j];
+      rsim_buf_printf(b, "%s[%.17g, %.17g, %.17g, %.17g, %.17g]", j ? ", " : "", q->dt, q->x, q->y, q->speed, q->accel);
+    }
+    rsim_buf_puts(b, "]}");
+  }
+  rsim_buf_puts(b, "], \"maneuvers\": [");
+  for (size_t j = 0; j < k->n_maneuvers; j++) {
+    if (j) rsim_buf_puts(b, ", ");
+    rsim_buf_put_json_str(b, k->maneuvers[j], strlen(k->maneuvers[j]));
+  }
+  rsim_buf_puts(b, "]}");
+}
+
 static int write_dump(ctx *c, const char *path) {
   rsim_buf b = {0};
   rsim_buf_puts(&b, "{\"classes\": [");
@@ -557,7 +630,11 @@ static int write_dump(ctx *c, const char *path) {
     first = false;
     rsim_buf_put_json_str(&b, k->name, strlen(k->name));
     rsim_buf_printf(&b, ", \"kind\": \"%s\", \"max_dist\": %.17g, \"frames\": [",
-                    k->kind == EV_DETECTIONS ? "detection" : "tracking", k->max_dist);
+                    k->kind == EV_DETECTIONS ? "detection" : k->kind == EV_TRACKS ? "tracking" : "planning", k->max_dist);
+    if (k->kind == EV_PLANS) {
+      dump_plans(&b, k);
+      continue;
+    }
     for (size_t f = 0; f < k->n; f++) {
       rsim_buf_printf(&b, "%s\n {\"t\": %lld, \"gt\": [", f ? "," : "", (long long)k->t[f]);
       if (k->kind == EV_DETECTIONS) {
@@ -605,6 +682,8 @@ static void free_ctx(ctx *c) {
       if (k->kind == EV_DETECTIONS) {
         free((void *)k->images[f].gt);
         free((void *)k->images[f].dt);
+      } else if (k->kind == EV_PLANS) {
+        free((void *)k->plans[f].pts);
       } else {
         free((void *)k->frames[f].gt);
         free((void *)k->frames[f].hyp);
@@ -613,6 +692,9 @@ static void free_ctx(ctx *c) {
     free(k->t);
     free(k->images);
     free(k->frames);
+    free(k->plans);
+    for (size_t j = 0; j < k->n_maneuvers; j++) free(k->maneuvers[j]);
+    free(k->maneuvers);
     free(k->name);
     rsim_type_free(k->type);
   }
@@ -632,7 +714,10 @@ int rsim_eval_run(const char *run_db, rsim_store *truth, const rsim_eval_opts *o
   if (o.window_ns == 0) o.window_ns = RSIM_NS_PER_S;
   if (o.min_px <= 0) o.min_px = 8;
   if (o.min_visible <= 0) o.min_visible = 0.5;
+  if (o.ego_front <= 0) o.ego_front = 3.8;
   ctx c = {.o = &o, .st = truth, .eb = eb};
+  const rsim_sensor_info *can = rsim_store_first_of_kind(truth, RSIM_SENSOR_CAN);
+  c.can = can ? can->id : NULL;
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(run_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
     int rc = rsim_errbuf_set(eb, RSIM_EIO, "%s: cannot open the run database: %s", run_db, db ? sqlite3_errmsg(db) : "");
@@ -655,7 +740,7 @@ int rsim_eval_run(const char *run_db, rsim_store *truth, const rsim_eval_opts *o
   for (size_t i = 0; i < c.n_comps; i++) any |= c.comps[i].kind != EV_NONE, det |= c.comps[i].kind == EV_DETECTIONS;
   if (!rc && !any)
     rc = rsim_errbuf_set(eb, RSIM_ENOTFOUND,
-                         "%s: no output to score (lists of records with a bbox, or with an id and a position)", run_db);
+                         "%s: no output to score (lists of records with a bbox, or with an id and a position; plans)", run_db);
   if (!rc) rc = load_truth(&c);
   if (!rc && det) rc = setup_camera(&c);
   for (size_t i = 0; !rc && i < c.n_comps; i++)
@@ -735,7 +820,8 @@ void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out) {
     }
     if (!last_cls || strcmp(last_cls, x->cls)) rsim_buf_printf(out, "  %-12s", x->cls);
     bool count = !strcmp(x->metric, "tp") || !strcmp(x->metric, "fp") || !strcmp(x->metric, "fn") ||
-                 strstr("objects predictions matches switches fragmentations misses false_positives idtp idfp idfn",
+                 strstr("objects predictions matches switches fragmentations misses false_positives idtp idfp idfn "
+                        "hard_brakes plans entries",
                         x->metric);
     if (!isfinite(x->value)) rsim_buf_printf(out, " %s -", x->metric);
     else if (count) rsim_buf_printf(out, " %s %.0f", x->metric, x->value);

@@ -14,6 +14,10 @@ component again with
   - py-motmetrics' MOTAccumulator (CLEAR MOT, IDF1; matched-pair errors from
     its MATCH and SWITCH events);
   - TrackEval's HOTA.eval_sequence with TrackEval's euclidean similarity;
+  - for plans, the planning metrics written out again in numpy, with
+    nuplan-devkit's derivative method (scipy.signal.savgol_filter with
+    nuPlan's windows and degrees; nuplan-devkit itself does not install
+    here) and its comfort bounds;
 and fails unless every number agrees with replaysim's to 1e-6.  It prints
 how many numbers it compared.
 """
@@ -153,6 +157,91 @@ def mot_scores(comp):
     return {"all": out}
 
 
+HORIZON, HARD_BRAKE = 1.0, 4.0
+# nuplan-devkit, config/common/simulation_metric/low_level/*.yaml
+LON_ACCEL, LAT_ACCEL, YAW_RATE, YAW_ACCEL, LON_JERK, JERK = (-4.05, 2.40), 4.89, 0.95, 1.93, 4.13, 8.37
+
+
+def savgol(y, window, poly, deriv=0, delta=1.0):
+    """nuPlan's use of savgol_filter: the window cut to the series."""
+    from scipy.signal import savgol_filter
+
+    window = min(window, len(y))
+    if poly >= window:
+        return np.full(len(y), np.nan)
+    return savgol_filter(np.asarray(y, float), window_length=window, polyorder=poly, deriv=deriv, delta=delta)
+
+
+def plan_heading(pts, tau):
+    k = 0
+    while k + 2 < len(pts) and pts[k + 1][0] <= tau:
+        k += 1
+    while True:
+        dx, dy = pts[k + 1][1] - pts[k][1], pts[k + 1][2] - pts[k][2]
+        if math.hypot(dx, dy) > 1e-9:
+            return math.atan2(dy, dx)
+        if k == 0:
+            return 0.0
+        k -= 1
+
+
+def plan_scores(comp):
+    plans, names = comp["frames"], comp["maneuvers"]
+    n = len(plans)
+    t = np.array([p["t"] for p in plans], float)
+    out = {"plans": n}
+    ttc, hw, acc, hard = [math.inf], [math.inf], [], []
+    a0, lat = np.zeros(n), np.zeros(n)
+    yr = np.zeros(n)
+    for k, p in enumerate(plans):
+        pts = np.array(p["points"], float).reshape(-1, 5)
+        first = pts[pts[:, 0] <= HORIZON]
+        acc.extend(first[:, 4])
+        hard.append(len(first) > 0 and (-first[:, 4]).max() > HARD_BRAKE)
+        if p["lead_gap"] is not None:
+            u = p["lead_speed"]
+            gap = p["lead_gap"] + u * first[:, 0] - (first[:, 1] - pts[0, 1])
+            s = first[:, 3]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ttc.extend(np.where(gap <= 0, 0, np.where(s > u, gap / (s - u), math.inf)))
+                hw.extend(np.where(gap <= 0, 0, np.where(s > 0, gap / s, math.inf)))
+        v0 = np.interp(0.0, pts[:, 0], pts[:, 3])
+        a0[k] = np.interp(0.0, pts[:, 0], pts[:, 4])
+        if len(pts) >= 2:
+            d = plan_heading(pts, HORIZON) - plan_heading(pts, 0.0)
+            yr[k] = (d - 2 * math.pi * round(d / (2 * math.pi))) / HORIZON
+        lat[k] = v0 * yr[k]
+    out["min_ttc"], out["min_headway"] = min(ttc), min(hw)
+    out["max_decel"] = -min(acc) if acc else math.nan
+    out["max_accel"] = max(acc) if acc else math.nan
+    hold = np.append(np.diff(t), t[-1] - t[-2] if n > 1 else 0.0) if n else np.zeros(0)
+    out["hard_brakes"] = sum(1 for k in range(n) if hard[k] and (k == 0 or not hard[k - 1]))
+    out["hard_brake_time"] = float(hold[np.array(hard, bool)].sum()) if n else 0.0
+    delta = (t[-1] - t[0]) / (n - 1) if n > 1 else 1.0
+    psi = np.concatenate([[0.0], np.cumsum(0.5 * (yr[1:] + yr[:-1]) * np.diff(t))]) if n else np.zeros(0)
+    lon = savgol(a0, 8, 2)
+    lon_jerk = savgol(lon, 15, 2, 1, delta)
+    lat_s = savgol(lat, 8, 2)
+    jerk = savgol(savgol(np.hypot(a0, lat), 8, 2), 15, 2, 1, delta)
+    yaw_rate = savgol(psi, 5, 2, 1, delta)
+    yaw_accel = savgol(psi, 5, 3, 2, delta)
+    out["lon_accel_min"], out["lon_accel_max"] = float(lon.min()), float(lon.max())
+    out["lat_accel_max"] = float(np.abs(lat_s).max())
+    out["lon_jerk_max"], out["jerk_max"] = float(np.abs(lon_jerk).max()), float(np.abs(jerk).max())
+    out["yaw_rate_max"], out["yaw_accel_max"] = float(np.abs(yaw_rate).max()), float(np.abs(yaw_accel).max())
+    # nuPlan's WithinBoundMetricBase: every value strictly inside its bounds
+    ok = (np.all((lon > LON_ACCEL[0]) & (lon < LON_ACCEL[1])) and np.all(np.abs(lat_s) < LAT_ACCEL)
+          and np.all(np.abs(yaw_rate) < YAW_RATE) and np.all(np.abs(yaw_accel) < YAW_ACCEL)
+          and np.all(np.abs(lon_jerk) < LON_JERK) and np.all(np.abs(jerk) < JERK))
+    out["comfortable"] = float(ok) if n >= 4 else math.nan
+    res = {"all": out}
+    for m, name in enumerate(names):
+        idx = [k for k in range(n) if plans[k]["maneuver"] == m]
+        res[name] = {"entries": sum(1 for k in idx if k == 0 or plans[k - 1]["maneuver"] != m),
+                     "time": float(sum(hold[k] for k in idx))}
+    return res
+
+
 def main():
     frames = json.load(open(sys.argv[1]))
     result = json.load(open(sys.argv[2]))
@@ -162,7 +251,12 @@ def main():
             mine[(m["component"], m["class"], m["metric"])] = m["value"]
     compared, bad = 0, []
     for comp in frames["components"]:
-        ref = coco_scores(comp, frames["classes"]) if comp["kind"] == "detection" else mot_scores(comp)
+        if comp["kind"] == "detection":
+            ref = coco_scores(comp, frames["classes"])
+        elif comp["kind"] == "planning":
+            ref = plan_scores(comp)
+        else:
+            ref = mot_scores(comp)
         for cls, metrics in ref.items():
             for metric, want in metrics.items():
                 key = (comp["component"], cls, metric)

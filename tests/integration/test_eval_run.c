@@ -6,6 +6,7 @@
 ** dumped; the numbers land in the run database per run and per window.
 */
 #include <math.h>
+#include <sqlite3.h>
 
 #include "eval/eval_int.h"
 #include "rsim/engine.h"
@@ -24,6 +25,12 @@ static const char *demo_run(const char *duration) {
   return run;
 }
 
+static int64_t windows_of(const char *run, const char *comp) {
+  char q[256];
+  snprintf(q, sizeof q, "SELECT count(DISTINCT t0) FROM eval WHERE scope = 'window' AND component = '%s'", comp);
+  return test_query_int(run, q);
+}
+
 TEST(eval_demo_run_agrees_with_the_references_and_is_saved) {
   char run[1024], drive[1024], frames[1024], result[1024], cmd[8192], *out = NULL;
   snprintf(run, sizeof run, "%s", demo_run("6s"));
@@ -38,11 +45,14 @@ TEST(eval_demo_run_agrees_with_the_references_and_is_saved) {
   snprintf(cmd, sizeof cmd, "python3 %s %s %s", test_source_path("tests/eval/reference.py"), frames, result);
   rc = test_run(cmd, &out);
   if (rc) test_fail(__FILE__, __LINE__, "the references disagree (%d): %s", rc, out);
-  /* detector: 4 classes and all, 8 numbers each; tracker and fusion 28 each */
-  ASSERT_CONTAINS(out, "compared 96 values with the references, 0 differ");
+  /* detector: 4 classes and all, 8 numbers each; tracker and fusion 28
+  ** each; planner 15 and entries and time of its 2 manoeuvres */
+  ASSERT_CONTAINS(out, "compared 115 values with the references, 0 differ");
   free(out);
   /* Every number is in the run database, per run and per 1 s window. */
-  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'run'"), 96);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'run'"), 115);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'window' AND component = 'planner'"),
+            windows_of(run, "planner") * 19);
   int64_t windows = test_query_int(run, "SELECT count(DISTINCT t0) FROM eval WHERE scope = 'window' AND component = 'tracker'");
   ASSERT(windows >= 6 && windows <= 7);
   ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'window' AND component = 'tracker'"), windows * 28);
@@ -73,7 +83,7 @@ TEST(eval_projects_truth_onto_the_detector_boxes_and_reads_the_graph_block) {
   ** the radar measures: most truth is then tracked. */
   double near = rsim_eval_get(r, "tracker", NULL, "mota");
   ASSERT(near > 0.8);
-  ASSERT_EQ(rsim_eval_n_rows(r), 96);
+  ASSERT_EQ(rsim_eval_n_rows(r), 115);
   rsim_eval_free(r);
   /* A graph without the block: centre points, 2.25 m from a car's rear. */
   const char *g = test_write_text("plain.yaml", "name: plain\ncomponents:\n  tracker:\n    wasm: radar_tracker.wasm\n"
@@ -85,6 +95,101 @@ TEST(eval_projects_truth_onto_the_detector_boxes_and_reads_the_graph_block) {
   ASSERT(rsim_eval_get(r, "tracker", NULL, "mota") < near - 0.5);
   rsim_eval_free(r);
   rsim_store_close(st);
+}
+
+TEST(eval_scores_the_demo_planner_against_the_true_lead) {
+  const char *run = demo_run("6s");
+  char runp[1024];
+  snprintf(runp, sizeof runp, "%s", run);
+  rsim_errbuf eb = {0};
+  rsim_store *st = NULL;
+  ASSERT_OK(rsim_store_open(test_tmpfile("drive.db"), &st, &eb));
+  rsim_eval_result *r = NULL;
+  rsim_eval_opts o = {.window_ns = -1};
+  ASSERT_OK(rsim_eval_run(runp, st, &o, &r, &eb));
+  /* every plan the run recorded inside the truth's time range is scored */
+  double plans = rsim_eval_get(r, "planner", NULL, "plans");
+  ASSERT(plans >= 55 && plans <= 60);
+  /* the demo drive has a car ahead in the lane: the adaptive cruise
+  ** (time gap 1.5 s) keeps a headway to it, and never closes in under 2 s */
+  double hw = rsim_eval_get(r, "planner", NULL, "min_headway");
+  ASSERT(isfinite(hw) && hw > 0.5);
+  ASSERT(rsim_eval_get(r, "planner", NULL, "min_ttc") > 2);
+  /* its manoeuvres cover the run: each plan holds until the next */
+  double total = 0, entries = 0;
+  for (size_t i = 0; i < rsim_eval_n_rows(r); i++) {
+    const rsim_eval_row *x = rsim_eval_row_at(r, i);
+    if (strcmp(x->kind, "planning") || !strcmp(x->cls, "all")) continue;
+    if (!strcmp(x->metric, "time")) total += x->value;
+    if (!strcmp(x->metric, "entries")) entries += x->value;
+  }
+  ASSERT_NEAR(total, plans * 0.1, 1e-6);
+  ASSERT(entries >= 1);
+  /* comfort is defined on a run this long, and the decelerations are real */
+  double comfy = rsim_eval_get(r, "planner", NULL, "comfortable");
+  ASSERT(comfy == 0 || comfy == 1);
+  ASSERT(isfinite(rsim_eval_get(r, "planner", NULL, "max_decel")));
+  rsim_eval_free(r);
+  /* `as: none` leaves the planner out */
+  const char *g = test_write_text("noplan.yaml", "name: noplan\ncomponents:\n  tracker:\n    wasm: radar_tracker.wasm\n"
+                                                 "    trigger: radar_front\n    inputs: {reading: sensor:radar_front}\n"
+                                                 "eval:\n  planner: {as: none}\n");
+  char gp[1024];
+  snprintf(gp, sizeof gp, "%s", g);
+  o.graph = gp;
+  ASSERT_OK(rsim_eval_run(runp, st, &o, &r, &eb));
+  ASSERT(isnan(rsim_eval_get(r, "planner", NULL, "plans")));
+  rsim_eval_free(r);
+  rsim_store_close(st);
+}
+
+TEST(eval_run_with_eval_prints_the_scores_before_an_unchanged_digest) {
+  const char *drive0 = test_make_drive("drive.db", "4s", 42);
+  char drive[1024], run[1024], extra[1200], plain[65], scored[65], *out = NULL;
+  snprintf(drive, sizeof drive, "%s", drive0);
+  snprintf(run, sizeof run, "%s", test_tmpfile("run.db"));
+  const char *graph = test_source_path("examples/demo/graph.yaml");
+  ASSERT_EQ(test_replay(graph, drive, "--speed max", &out, plain), 0);
+  free(out);
+  snprintf(extra, sizeof extra, "--speed max --out %s --eval", run);
+  int rc = test_replay(graph, drive, extra, &out, scored);
+  if (rc) test_fail(__FILE__, __LINE__, "run --eval failed (%d): %s", rc, out);
+  /* the digest is the same, and still the last line; the scores come before */
+  ASSERT(plain[0] && !strcmp(plain, scored));
+  const char *digest = strstr(out, "digest: "), *scores = strstr(out, "scores against the truth of");
+  ASSERT(scores && digest && scores < digest);
+  ASSERT(!strchr(digest, '\n') || !strchr(digest, '\n')[1]);
+  ASSERT_CONTAINS(scores, "detector     detection   AP ");
+  ASSERT_CONTAINS(scores, "tracker      tracking    MOTA ");
+  ASSERT_CONTAINS(scores, "planner      planning    min TTC ");
+  ASSERT_CONTAINS(scores, "comfortable ");
+  free(out);
+  /* and the numbers are in the run database, as replaysim eval leaves them */
+  ASSERT(test_query_int(run, "SELECT count(*) FROM eval WHERE kind = 'planning' AND scope = 'window'") > 0);
+  ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM eval WHERE scope = 'run' AND component = 'planner' "
+                                "AND class = 'all'"), 15);
+  /* --eval needs a recording to score */
+  snprintf(extra, sizeof extra, "--speed max --eval");
+  ASSERT_EQ(test_replay(graph, drive, extra, &out, NULL), 2);
+  ASSERT_CONTAINS(out, "--eval scores the recorded outputs: it needs --out");
+  free(out);
+  /* a store without truth: the run is replayed and recorded, then fails with
+  ** the reason as its last line, after its digest */
+  char notruth[1024], cmd[4096];
+  snprintf(notruth, sizeof notruth, "%s", test_tmpfile("notruth.db"));
+  snprintf(cmd, sizeof cmd, "cp %s %s", drive, notruth);
+  ASSERT_EQ(test_run(cmd, NULL), 0);
+  sqlite3 *db;
+  ASSERT_EQ(sqlite3_open(notruth, &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM truth", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  snprintf(extra, sizeof extra, "--speed max --out %s --overwrite --eval", run);
+  ASSERT_EQ(test_replay(graph, notruth, extra, &out, scored), 1);
+  ASSERT(!strcmp(plain, scored));
+  const char *err = strstr(out, "run: --eval: ");
+  ASSERT(err && err > strstr(out, "digest: "));
+  ASSERT_CONTAINS(err, "holds no ground truth");
+  free(out);
 }
 
 TEST(eval_failures_are_named_errors) {
