@@ -32,7 +32,15 @@ int cli_report(int argc, char **argv) {
     if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
     else if (cli_opt(argc, argv, &i, "--truth", &v)) truth = v;
     else if (cli_opt(argc, argv, &i, "--title", &v)) o.title = v;
-    else if (cli_opt(argc, argv, &i, "--worst", &v) && (o.worst = atoi(v)) > 0 && o.worst <= 64) continue;
+    else if (cli_opt(argc, argv, &i, "--worst", &v)) {
+      int64_t k;
+      rsim_errbuf why = {0};
+      if (rsim_parse_int(v, 1, 64, &k, &why)) {
+        free(runs);
+        return cli_bad_value("report", "--worst", &why);
+      }
+      o.worst = (int)k;
+    }
     else if (argv[i][0] != '-') runs[n++] = argv[i];
     else {
       fprintf(stderr, "report: bad option or value '%s'\n", argv[i]);

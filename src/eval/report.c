@@ -438,9 +438,11 @@ static void summary(rsim_buf *b, const run *runs, size_t n) {
       else rsim_buf_puts(b, "<td class=\"num absent\">\u00b7</td>");
     }
     rsim_buf_puts(b, "<td>");
-    for (size_t c = 0; c < r->n_comps; c++)
-      rsim_buf_printf(b, "%s<a class=\"worst-link\" href=\"#run-%zu-c%zu-worst\">%s</a>", c ? " " : "", i, c,
-                      r->comps[c].name); /* component names are graph keys: no markup in them */
+    for (size_t c = 0; c < r->n_comps; c++) {
+      rsim_buf_printf(b, "%s<a class=\"worst-link\" href=\"#run-%zu-c%zu-worst\">", c ? " " : "", i, c);
+      esc(b, r->comps[c].name);
+      rsim_buf_puts(b, "</a>");
+    }
     rsim_buf_puts(b, "</td></tr>");
   }
   rsim_buf_puts(b, "</tbody></table></div>");
