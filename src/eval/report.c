@@ -449,7 +449,7 @@ static void summary(rsim_buf *b, const run *runs, size_t n) {
 }
 
 static void run_section(rsim_buf *b, const run *r, size_t ri, size_t n_worst_max) {
-  rsim_buf_printf(b, "<section id=\"run-%zu\"><h2>", ri);
+  rsim_buf_printf(b, "<section id=\"run-%zu\" data-events=\"%zu\"><h2>", ri, r->n_ev);
   esc(b, r->name);
   rsim_buf_puts(b, "</h2><p class=\"meta\">database <code>");
   esc(b, r->path);

@@ -40,6 +40,9 @@ try {
     a: Number(t.dataset.a), b: Number(t.dataset.b), component: td.dataset.component, metric: td.dataset.metric,
     text: td.textContent, better: td.classList.contains('better'), worse: td.classList.contains('worse'),
   }))));
+  const events = await page.$$eval('section[data-events]', secs => secs.map(s => ({
+    events: Number(s.dataset.events), drawn: s.querySelectorAll('svg line.ev').length,
+  })));
   const plots = await page.$$eval('svg[data-metric]', svgs => svgs.map(s => ({
     run: Number(s.dataset.run), component: s.dataset.component, metric: s.dataset.metric,
     windows: Number(s.dataset.windows), path: s.querySelector('path.line').getAttribute('d'),
@@ -70,7 +73,7 @@ try {
   await page.waitForFunction(id => location.hash === '#' + id, target.first);
   if (errors.length) fail('page errors: ' + errors.join('; '));
   if (outside.length) fail('the page asked for ' + outside.join(', '));
-  console.log('REPORT ' + JSON.stringify({ cells, deltas, plots, target }));
+  console.log('REPORT ' + JSON.stringify({ cells, deltas, plots, target, events }));
   console.log('report ok');
 } finally {
   await browser.close();

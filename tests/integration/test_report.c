@@ -1,10 +1,11 @@
 /*
 ** test_report.c -- `replaysim report`: two runs of one drive (the whole
 ** drive, and its first 3 s), the first scored by `replaysim eval`, the
-** second by the report's --truth; the page is opened in Debian's chromium
+** second (its tracker over a budget it cannot keep, so it records
+** warnings) by the report's --truth; the page is opened in Debian's chromium
 ** with every request but the file refused (tests/browser/report_test.mjs)
 ** and what it shows -- every whole-run number of each run, the A/B deltas,
-** a plot's windows, the worst window a link leads to -- is compared with
+** a plot's windows, the worst window a link leads to, the warnings -- is compared with
 ** the run databases' eval tables.
 */
 #include <jansson.h>
@@ -67,8 +68,22 @@ TEST(report_shows_the_eval_numbers_of_two_runs_in_chromium) {
   snprintf(cmd, sizeof cmd, "--speed max --out %s", a);
   ASSERT_EQ(test_replay(g, drive, cmd, &out, NULL), 0);
   free(out);
+  /* b: the first 3 s, the tracker given a budget no call keeps, so that b
+  ** records warnings for its plots to mark. */
+  FILE *f = fopen(g, "rb");
+  ASSERT(f);
+  static char demo[16384], timed[17000];
+  size_t len = fread(demo, 1, sizeof demo - 1, f);
+  fclose(f);
+  demo[len] = 0;
+  const char *at = strstr(demo, "    trigger: radar_front\n");
+  ASSERT(at);
+  at += strlen("    trigger: radar_front\n");
+  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
+  char gb[1024];
+  snprintf(gb, sizeof gb, "%s", test_write_text("timed.yaml", timed));
   snprintf(cmd, sizeof cmd, "--speed max --to 3s --out %s", b);
-  ASSERT_EQ(test_replay(g, drive, cmd, &out, NULL), 0);
+  ASSERT_EQ(test_replay(gb, drive, cmd, &out, NULL), 0);
   free(out);
   snprintf(cmd, sizeof cmd, "%s eval %s --truth %s", test_replaysim_path(), a, drive);
   ASSERT_EQ(test_run(cmd, &out), 0);
@@ -178,6 +193,14 @@ TEST(report_shows_the_eval_numbers_of_two_runs_in_chromium) {
            "AND class = 'all' AND metric = 'f1' AND t0 = %lld",
            (long long)worst);
   ASSERT_NEAR(strtod(f1, NULL) * 1000, (double)test_query_int(a, sql), 0.5);
+  /* Warnings and errors: as many as each database holds; b's are drawn on its plots. */
+  for (int r = 0; r < 2; r++) {
+    json_t *ev = json_array_get(json_object_get(doc, "events"), (size_t)r);
+    ASSERT_EQ(json_integer_value(json_object_get(ev, "events")),
+              test_query_int(runs[r], "SELECT count(*) FROM events WHERE level IN ('warn', 'error')"));
+  }
+  ASSERT(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "events"), 1), "events")) > 0);
+  ASSERT(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "events"), 1), "drawn")) > 0);
   json_decref(doc);
   free(out);
 }
