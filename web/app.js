@@ -63,7 +63,30 @@ function drawCamera() {
   if (view.frame) g.drawImage(view.frame, 0, 0, cv.width, cv.height);
   const sx = view.frame ? cv.width / view.frame.width : 1, sy = view.frame ? cv.height / view.frame.height : 1;
   let boxes = 0;
-  if (layers.boxes) for (const c of withBbox()) for (const o of c.output) {
+  // With scores (GET /api/eval), the last scored image's boxes by outcome:
+  // matched in the class colour, false positives red and crossed, truth
+  // missed dashed, detections of ignored truth thin grey.
+  const scored = evalView.data && evalView.data.boxes;
+  const count = { matched: 0, false: 0, missed: 0, ignored: 0 };
+  if (layers.boxes && scored) {
+    for (const o of scored.detections) {
+      boxes++; count[o.outcome]++;
+      const x = o.x * sx, y = o.y * sy, w = o.width * sx, h = o.height * sy;
+      const col = o.outcome === 'false' ? '#ff3b3b' : o.outcome === 'ignored' ? '#8a8f98' : colours[o.class] || '#ffffff';
+      g.setLineDash([]); g.strokeStyle = col; g.lineWidth = o.outcome === 'ignored' ? 1 : 2;
+      g.strokeRect(x, y, w, h);
+      if (o.outcome === 'false') { g.beginPath(); g.moveTo(x, y); g.lineTo(x + w, y + h); g.moveTo(x + w, y); g.lineTo(x, y + h); g.stroke(); }
+      g.fillStyle = col; g.font = '12px system-ui';
+      g.fillText(o.outcome === 'false' ? `false ${o.class}` : o.class, x, Math.max(12, y - 3));
+    }
+    for (const o of scored.truth) if (o.outcome === 'missed') {
+      count.missed++;
+      g.setLineDash([5, 4]); g.strokeStyle = '#ffffff'; g.lineWidth = 2;
+      g.strokeRect(o.x * sx, o.y * sy, o.width * sx, o.height * sy);
+      g.fillStyle = '#ffffff'; g.fillText(`missed ${o.class}`, o.x * sx, o.y * sy + o.height * sy + 12);
+    }
+    g.setLineDash([]);
+  } else if (layers.boxes) for (const c of withBbox()) for (const o of c.output) {
     boxes++;
     const b = o.bbox, col = colours[o.class] || '#ffffff';
     g.strokeStyle = col; g.lineWidth = 2;
@@ -71,7 +94,13 @@ function drawCamera() {
     g.fillStyle = col; g.font = '12px system-ui';
     g.fillText(`${o.class} ${(o.confidence * 100).toFixed(0)}%`, b.x * sx, Math.max(12, b.y * sy - 3));
   }
-  document.body.dataset.boxes = boxes; // for the browser test
+  // For the browser test: boxes now, by outcome, and the outcomes seen so far.
+  document.body.dataset.boxes = boxes;
+  for (const k of ['matched', 'false', 'missed']) {
+    document.body.dataset[k] = count[k];
+    if (count[k]) evalView.seen[k] = true;
+  }
+  document.body.dataset.seen = Object.keys(evalView.seen).sort().join(' ');
   if (layers.overlay && state) {
     g.fillStyle = 'rgba(0,0,0,0.55)'; g.fillRect(0, 0, 250, 22);
     g.fillStyle = '#e6e6e6'; g.font = '13px ui-monospace, monospace';
@@ -115,6 +144,92 @@ function drawBev() {
 
 function draw() { drawCamera(); drawBev(); }
 
+// Scores so far (GET /api/eval, docs/server.md): a row a scored component,
+// and under the timeline each metric a window with the marks of faults and
+// timeouts (and gates). Rows, lines and marks are made once and changed in
+// place, so that a click lands on the mark it was aimed at while the stream
+// updates them.
+const evalView = { busy: false, shownTime: null, data: null, off: false, seen: {} };
+const ratios = new Set(['precision', 'recall', 'f1']);
+const scoreRows = new Map(), plotLines = new Map(), plotMarks = new Map();
+const SVGNS = 'http://www.w3.org/2000/svg';
+async function refreshEval() {
+  if (evalView.off || evalView.busy || !state || evalView.shownTime === state.sim_time) return;
+  evalView.busy = true;
+  try {
+    const r = await api('eval');
+    const d = await r.json();
+    if (r.status === 404) { evalView.off = true; $('scoretitle').textContent = d.error; return; }
+    // Scored up to the server's last poll: asked again while that is behind the time shown.
+    evalView.data = d;
+    evalView.shownTime = d.sim_time;
+    showScores();
+    draw();
+  } finally { evalView.busy = false; }
+}
+function showScores() {
+  const d = evalView.data, body = $('scores').tBodies[0];
+  for (const c of d.components) {
+    let tr = scoreRows.get(c.name);
+    if (!tr) {
+      tr = document.createElement('tr');
+      tr.dataset.name = c.name;
+      for (const m of ['name', 'scored', 'tp', 'fp', 'fn', 'precision', 'recall', 'f1']) {
+        const td = document.createElement('td'); td.dataset.metric = m; tr.appendChild(td);
+      }
+      body.appendChild(tr);
+      scoreRows.set(c.name, tr);
+    }
+    for (const td of tr.children) {
+      const m = td.dataset.metric, v = m === 'name' ? c.name : m === 'scored' ? c.scored : c.so_far[m];
+      const text = v === null ? '–' : ratios.has(m) ? v.toFixed(3) : String(v);
+      if (td.textContent !== text) td.textContent = text;
+    }
+  }
+  drawPlot();
+}
+function svgEl(kind, parent, cls) {
+  const el = document.createElementNS(SVGNS, kind);
+  if (cls) el.setAttribute('class', cls);
+  parent.appendChild(el);
+  return el;
+}
+function drawPlot() {
+  const d = evalView.data, svg = $('plot');
+  if (!d || !state || !(state.span_ns > 0)) return;
+  const W = 1000, H = 80, x = rel => Math.max(0, Math.min(W, rel / state.span_ns * W)), y = v => H - 4 - v * (H - 14);
+  for (const c of d.components) for (const m of ratios) {
+    const key = c.name + ' ' + m;
+    let path = plotLines.get(key);
+    if (!path) { path = svgEl('path', svg, 'line ' + m); path.dataset.metric = m; plotLines.set(key, path); }
+    let p = '', pen = false;
+    for (const w of c.windows) {
+      const v = w[m];
+      if (v === null) { pen = false; continue; }
+      p += `${pen ? 'L' : 'M'}${x(w.rel_ns).toFixed(1)} ${y(v).toFixed(1)}H${x(w.rel_ns + d.window_ns).toFixed(1)}`;
+      pen = true;
+    }
+    if (path.getAttribute('d') !== p) path.setAttribute('d', p);
+  }
+  let now = svg.querySelector('.now');
+  if (!now) { now = svgEl('line', svg, 'now'); now.setAttribute('y1', 0); now.setAttribute('y2', H); }
+  now.setAttribute('x1', x(state.rel_ns)); now.setAttribute('x2', x(state.rel_ns));
+  const keep = new Set();
+  for (const mk of d.marks) {
+    const key = `${mk.rel_ns} ${mk.kind} ${mk.component}`;
+    keep.add(key);
+    if (plotMarks.has(key)) continue;
+    const r = svgEl('rect', svg, 'mark ' + mk.kind);
+    r.dataset.rel = mk.rel_ns;
+    r.setAttribute('x', x(mk.rel_ns) - 3); r.setAttribute('y', 0); r.setAttribute('width', 6); r.setAttribute('height', 12);
+    svgEl('title', r).textContent = `${(mk.rel_ns / 1e9).toFixed(3)} s ${mk.kind} ${mk.component}: ${mk.message}`;
+    plotMarks.set(key, r);
+  }
+  for (const [key, r] of plotMarks) if (!keep.has(key)) { r.remove(); plotMarks.delete(key); }
+  document.body.dataset.marks = plotMarks.size; // for the browser test
+}
+$('plot').onclick = e => { const m = e.target.closest('.mark'); if (m) post('seek?rel=' + m.dataset.rel); };
+
 // Frames and points come on the stream; the ground truth is fetched when the time changes.
 async function refreshViews() {
   if (view.busy || !state || view.shownTime === state.sim_time) return;
@@ -141,6 +256,7 @@ function show(s) {
   for (const ev of s.events || []) if (ev.id > seen) { seen = ev.id; if (ev.message) $('events').textContent = ev.kind + ': ' + ev.message; }
   draw();
   refreshViews();
+  refreshEval();
 }
 
 // The components panel: a click shows the component's last inputs and output.

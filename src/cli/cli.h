@@ -22,6 +22,7 @@ int cli_export(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_db(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 the work failed (bad input, trap), 2 usage. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rsim/eval.h"
+#include "rsim/eval_live.h"
 
 #define N_IOU 10
 #define N_REC 101
@@ -57,6 +58,23 @@ static int by_score(const void *a, const void *b) {
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* The truth one detection takes (its IoUs with g[0..ng-1], truth that counts
+** first): the untaken one of highest IoU at or above thr, or -1; marked taken. */
+static ptrdiff_t take_truth(const double *iou, const rsim_eval_box **g, size_t ng, double thr, bool *gt_taken) {
+  double best = fmin(thr, 1 - 1e-10);
+  ptrdiff_t m = -1;
+  for (size_t j = 0; j < ng; j++) {
+    if (gt_taken[j]) continue;
+    /* Once matched to truth that counts, ignored truth cannot take it. */
+    if (m > -1 && !g[m]->ignore && g[j]->ignore) break;
+    if (iou[j] < best) continue;
+    best = iou[j];
+    m = (ptrdiff_t)j;
+  }
+  if (m > -1) gt_taken[m] = true;
+  return m;
+}
+
 /* evaluateImg for one image and class: appends one record per kept
 ** detection to recs and adds the truth that is not ignored to *npig. */
 static void eval_image(const rsim_eval_image *im, int cls, const double iou_thr[N_IOU], det_rec **recs,
@@ -94,20 +112,10 @@ static void eval_image(const rsim_eval_image *im, int cls, const double iou_thr[
   for (int t = 0; t < N_IOU; t++) {
     memset(gt_taken, 0, (ng ? ng : 1) * sizeof *gt_taken);
     for (size_t d = 0; d < nd; d++) {
-      double best = fmin(iou_thr[t], 1 - 1e-10);
-      ptrdiff_t m = -1;
-      for (size_t j = 0; j < ng; j++) {
-        if (gt_taken[j]) continue;
-        /* Once matched to truth that counts, ignored truth cannot take it. */
-        if (m > -1 && !g[m]->ignore && g[j]->ignore) break;
-        if (ious[d * ng + j] < best) continue;
-        best = ious[d * ng + j];
-        m = (ptrdiff_t)j;
-      }
+      ptrdiff_t m = take_truth(ious + d * ng, g, ng, iou_thr[t], gt_taken);
       if (m == -1) continue;
       out[d].matched[t] = true;
       out[d].ignored[t] = g[m]->ignore;
-      gt_taken[m] = true;
     }
   }
   for (size_t d = 0; d < nd; d++) out[d].score = order[d].score;
@@ -223,4 +231,44 @@ void rsim_eval_detection(const rsim_eval_image *im, size_t n_images, int n_class
     o->recall = (double)o->tp / (double)(o->tp + o->fn);
     o->f1 = 2.0 * (double)o->tp / (double)(2 * o->tp + o->fp + o->fn);
   }
+}
+
+void rsim_eval_match(const rsim_eval_image *im, double iou, ptrdiff_t *dt_gt, ptrdiff_t *gt_dt) {
+  if (!(iou > 0)) iou = 0.5;
+  for (size_t i = 0; i < im->n_dt; i++) dt_gt[i] = -1;
+  for (size_t j = 0; j < im->n_gt; j++) gt_dt[j] = -1;
+  size_t cap = im->n_gt + 1;
+  const rsim_eval_box **g = rsim_xmalloc(cap * sizeof *g);
+  size_t *gi = rsim_xmalloc(cap * sizeof *gi);
+  bool *taken = rsim_xmalloc(cap * sizeof *taken);
+  double *ious = rsim_xmalloc(cap * sizeof *ious);
+  sort_item *order = rsim_xmalloc((im->n_dt + 1) * sizeof *order);
+  /* Class by class, as eval_image: the classes are those of the detections. */
+  for (size_t first = 0; first < im->n_dt; first++) {
+    int cls = im->dt[first].cls;
+    bool done = false;
+    for (size_t k = 0; k < first && !done; k++) done = im->dt[k].cls == cls;
+    if (done) continue;
+    size_t ng = 0, nd = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t j = 0; j < im->n_gt; j++)
+        if (im->gt[j].cls == cls && im->gt[j].ignore == (pass == 1)) g[ng] = &im->gt[j], gi[ng++] = j;
+    for (size_t i = 0; i < im->n_dt; i++)
+      if (im->dt[i].cls == cls) order[nd] = (sort_item){im->dt[i].score, i}, nd++;
+    qsort(order, nd, sizeof *order, by_score);
+    if (nd > MAX_DETS) nd = MAX_DETS;
+    memset(taken, 0, cap * sizeof *taken);
+    for (size_t d = 0; d < nd; d++) {
+      for (size_t j = 0; j < ng; j++) ious[j] = box_iou(&im->dt[order[d].index], g[j]);
+      ptrdiff_t m = take_truth(ious, g, ng, iou, taken);
+      if (m == -1) continue;
+      dt_gt[order[d].index] = (ptrdiff_t)gi[m];
+      gt_dt[gi[m]] = (ptrdiff_t)order[d].index;
+    }
+  }
+  free(order);
+  free(ious);
+  free(taken);
+  free(gi);
+  free(g);
 }

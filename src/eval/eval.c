@@ -17,6 +17,7 @@
 
 #include "eval/eval_int.h"
 #include "rsim/engine.h"
+#include "rsim/eval_live.h"
 
 enum { EV_NONE = 0, EV_DETECTIONS, EV_TRACKS, EV_PLANS };
 
@@ -870,4 +871,62 @@ int rsim_eval_save(const rsim_eval_result *r, const char *run_db, rsim_errbuf *e
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rc;
+}
+
+/* ---- a camera for live scoring (rsim/eval_live.h) -------------------------------------- */
+
+/* The context rsim_eval_run builds, kept for one camera: the same
+** projection and ignore rules for every image the server scores. */
+struct rsim_eval_cam {
+  ctx c;
+  rsim_eval_opts o;
+  rsim_errbuf eb;
+};
+
+int rsim_eval_cam_open(rsim_store *st, const rsim_eval_opts *o, rsim_eval_cam **out, rsim_errbuf *eb) {
+  *out = NULL;
+  rsim_eval_cam *k = rsim_xcalloc(1, sizeof *k);
+  k->o = o ? *o : (rsim_eval_opts){0};
+  if (k->o.min_px <= 0) k->o.min_px = 8;
+  if (k->o.min_visible <= 0) k->o.min_visible = 0.5;
+  k->c = (ctx){.o = &k->o, .st = st, .eb = eb};
+  int rc = setup_camera(&k->c);
+  if (rc) {
+    free(k);
+    return rc;
+  }
+  k->c.eb = &k->eb;
+  *out = k;
+  return RSIM_OK;
+}
+
+bool rsim_eval_cam_scores(const rsim_type *t) { return records_with(t, "bbox", NULL) != NULL; }
+
+void rsim_eval_cam_image(rsim_eval_cam *k, const rsim_val *v, const rsim_type *t, const rsim_truth *g, size_t ng,
+                         rsim_eval_image *im) {
+  comp one = {.type = (rsim_type *)t};
+  detection_frame(&k->c, &one, 0, v, g, ng);
+  *im = one.images[0];
+  free(one.t);
+  free(one.images);
+  free(one.frames);
+}
+
+const char *rsim_eval_cam_class(const rsim_eval_cam *k, int cls) {
+  return cls >= 0 && (size_t)cls < k->c.n_classes ? k->c.classes[cls] : "?";
+}
+
+const char *rsim_eval_cam_id(const rsim_eval_cam *k) { return k->c.camera; }
+
+void rsim_eval_image_clear(rsim_eval_image *im) {
+  free((void *)im->gt);
+  free((void *)im->dt);
+  *im = (rsim_eval_image){0};
+}
+
+void rsim_eval_cam_free(rsim_eval_cam *k) {
+  if (!k) return;
+  for (size_t i = 0; i < k->c.n_classes; i++) free(k->c.classes[i]);
+  free(k->c.classes);
+  free(k);
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsim/eval_live.h"
 #include "rsim/server.h"
 
 #define MAX_BODY 4096
@@ -62,6 +63,12 @@ struct rsim_server {
   char *events[32]; /* the last player events as JSON objects, a ring */
   uint64_t n_events; /* events so far; each has its number as "id" */
   char errmsg[512];  /* why rsim_server_run failed */
+  /* Scores so far (GET /api/eval): NULL when the store cannot be scored, why in live_why. */
+  rsim_eval_live *live;
+  char live_why[600];
+  rsim_time live_now;        /* the engine's time at the last look: going back is a seek back */
+  rsim_time *live_out_t;     /* each component's output time last scored */
+  rsim_component_stats *live_stats; /* each component's counts at the last look */
 };
 
 /* libwebsockets' own error lines: the first is kept, never printed (the
@@ -376,6 +383,12 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
   if (!strcmp(p, "/points")) return points(s, wsi, h);
   if (!strcmp(p, "/truth")) return truth(s, h);
   if (!strcmp(p, "/sensors")) return sensors(s, h);
+  if (!strcmp(p, "/eval")) {
+    if (!s->live) return reply_error(h, 404, s->live_why);
+    h->reply.len = 0;
+    rsim_eval_live_json(s->live, s->live_now, &h->reply);
+    return h->status = 200;
+  }
   if (!strcmp(p, "/inputs")) {
     char name[128];
     if (!arg(wsi, h, "component", name, sizeof name)) return reply_error(h, 400, "needs component=NAME");
@@ -624,10 +637,39 @@ static const struct lws_protocols kProtocols[] = {
 
 /* ---- timers ---------------------------------------------------------------------------- */
 
+/* After a poll: scores each new output (the latest of each component: a
+** poll that ran several instants scores the last one), marks faults,
+** limit stops and timing violations, and forgets what a seek back undid. */
+static void live_update(rsim_server *s) {
+  if (!s->live) return;
+  rsim_time now = rsim_engine_time(s->e);
+  if (now < s->live_now) rsim_eval_live_rewind(s->live, now + 1);
+  s->live_now = now;
+  for (size_t i = 0; i < rsim_engine_n_components(s->e); i++) {
+    rsim_component_stats st, *was = &s->live_stats[i];
+    rsim_engine_stats(s->e, i, &st);
+    if (st.errors > was->errors && st.limit_hits == was->limit_hits)
+      rsim_eval_live_mark(s->live, now, "fault", st.name, "the call trapped or failed");
+    if (st.limit_hits > was->limit_hits)
+      rsim_eval_live_mark(s->live, now, "timeout", st.name, "the call ran out of fuel or time");
+    if (st.timing_violations > was->timing_violations)
+      rsim_eval_live_mark(s->live, now, "timeout", st.name, "the call took longer than its budget");
+    *was = st;
+    const rsim_type *t;
+    rsim_time ot;
+    const rsim_val *v = rsim_engine_output(s->e, i, &t, &ot);
+    if (v && ot != s->live_out_t[i]) {
+      s->live_out_t[i] = ot;
+      rsim_eval_live_output(s->live, st.name, ot, v, t);
+    }
+  }
+}
+
 static void on_poll(lws_sorted_usec_list_t *sul) {
   rsim_server *s = lws_container_of(sul, rsim_server, sul_poll);
   int64_t wait;
   rsim_player_poll(s->p, &wait);
+  live_update(s);
   /* Paused or ended: look again soon, a control may have changed that. */
   lws_usec_t us = wait < 0 ? 20000 : wait / 1000;
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, us > 20000 ? 20000 : us);
@@ -711,7 +753,18 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
     const rsim_sensor_info *lidar = rsim_store_first_of_kind(s->o.store, RSIM_SENSOR_LIDAR);
     s->camera = cam ? cam->id : NULL;
     s->lidar = lidar ? lidar->id : NULL;
-  }
+    rsim_time from, to;
+    rsim_engine_range(e, &from, &to);
+    rsim_errbuf why = {0};
+    if (rsim_eval_live_new(s->o.store, from, 0, &s->live, &why))
+      snprintf(s->live_why, sizeof s->live_why, "no scores while playing: %s", why.msg);
+    s->live_now = INT64_MIN;
+    size_t n = rsim_engine_n_components(e);
+    s->live_out_t = rsim_xmalloc((n + 1) * sizeof *s->live_out_t);
+    for (size_t i = 0; i < n; i++) s->live_out_t[i] = INT64_MIN;
+    s->live_stats = rsim_xcalloc(n + 1, sizeof *s->live_stats);
+  } else
+    snprintf(s->live_why, sizeof s->live_why, "no scores while playing: this server has no store");
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, 1);
   lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, 1);
   *out = s;
@@ -747,6 +800,9 @@ void rsim_server_free(rsim_server *s) {
   rsim_buf_free(&s->jpeg);
   rsim_buf_free(&s->pts);
   free(s->peers);
+  rsim_eval_live_free(s->live);
+  free(s->live_out_t);
+  free(s->live_stats);
   free(s);
 }
 

@@ -83,6 +83,53 @@ try {
   await page.click('#comps tr[data-name="detector"]');
   await page.waitForFunction(() => document.getElementById('detail').textContent.includes('camera_front'));
   console.log('components panel: last inputs shown');
+
+  // Scores so far: play the rest at max speed to the end; the panel then
+  // shows the server's numbers (GET /api/eval), which no longer change.
+  await page.selectOption('#speed', 'max');
+  await page.waitForFunction(() => fetch('/api/state').then(r => r.json()).then(s => s.speed === 0));
+  await page.click('#play');
+  await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('ended'));
+  await page.waitForFunction(() => fetch('/api/eval').then(r => r.json()).then(d => {
+    const c = d.components.find(x => x.name === 'detector');
+    const td = m => document.querySelector(`#scores tr[data-name="detector"] td[data-metric="${m}"]`);
+    return c && c.scored > 0 && td('f1') && td('f1').textContent === c.so_far.f1.toFixed(3) &&
+      td('tp').textContent === String(c.so_far.tp) && td('fp').textContent === String(c.so_far.fp);
+  }));
+  console.log('scores so far shown: detector F1', await page.$eval('#scores tr[data-name="detector"] td[data-metric="f1"]', el => el.textContent));
+
+  // A timeout mark (the tracker's 1 us budget) on the plot: a click goes there.
+  await page.waitForFunction(() => document.querySelectorAll('#plot .mark.timeout').length > 2);
+  const rel = await page.$$eval('#plot .mark.timeout', els => Number(els[Math.floor(els.length / 2)].dataset.rel));
+  await page.click(`#plot .mark.timeout[data-rel="${rel}"]`);
+  await page.waitForFunction(r => Math.abs(parseFloat(document.getElementById('time').textContent) - r / 1e9) < 0.0015, rel);
+  const there = await api('state');
+  if (there.rel_ns !== rel) fail(`the mark at ${rel} ns went to ${there.rel_ns} ns`);
+  console.log(`a mark clicked: went to ${(rel / 1e9).toFixed(3)} s`);
+
+  // Box styles: the boxes drawn are the scored image's, by outcome. Step
+  // back until the image shown has a false positive (the demo detector
+  // finds some cyclists and pedestrians twice), then see it drawn so.
+  const outcome = () => fetch(base + '/api/eval').then(r => r.json());
+  const same = () => page.waitForFunction(() => fetch('/api/eval').then(r => r.json()).then(d => {
+    if (!d.boxes) return false;
+    const n = k => d.boxes.detections.filter(o => o.outcome === k).length;
+    const b = document.body.dataset;
+    return Number(b.matched) === n('matched') && Number(b.false) === n('false') &&
+      Number(b.missed) === d.boxes.truth.filter(o => o.outcome === 'missed').length;
+  }));
+  let falsePos = 0;
+  for (let before = (await api('state')).rel_ns; !falsePos && before >= 1e8; before = (await api('state')).rel_ns) {
+    await page.keyboard.press('ArrowLeft'); // -100 ms
+    await page.waitForFunction(b => fetch('/api/eval').then(r => r.json()).then(d =>
+      fetch('/api/state').then(r => r.json()).then(s => s.rel_ns < b && d.sim_time === s.sim_time)), before);
+    const d = await outcome();
+    falsePos = d.boxes ? d.boxes.detections.filter(o => o.outcome === 'false').length : 0;
+  }
+  if (!falsePos) fail('no image with a false positive before the mark');
+  await same();
+  await page.waitForFunction(n => Number(document.body.dataset.false) === n && Number(document.body.dataset.matched) > 0, falsePos);
+  console.log(`false positives drawn: ${falsePos} false, ${await page.evaluate(() => document.body.dataset.matched)} matched boxes`);
   await page.screenshot({ path: shot });
   console.log('screenshot', shot);
   if (errors.length) fail('page errors: ' + errors.join('; '));

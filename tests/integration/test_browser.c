@@ -2,8 +2,12 @@
 ** test_browser.c -- the web UI in a real headless browser (Debian's
 ** chromium driven by playwright-core, tests/browser/ui_test.mjs): play and
 ** see sim time advance and boxes appear, pause, seek with the scrubber and
-** check the time shown, change speed, use the arrow keys.  The screenshot is
-** kept as a CI artifact: <build>/artifacts/ui-screenshot.png.
+** check the time shown, change speed, use the arrow keys; see the scores so
+** far, click a timeout mark on the plot under the timeline to go there, and
+** find matched and false boxes drawn in their styles.  The graph is the
+** demo's with a tracker budget no call can keep (1 us, on_timing: warn), so
+** the run has timeouts to mark.  The screenshot is kept as a CI artifact:
+** <build>/artifacts/ui-screenshot.png.
 */
 #include "test.h"
 
@@ -11,7 +15,18 @@ TEST(browser_ui_plays_seeks_and_draws_boxes) {
   const char *drive = test_make_drive("drive.db", "3s", 2);
   char script[1024], graph[1024], shot[1024], cmd[5000], *out = NULL;
   snprintf(script, sizeof script, "%s", test_source_path("tests/browser/ui_test.mjs")); /* static buffers */
-  snprintf(graph, sizeof graph, "%s", test_source_path("examples/demo/graph.yaml"));
+  /* The demo graph, its tracker given a budget of 1 us. */
+  FILE *f = fopen(test_source_path("examples/demo/graph.yaml"), "rb");
+  ASSERT(f);
+  static char demo[16384], timed[17000];
+  size_t n = fread(demo, 1, sizeof demo - 1, f);
+  fclose(f);
+  demo[n] = 0;
+  const char *at = strstr(demo, "    trigger: radar_front\n");
+  ASSERT(at);
+  at += strlen("    trigger: radar_front\n");
+  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
+  snprintf(graph, sizeof graph, "%s", test_write_text("graph.yaml", timed));
   /* <build>/bin/replaysim -> <build>/artifacts */
   snprintf(shot, sizeof shot, "%s", test_replaysim_path());
   char *slash = strrchr(shot, '/');
@@ -24,6 +39,9 @@ TEST(browser_ui_plays_seeks_and_draws_boxes) {
   int rc = test_run(cmd, &out);
   if (rc) test_fail(__FILE__, __LINE__, "ui_test.mjs failed (%d): %s", rc, out);
   ASSERT_CONTAINS(out, "boxes drawn");
+  ASSERT_CONTAINS(out, "scores so far shown");
+  ASSERT_CONTAINS(out, "a mark clicked");
+  ASSERT_CONTAINS(out, "false positives drawn");
   ASSERT_CONTAINS(out, "ui ok");
   free(out);
 }
