@@ -195,11 +195,14 @@ bool rsim_report_has_eval(const char *run_db) {
 static size_t headline(const run *r, const comp *c, const char **out, size_t max) {
   static const char *const det[] = {"f1", "ap", "precision", "recall", "ap50"};
   static const char *const trk[] = {"mota", "idf1", "hota", "precision", "recall", "motp"};
+  static const char *const plan[] = {"min_ttc", "min_headway", "hard_brakes", "max_decel", "comfortable"};
   size_t n = 0;
   if (!strcmp(c->kind, "detection"))
     for (size_t i = 0; i < sizeof det / sizeof *det && n < max; i++) out[n++] = det[i];
   else if (!strcmp(c->kind, "tracking"))
     for (size_t i = 0; i < sizeof trk / sizeof *trk && n < max; i++) out[n++] = trk[i];
+  else if (!strcmp(c->kind, "planning"))
+    for (size_t i = 0; i < sizeof plan / sizeof *plan && n < max; i++) out[n++] = plan[i];
   else
     for (size_t i = 0; i < r->n && n < max && n < 5; i++) {
       const row *x = &r->rows[i];
@@ -213,7 +216,8 @@ static size_t headline(const run *r, const comp *c, const char **out, size_t max
 
 static bool lower_is_better(const char *m) {
   static const char *const low[] = {"motp", "fp", "fn", "misses", "switches", "false_positives", "fragmentations",
-                                    "idfp", "idfn"};
+                                    "idfp", "idfn", "hard_brakes", "hard_brake_time", "max_decel",
+                                    "lon_jerk_max", "jerk_max", "lat_accel_max", "yaw_rate_max", "yaw_accel_max"};
   for (size_t i = 0; i < sizeof low / sizeof *low; i++)
     if (!strcmp(m, low[i])) return true;
   return strstr(m, "err") != NULL;
@@ -221,19 +225,26 @@ static bool lower_is_better(const char *m) {
 
 static bool is_count(const char *m) {
   static const char *const counts[] = {"tp", "fp", "fn", "objects", "predictions", "matches", "switches", "misses",
-                                       "false_positives", "fragmentations", "idtp", "idfp", "idfn"};
+                                       "false_positives", "fragmentations", "idtp", "idfp", "idfn",
+                                       "hard_brakes", "plans", "entries"};
   for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
     if (!strcmp(m, counts[i])) return true;
   return false;
 }
 
-static double value(const run *r, const char *component, const char *cls, const char *metric) {
+/* The whole-run row of (component, class, metric), or NULL. */
+static const row *find(const run *r, const char *component, const char *cls, const char *metric) {
   for (size_t i = 0; i < r->n; i++) {
     const row *x = &r->rows[i];
     if (!x->window && !strcmp(x->component, component) && !strcmp(x->cls, cls) && !strcmp(x->metric, metric))
-      return x->v;
+      return x;
   }
-  return NAN;
+  return NULL;
+}
+
+static double value(const run *r, const char *component, const char *cls, const char *metric) {
+  const row *x = find(r, component, cls, metric);
+  return x ? x->v : NAN;
 }
 
 static bool has_metric(const run *r, const char *component, const char *metric) {
@@ -489,7 +500,13 @@ static void run_section(rsim_buf *b, const run *r, size_t ri, size_t n_worst_max
     rsim_buf_puts(b, "</tr></thead><tbody>");
     for (size_t m = 0; m < nmet; m++) {
       rsim_buf_printf(b, "<tr><th>%s</th>", met[m]);
-      for (size_t k = 0; k < ncls; k++) cell(b, ri, c->name, cls[k], met[m], value(r, c->name, cls[k], met[m]));
+      /* Not every metric has every class (a plan's manoeuvres have times,
+      ** not a TTC): such a cell stays empty, which is not '–' (undefined). */
+      for (size_t k = 0; k < ncls; k++) {
+        const row *x = find(r, c->name, cls[k], met[m]);
+        if (x) cell(b, ri, c->name, cls[k], met[m], x->v);
+        else rsim_buf_puts(b, "<td></td>");
+      }
       rsim_buf_puts(b, "</tr>");
     }
     rsim_buf_puts(b, "</tbody></table></div>");

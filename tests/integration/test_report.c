@@ -133,8 +133,8 @@ TEST(report_shows_the_eval_numbers_of_two_runs_in_chromium) {
     if (json_is_true(json_object_get(c, "summary"))) summary++;
     else if (!json_is_true(json_object_get(c, "ab"))) table[run]++;
   }
-  /* demo graph: detector, tracker, fusion; three headline numbers each */
-  ASSERT_EQ(summary, 2 * 9);
+  /* demo graph: detector, tracker, fusion, planner; three headline numbers each */
+  ASSERT_EQ(summary, 2 * 12);
   for (int r = 0; r < 2; r++)
     ASSERT_EQ((int64_t)table[r], test_query_int(runs[r], "SELECT count(*) FROM eval WHERE scope = 'run'"));
 
@@ -155,13 +155,13 @@ TEST(report_shows_the_eval_numbers_of_two_runs_in_chromium) {
     double diff = vb - va;
     if (isfinite(diff) && fabs(diff) >= 5e-4) {
       differ++;
-      bool up = diff > 0, low = !strcmp(metric, "motp");
+      bool up = diff > 0, low = !strcmp(metric, "motp") || !strcmp(metric, "hard_brakes") || !strcmp(metric, "max_decel");
       ASSERT(better == (up != low));
       ASSERT(worse == !better);
     }
     n_delta++;
   }
-  ASSERT_EQ(n_delta, 5 + 2 * 6); /* the detector: 5 headline numbers; tracker and fusion: 6 */
+  ASSERT_EQ(n_delta, 5 + 2 * 6 + 5); /* detector 5 headline numbers, tracker and fusion 6, planner 5 */
   ASSERT(differ > 0);                /* 3 s of 4 are scored differently */
 
   /* Each plot has one step per window of the database. */
@@ -176,7 +176,7 @@ TEST(report_shows_the_eval_numbers_of_two_runs_in_chromium) {
     ASSERT(strlen(json_string_value(json_object_get(c, "path"))) > 0);
     n_plots++;
   }
-  ASSERT_EQ(n_plots, 2 * (5 + 6 + 6));
+  ASSERT_EQ(n_plots, 2 * (5 + 6 + 6 + 5));
 
   /* The summary's link leads to the first run's worst detector windows; the
   ** first is the window of the lowest F1 (the earliest of equals). */

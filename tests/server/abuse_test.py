@@ -27,7 +27,7 @@ def start(*extra):
     if "--bind" in extra:
         line = p.stdout.readline()
         assert line.startswith("control token: "), line
-        token = line.split(": ")[1].strip()
+        token = line.split(": ")[1].split()[0]  # "control token: T (the web UI: ...)"
     return p, port, token
 
 
