@@ -24,6 +24,7 @@ static const struct {
     {"serve", cli_serve, "serve a run to the web UI and the JSON control API: GRAPH --store drive.db [--port 8080]"},
     {"render", cli_render, "draw the UI's layers into PNG: GRAPH --store drive.db --at T --out frame.png | --every 1s --out DIR"},
     {"eval", cli_eval, "score a run's outputs against ground truth: RUN.db --truth drive.db [--json]"},
+    {"diff", cli_diff, "compare two runs: outputs per component, first difference, metric deltas: A.db B.db [--json]"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
 };
