@@ -94,12 +94,16 @@ typedef struct cli_variant {
   rsim_graph *g;
   rsim_record *rec;
   rsim_engine *e;
+  rsim_store *shared; /* both engines' store: one read of the drive */
   int rc; /* the variant engine's end: RSIM_EEOF or its error */
 } cli_variant;
 
 /* Consumes --variant, --variant-config or --out-variant at argv[*i];
 ** *bad gets CLI_USAGE for a malformed one. */
 bool cli_variant_opt(int argc, char **argv, int *i, cli_variant *v, int *bad);
+/* The store both engines read (rsim_store_shared over st), kept by v;
+** give it to the baseline's engine before building either engine. */
+rsim_store *cli_variant_store(cli_variant *v, rsim_store *st);
 /* Builds the variant graph and engine (opts as the baseline's, its own record). */
 int cli_variant_start(cli_variant *v, const rsim_graph *g, const rsim_engine_opts *opts, const char *graph,
                       const char *store, bool overwrite, rsim_errbuf *eb);
@@ -108,6 +112,7 @@ int cli_variant_play(cli_variant *v, rsim_engine *base);
 /* Prints the variant's statistics and digest; CLI_FAIL (message in eb when
 ** eb holds none yet) when the variant stopped on an error. */
 int cli_variant_report(cli_variant *v, bool component_digests, rsim_errbuf *eb);
+/* After the baseline's engine is freed (its cursors are on v's store). */
 void cli_variant_free(cli_variant *v);
 
 /* A progress line on stderr: redrawn in place on a terminal, one line per

@@ -248,6 +248,7 @@ int cli_run(int argc, char **argv) {
     rsim_record_set(rec, "store", a.store);
     o.record = rec;
   }
+  if (a.variant.component) o.store = cli_variant_store(&a.variant, st);
   if (rsim_engine_new(g, &o, &e, &eb)) goto out;
   if (a.variant.component && cli_variant_start(&a.variant, g, &o, a.graph, a.store, a.overwrite, &eb)) goto out;
   rsim_engine_range(e, &log_from, &(rsim_time){0});
@@ -301,8 +302,8 @@ int cli_run(int argc, char **argv) {
   printf("digest%s: %s\n", partial, hex);
 out:
   if (eb.msg[0]) cli_fail("%s", eb.msg); /* the error is the last line */
-  cli_variant_free(&a.variant);
   rsim_engine_free(e);
+  cli_variant_free(&a.variant);
   if (rec && rsim_record_close(rec)) exit_code = CLI_FAIL;
   if (st != base) rsim_store_close(st);
   rsim_store_close(base);

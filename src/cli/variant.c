@@ -2,13 +2,13 @@
 ** variant.c -- A/B runs for `replaysim run --variant COMPONENT[=FILE.wasm]
 ** [--variant-config KEY=VALUE] [--out-variant run_b.db]`: the baseline
 ** graph and its variant (rsim_graph_variant) run side by side in one
-** command, two engines stepped in lockstep, instant by instant, over one
-** store handle.
+** command, two engines stepped in lockstep, instant by instant.
 **
-** Each engine reads the readings through its own cursor: the drive is read
-** twice (from the same open store, so a file's pages are mostly cached),
-** not shared through one reading cache.  The baseline engine is the very
-** engine a plain run builds, so its digest is a plain run's.
+** Both read the drive through one rsim_store_shared: their main cursors
+** (same range, same sensors) share one read, each reading kept until both
+** have taken it, so lockstep keeps about one instant's readings in memory.
+** The baseline engine is built as a plain run builds it, so its digest is a
+** plain run's.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +53,11 @@ bool cli_variant_opt(int argc, char **argv, int *i, cli_variant *v, int *bad) {
     return true;
   }
   return false;
+}
+
+rsim_store *cli_variant_store(cli_variant *v, rsim_store *st) {
+  rsim_store_shared(st, &v->shared);
+  return v->shared;
 }
 
 int cli_variant_start(cli_variant *v, const rsim_graph *g, const rsim_engine_opts *base_opts, const char *graph,
@@ -120,6 +125,8 @@ int cli_variant_report(cli_variant *v, bool component_digests, rsim_errbuf *eb) 
   }
   /* Not "digest: ": that line is the baseline's, the last, as in a plain run. */
   printf("digest of variant%s: %s\n", ok ? "" : " (partial)", hex);
+  printf("drive read once for both runs: %llu readings (the variant took %llu)\n",
+         (unsigned long long)rsim_store_shared_reads(v->shared), (unsigned long long)rsim_engine_readings(v->e));
   if (ok) return CLI_OK;
   if (!eb->msg[0]) {
     const char *why = rsim_engine_errmsg(v->e);
@@ -132,6 +139,7 @@ void cli_variant_free(cli_variant *v) {
   rsim_engine_free(v->e);
   if (v->rec && rsim_record_close(v->rec)) fprintf(stderr, "replaysim run: cannot finish %s\n", v->out);
   rsim_graph_free(v->g);
+  rsim_store_close(v->shared);
   for (size_t i = 0; i < v->n_owned; i++) free(v->owned[i]);
   memset(v, 0, sizeof *v);
 }

@@ -12,6 +12,12 @@
 
 static const char *graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
+/* The number after label in out, or -1. */
+static long long number_after(const char *out, const char *label) {
+  const char *p = out ? strstr(out, label) : NULL;
+  return p ? strtoll(p + strlen(label), NULL, 10) : -1;
+}
+
 /* Runs cmd, fails the test unless it exits with want; returns its output. */
 static char *run_cmd(const char *cmd, int want) {
   char *out = NULL;
@@ -96,6 +102,11 @@ TEST(run_variant_baseline_is_a_plain_run_and_same_component_gives_same_digest) {
   const char *drive = test_make_drive("drive.db", "3s", 42);
   char plain[65], base[65], var[65], extra[4096], *out = NULL;
   ASSERT_OK(test_replay(graph(), drive, "", &out, plain));
+  const char *p = strstr(out, " readings in ");
+  ASSERT(p);
+  while (p > out && p[-1] != ' ') p--;
+  long long readings = strtoll(p, NULL, 10);
+  ASSERT(readings > 100);
   free(out);
   /* The same component, by name only and by an explicit path to its file. */
   const char *variants[] = {"--variant detector", NULL};
@@ -111,6 +122,10 @@ TEST(run_variant_baseline_is_a_plain_run_and_same_component_gives_same_digest) {
     test_find_digest(out, "digest of variant: ", var);
     ASSERT_STREQ(base, plain);
     ASSERT_STREQ(var, plain);
+    /* One read of the drive for both engines: as many readings taken from
+    ** the store as a plain run takes, and each engine got them all. */
+    ASSERT_EQ(number_after(out, "drive read once for both runs: "), readings);
+    ASSERT_EQ(number_after(out, "(the variant took "), readings);
     free(out);
   }
   json_t *d = diff_json(a, b);
