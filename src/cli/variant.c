@@ -56,7 +56,7 @@ bool cli_variant_opt(int argc, char **argv, int *i, cli_variant *v, int *bad) {
 }
 
 rsim_store *cli_variant_store(cli_variant *v, rsim_store *st) {
-  rsim_store_shared(st, &v->shared);
+  rsim_store_shared(st, 0, &v->shared);
   return v->shared;
 }
 

@@ -10,20 +10,29 @@
 ** next reading it gets; readings before min(pos) - 1 are dropped (pos - 1
 ** is the reading a consumer was lent, valid until its next call).  A cursor
 ** joins a source only while nothing was dropped from it, else it opens a
-** read of its own (correct, just not shared).
+** read of its own (correct, just not shared).  A consumer that falls so far
+** behind that the kept payloads pass max_kept bytes (an engine that stopped on an
+** error) leaves the source: should it read again, it reads on its own from
+** where it was, and the others are not held back by it.
 */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
 
+
 typedef struct source source;
 
 typedef struct scursor {
   rsim_store *st; /* first, see store.c */
-  source *src;
+  source *src;    /* NULL once it left its source */
   uint64_t pos;
   struct scursor *next_in_src;
+  /* after leaving: its read's parameters, and its own cursor (opened on use) */
+  rsim_time t0, t1;
+  char **ids;
+  size_t n_ids;
+  rsim_cursor *own;
 } scursor;
 
 struct source {
@@ -33,6 +42,7 @@ struct source {
   rsim_cursor *inner;
   rsim_reading **q;
   size_t len, cap;
+  size_t bytes; /* payload bytes in q */
   uint64_t first_index;
   bool eof;
   scursor *consumers;
@@ -42,7 +52,8 @@ struct source {
 typedef struct shared {
   rsim_store *base;
   source *sources;
-  uint64_t reads; /* readings taken from the base by shared cursors */
+  uint64_t reads; /* readings taken from the base by its cursors */
+  size_t max_kept;
 } shared;
 
 #define S(st) ((shared *)(st)->impl)
@@ -126,6 +137,7 @@ static void trim(source *s) {
   }
   size_t drop = 0;
   while (drop < s->len && s->first_index + drop < keep) {
+    s->bytes -= s->q[drop]->payload_len;
     rsim_reading_clear(s->q[drop]);
     free(s->q[drop]);
     drop++;
@@ -134,6 +146,45 @@ static void trim(source *s) {
   memmove(s->q, s->q + drop, (s->len - drop) * sizeof *s->q);
   s->len -= drop;
   s->first_index += drop;
+}
+
+/* c leaves its source: the others go on without waiting for it. */
+static void leave(scursor *c) {
+  source *s = c->src;
+  for (scursor **p = &s->consumers; *p; p = &(*p)->next_in_src)
+    if (*p == c) {
+      *p = c->next_in_src;
+      break;
+    }
+  c->t0 = s->t0, c->t1 = s->t1, c->n_ids = s->n_ids;
+  c->ids = rsim_xcalloc(s->n_ids ? s->n_ids : 1, sizeof *c->ids);
+  for (size_t i = 0; i < s->n_ids; i++) c->ids[i] = rsim_xstrdup(s->ids[i]);
+  c->src = NULL;
+}
+
+/* The slowest consumers other than me leave while too much is kept. */
+static void bound(source *s, scursor *me) {
+  while (s->bytes > S(me->st)->max_kept) {
+    scursor *slow = NULL;
+    for (scursor *c = s->consumers; c; c = c->next_in_src)
+      if (c != me && (!slow || c->pos < slow->pos)) slow = c;
+    if (!slow || slow->pos >= me->pos) return;
+    leave(slow);
+    trim(s);
+  }
+}
+
+/* A consumer that left: its own read, moved to where it was. */
+static int own_cursor(scursor *c) {
+  if (c->own) return RSIM_OK;
+  rsim_store *base = S(c->st)->base;
+  int rc = rsim_store_cursor_open(base, c->t0, c->t1, (const char *const *)c->ids, c->n_ids, &c->own);
+  const rsim_reading *r;
+  for (uint64_t i = 0; !rc && i < c->pos; i++) {
+    rc = rsim_cursor_next(c->own, &r);
+    S(c->st)->reads++;
+  }
+  return rc ? pass(c->st, rc) : RSIM_OK;
 }
 
 /* Makes reading index i available; RSIM_EEOF past the end. */
@@ -154,6 +205,7 @@ static int fill(rsim_store *st, source *s, uint64_t i) {
     rsim_reading *copy = rsim_xcalloc(1, sizeof *copy);
     rsim_reading_copy(copy, r);
     s->q[s->len++] = copy;
+    s->bytes += copy->payload_len;
     S(st)->reads++;
   }
   return RSIM_OK;
@@ -161,16 +213,28 @@ static int fill(rsim_store *st, source *s, uint64_t i) {
 
 static int be_cursor_next(rsim_cursor *cc, const rsim_reading **out) {
   scursor *c = (scursor *)cc;
+  if (!c->src) {
+    int rc = own_cursor(c);
+    if (!rc) rc = rsim_cursor_next(c->own, out);
+    if (!rc) c->pos++, S(c->st)->reads++;
+    return rc ? pass(c->st, rc) : RSIM_OK;
+  }
   trim(c->src);
   int rc = fill(c->st, c->src, c->pos);
   if (rc) return rc;
   *out = c->src->q[c->pos - c->src->first_index];
   c->pos++;
+  bound(c->src, c);
   return RSIM_OK;
 }
 
 static int be_cursor_peek_time(rsim_cursor *cc, rsim_time *out) {
   scursor *c = (scursor *)cc;
+  if (!c->src) {
+    int rc = own_cursor(c);
+    if (!rc) rc = rsim_cursor_peek_time(c->own, out);
+    return rc ? pass(c->st, rc) : RSIM_OK;
+  }
   int rc = fill(c->st, c->src, c->pos);
   if (rc) return rc;
   *out = c->src->q[c->pos - c->src->first_index]->t;
@@ -179,13 +243,20 @@ static int be_cursor_peek_time(rsim_cursor *cc, rsim_time *out) {
 
 static void be_cursor_close(rsim_cursor *cc) {
   scursor *c = (scursor *)cc;
+  shared *sh = S(c->st);
+  if (!c->src) {
+    rsim_cursor_close(c->own);
+    for (size_t i = 0; i < c->n_ids; i++) free(c->ids[i]);
+    free(c->ids);
+    free(c);
+    return;
+  }
   source *s = c->src;
   for (scursor **p = &s->consumers; *p; p = &(*p)->next_in_src)
     if (*p == c) {
       *p = c->next_in_src;
       break;
     }
-  shared *sh = S(c->st);
   free(c);
   if (s->consumers) {
     trim(s);
@@ -234,9 +305,10 @@ static const rsim__store_backend rsim__store_shared = {
     .truth = be_truth,
 };
 
-int rsim_store_shared(rsim_store *base, rsim_store **out) {
+int rsim_store_shared(rsim_store *base, size_t max_kept, rsim_store **out) {
   shared *sh = rsim_xcalloc(1, sizeof *sh);
   sh->base = base;
+  sh->max_kept = max_kept ? max_kept : (size_t)256 << 20;
   rsim_store *st = rsim_xcalloc(1, sizeof *st);
   st->be = &rsim__store_shared;
   st->impl = sh;

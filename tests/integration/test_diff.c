@@ -273,3 +273,21 @@ TEST(eval_gates_fail_naming_window_metric_and_values_and_pass_unchanged) {
   ASSERT_CONTAINS(out, "bad.yaml:2: objects is neither better higher nor lower");
   free(out);
 }
+
+TEST(run_variant_that_traps_fails_the_command_but_the_baseline_plays_on) {
+  const char *drive = test_make_drive("drive.db", "2s", 42);
+  char plain[65], base[65], extra[4096], *out = NULL;
+  ASSERT_OK(test_replay(graph(), drive, "", &out, plain));
+  free(out);
+  /* A detector that returns a string that is not UTF-8 at its second call. */
+  snprintf(extra, sizeof extra, "--variant detector=%s --variant-config fault=badvalue --out %s",
+           test_component_path("misbehave"), test_tmpfile("a.db"));
+  ASSERT_EQ(test_replay(graph(), drive, extra, &out, base), 1);
+  ASSERT_STREQ(base, plain); /* the whole baseline, not a partial digest */
+  ASSERT_CONTAINS(out, "digest of variant (partial): ");
+  const char *last = out + strlen(out) - 1;
+  while (last > out && last[-1] != '\n') last--;
+  ASSERT_CONTAINS(last, "run: variant detector=");
+  ASSERT_CONTAINS(last, "component 'detector' failed at sim time");
+  free(out);
+}

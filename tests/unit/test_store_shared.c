@@ -2,7 +2,8 @@
 ** test_store_shared.c -- rsim_store_shared: cursors of the same read share
 ** it (each sees every reading, in order, the base is read once); a cursor
 ** that comes after readings were dropped, or asks for another range, reads
-** on its own; lent readings stay valid until their cursor's next call.
+** on its own; lent readings stay valid until their cursor's next call; a
+** cursor that lags too far leaves the shared read and goes on on its own.
 */
 #include "rsim/store.h"
 #include "test.h"
@@ -32,7 +33,7 @@ TEST(store_shared_cursors_of_one_read_read_the_base_once) {
   rsim_errbuf eb = {0};
   rsim_store *base, *sh;
   ASSERT_OK(rsim_store_open(make(), &base, &eb));
-  ASSERT_OK(rsim_store_shared(base, &sh));
+  ASSERT_OK(rsim_store_shared(base, 0, &sh));
   const char *ids[] = {"cam", "radar"};
   rsim_cursor *a, *b;
   ASSERT_OK(rsim_store_cursor_open(sh, 0, 100000, ids, 2, &a));
@@ -89,6 +90,42 @@ TEST(store_shared_cursors_of_one_read_read_the_base_once) {
   ASSERT_OK(rsim_store_time_range(sh, &t0, &t1));
   ASSERT_EQ(t0, 1000);
   ASSERT_EQ(t1, 1490);
+  rsim_store_close(sh);
+  rsim_store_close(base);
+}
+
+TEST(store_shared_cursor_that_lags_too_far_leaves_and_reads_on_its_own) {
+  rsim_errbuf eb = {0};
+  rsim_store *base, *sh;
+  ASSERT_OK(rsim_store_open(make(), &base, &eb));
+  ASSERT_OK(rsim_store_shared(base, 10, &sh)); /* at most 10 payload bytes kept */
+  const char *ids[] = {"cam", "radar"};
+  rsim_cursor *a, *b;
+  const rsim_reading *ra, *rb;
+  ASSERT_OK(rsim_store_cursor_open(sh, 0, 100000, ids, 2, &a));
+  ASSERT_OK(rsim_store_cursor_open(sh, 0, 100000, ids, 2, &b));
+  ASSERT_OK(rsim_cursor_next(b, &rb));
+  ASSERT_EQ(rb->payload[0], 0);
+  /* b stops; a reads the whole drive, which is not kept for b. */
+  for (int k = 0; k < 100; k++) {
+    ASSERT_OK(rsim_cursor_next(a, &ra));
+    ASSERT_EQ(ra->payload[0], k);
+  }
+  ASSERT_EQ(rsim_cursor_next(a, &ra), RSIM_EEOF);
+  ASSERT_EQ(rsim_store_shared_reads(sh), 100);
+  /* b goes on where it was, on a read of its own (its first reading again
+  ** to get there, then the rest). */
+  rsim_time t;
+  ASSERT_OK(rsim_cursor_peek_time(b, &t));
+  ASSERT_EQ(t, 1000);
+  for (int k = 1; k < 100; k++) {
+    ASSERT_OK(rsim_cursor_next(b, &rb));
+    ASSERT_EQ(rb->payload[0], k);
+  }
+  ASSERT_EQ(rsim_cursor_next(b, &rb), RSIM_EEOF);
+  ASSERT_EQ(rsim_store_shared_reads(sh), 200);
+  rsim_cursor_close(a);
+  rsim_cursor_close(b);
   rsim_store_close(sh);
   rsim_store_close(base);
 }
