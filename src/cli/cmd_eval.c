@@ -37,7 +37,7 @@ static int check_gates(const rsim_eval_result *r, const char *gate, const char *
   size_t failed = 0;
   int rc = rsim_eval_gates(r, gate, baseline, drive, &rep, &failed, &eb);
   fflush(stdout);
-  fwrite(rep.data, 1, rep.len, json ? stderr : stdout);
+  if (rep.len) fwrite(rep.data, 1, rep.len, json ? stderr : stdout);
   rsim_buf_free(&rep);
   if (rc) return cli_fail("eval: %s", eb.msg);
   if (failed) return cli_fail("eval: %zu gate%s of %s failed", failed, failed == 1 ? "" : "s", gate);

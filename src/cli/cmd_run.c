@@ -220,7 +220,11 @@ static int play(rsim_engine *e, const run_args *a, int64_t *lag_max, rsim_errbuf
 int cli_run(int argc, char **argv) {
   run_args a;
   int rc = parse_args(argc, argv, &a);
-  if (rc) return rc;
+  if (rc) {
+    cli_variant_free(&a.variant);
+    cli_filters_free(&a.filters);
+    return rc;
+  }
   rsim_errbuf eb = {0};
   rsim_graph *g = NULL;
   rsim_store *st = NULL, *base = NULL;
