@@ -65,6 +65,15 @@ const char *rsim_graph_component_wasm(const rsim_graph *g, size_t i);
 const rsim_kv *rsim_graph_eval(const rsim_graph *g, size_t *n);
 
 /*
+** The graph of an A/B run (`replaysim run --variant`): g loaded again from
+** its file, with component's file replaced by wasm (NULL keeps it; the
+** `sha256:` pin is dropped with it) and its `config:` keys set from config.
+** The caller frees the copy.
+*/
+int rsim_graph_variant(const rsim_graph *g, const char *component, const char *wasm, const rsim_kv *config,
+                       size_t n_config, rsim_graph **out, rsim_errbuf *eb);
+
+/*
 ** The full check, as `replaysim check` runs it: compiles every component,
 ** checks worlds, ports, the type of both ends of every link, the host
 ** imports each component expects, and (when st is not NULL) that every

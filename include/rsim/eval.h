@@ -207,4 +207,60 @@ void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out);
 void rsim_eval_summary(const rsim_eval_result *r, rsim_buf *out);
 void rsim_eval_free(rsim_eval_result *r);
 
+/* ---- comparing runs (diff.c; docs/evaluation.md, "Comparing runs") ---------------- */
+
+/* Which way a metric is better: +1 higher, -1 lower, 0 neither (counts of
+** truth and outputs, and metrics this module does not know). */
+int rsim_eval_metric_direction(const char *metric);
+
+/* One component of two runs.  Digests are the engine's component digests,
+** computed again from the recorded outputs. */
+typedef struct rsim_diff_comp {
+  char *component;
+  bool in_a, in_b;
+  bool identical;                 /* in both, and the same digest */
+  char digest_a[65], digest_b[65];
+  uint64_t n_a, n_b;              /* outputs */
+  uint64_t instants_differ;       /* instants whose outputs differ (or exist in one run only) */
+  rsim_time first_t;              /* the first of them (when instants_differ > 0) */
+  char *json_a, *json_b;          /* the outputs there, as JSON ("null": none; an array: several) */
+} rsim_diff_comp;
+
+enum { RSIM_DIFF_SAME = 0, RSIM_DIFF_BETTER, RSIM_DIFF_WORSE, RSIM_DIFF_CHANGED, RSIM_DIFF_UNDEFINED };
+
+/* One metric both runs' eval tables hold (same component, scope, window,
+** class): b - a, and whether that is better (RSIM_DIFF_*). */
+typedef struct rsim_diff_metric {
+  char *component, *kind, *cls, *metric;
+  bool window;
+  rsim_time t0, t1;
+  double a, b, delta;
+  int change;
+} rsim_diff_metric;
+
+typedef struct rsim_diff rsim_diff;
+
+int rsim_diff_runs(const char *run_a, const char *run_b, rsim_diff **out, rsim_errbuf *eb);
+bool rsim_diff_identical(const rsim_diff *d);
+size_t rsim_diff_n_components(const rsim_diff *d);
+const rsim_diff_comp *rsim_diff_component(const rsim_diff *d, size_t i);
+size_t rsim_diff_n_metrics(const rsim_diff *d);
+const rsim_diff_metric *rsim_diff_metric_at(const rsim_diff *d, size_t i);
+void rsim_diff_json(const rsim_diff *d, rsim_buf *out);
+void rsim_diff_table(const rsim_diff *d, rsim_buf *out);
+void rsim_diff_free(rsim_diff *d);
+
+/* ---- gates (gate.c; docs/evaluation.md, "Gates") ------------------------------------ */
+
+/*
+** Checks r against the gates of a YAML file (a threshold, or an allowed
+** regression against the eval table of baseline_db, which may be NULL when
+** no gate needs it).  Appends one line per gate checked to report ("PASS"
+** or "FAIL", naming drive, component, class, window, metric and values);
+** *failed gets the number of gates that failed.  An error is a gate file or
+** baseline that cannot be used, not a failed gate.
+*/
+int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const char *baseline_db, const char *drive,
+                    rsim_buf *report, size_t *failed, rsim_errbuf *eb);
+
 #endif /* RSIM_EVAL_H */

@@ -258,6 +258,22 @@ typedef struct rsim_store_filter {
 
 int rsim_store_view(rsim_store *base, const rsim_store_filter *f, rsim_store **out, rsim_errbuf *eb);
 
+/*
+** A store over base whose cursors with the same range and sensors share one
+** read of base: what the first reads is kept until every such cursor has
+** passed it (an A/B run's two engines read the drive once).  A cursor joins
+** a read only while no reading was dropped from it yet (open them all
+** before stepping), else it reads on its own.  A cursor that lags so far
+** that more than max_kept payload bytes (0 = 256 MB) are kept for it leaves
+** the shared read (an engine stopped on an error must not hold the drive in
+** memory); should it go on, it reads on its own from where it was.
+** Everything else is base's.  The view borrows base (which must outlive it).
+*/
+int rsim_store_shared(rsim_store *base, size_t max_kept, rsim_store **out);
+/* Readings st's cursors took from its base so far (0 for another kind of
+** store). */
+uint64_t rsim_store_shared_reads(const rsim_store *st);
+
 /* Groups writes into one transaction (the generator writes millions of rows). */
 int rsim_store_begin(rsim_store *st);
 int rsim_store_commit(rsim_store *st);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rsim/engine.h"
 #include "rsim/store.h"
 #include "rsim/util.h"
 
@@ -24,6 +25,7 @@ int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_db(int argc, char **argv);
+int cli_diff(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 the work failed (bad input, trap), 2 usage. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -81,6 +83,38 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_engine_log(void *ud, rsim_time t, const char *component, int level, const char *msg);
 /* Sets what the command says before an allocation failure aborts it. */
 void cli_report_init(void);
+
+/* A/B runs (`run --variant`, variant.c): the variant graph, its engine
+** and its record, stepped in lockstep with the baseline's engine. */
+typedef struct cli_variant {
+  const char *spec, *component, *wasm, *out; /* spec: COMPONENT[=FILE.wasm] as given */
+  rsim_kv config[32];
+  size_t n_config;
+  char *owned[40];
+  size_t n_owned;
+  rsim_graph *g;
+  rsim_record *rec;
+  rsim_engine *e;
+  rsim_store *shared; /* both engines' store: one read of the drive */
+  int rc; /* the variant engine's end: RSIM_EEOF or its error */
+} cli_variant;
+
+/* Consumes --variant, --variant-config or --out-variant at argv[*i];
+** *bad gets CLI_USAGE for a malformed one. */
+bool cli_variant_opt(int argc, char **argv, int *i, cli_variant *v, int *bad);
+/* The store both engines read (rsim_store_shared over st), kept by v;
+** give it to the baseline's engine before building either engine. */
+rsim_store *cli_variant_store(cli_variant *v, rsim_store *st);
+/* Builds the variant graph and engine (opts as the baseline's, its own record). */
+int cli_variant_start(cli_variant *v, const rsim_graph *g, const rsim_engine_opts *opts, const char *graph,
+                      const char *store, bool overwrite, rsim_errbuf *eb);
+/* Steps base and the variant in lockstep to their ends; returns base's code. */
+int cli_variant_play(cli_variant *v, rsim_engine *base);
+/* Prints the variant's statistics and digest; CLI_FAIL (message in eb when
+** eb holds none yet) when the variant stopped on an error. */
+int cli_variant_report(cli_variant *v, bool component_digests, rsim_errbuf *eb);
+/* After the baseline's engine is freed (its cursors are on v's store). */
+void cli_variant_free(cli_variant *v);
 
 /* A progress line on stderr: redrawn in place on a terminal, one line per
 ** tenth otherwise (CI logs). */

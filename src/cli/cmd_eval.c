@@ -16,6 +16,7 @@ static int usage(void) {
   fprintf(stderr, "usage: replaysim eval RUN.db --truth drive.db [--json] [--graph GRAPH] [--camera ID]\n"
                   "                      [--iou X] [--max-dist M] [--point centre|near] [--window D|none]\n"
                   "                      [--min-px N] [--min-visible F] [--dump FRAMES.json] [--no-save]\n"
+                  "                      [--gate GATES.yaml [--baseline BASE_RUN.db]]   (exit 1 when a gate fails)\n"
                   "  scores detections (P/R/F1, COCO AP), tracks (CLEAR MOT, IDF1, HOTA, errors) and\n"
                   "  plans (TTC, headway, hard brakes, nuPlan comfort, manoeuvres);\n"
                   "  docs/evaluation.md defines every number\n");
@@ -28,8 +29,25 @@ static bool number(const char *s, double *out) {
   return end != s && !*end && *out > 0;
 }
 
+/* Gates (docs/evaluation.md, "Gates"): their report on stdout (after
+** --json's document, on stderr, so that stdout stays one JSON value), and a
+** failed gate fails the command, for CI. */
+static int check_gates(const rsim_eval_result *r, const char *gate, const char *baseline, const char *drive,
+                       bool json) {
+  rsim_errbuf eb = {0};
+  rsim_buf rep = {0};
+  size_t failed = 0;
+  int rc = rsim_eval_gates(r, gate, baseline, drive, &rep, &failed, &eb);
+  fflush(stdout);
+  if (rep.len) fwrite(rep.data, 1, rep.len, json ? stderr : stdout);
+  rsim_buf_free(&rep);
+  if (rc) return cli_fail("eval: %s", eb.msg);
+  if (failed) return cli_fail("eval: %zu gate%s of %s failed", failed, failed == 1 ? "" : "s", gate);
+  return CLI_OK;
+}
+
 int cli_eval(int argc, char **argv) {
-  const char *run = NULL, *truth = NULL, *v;
+  const char *run = NULL, *truth = NULL, *v, *gate = NULL, *baseline = NULL;
   bool json = false, save = true;
   rsim_eval_opts o = {0};
   for (int i = 1; i < argc; i++) {
@@ -37,6 +55,8 @@ int cli_eval(int argc, char **argv) {
     else if (!strcmp(argv[i], "--json")) json = true;
     else if (!strcmp(argv[i], "--no-save")) save = false;
     else if (cli_opt(argc, argv, &i, "--graph", &v)) o.graph = v;
+    else if (cli_opt(argc, argv, &i, "--gate", &v)) gate = v;
+    else if (cli_opt(argc, argv, &i, "--baseline", &v)) baseline = v;
     else if (cli_opt(argc, argv, &i, "--camera", &v)) o.camera = v;
     else if (cli_opt(argc, argv, &i, "--dump", &v)) o.dump = v;
     else if (cli_opt(argc, argv, &i, "--point", &v) && (!strcmp(v, "centre") || !strcmp(v, "near")))
@@ -72,7 +92,8 @@ int cli_eval(int argc, char **argv) {
   else rsim_eval_table(r, &b);
   fwrite(b.data, 1, b.len, stdout);
   rsim_buf_free(&b);
+  int rc = gate ? check_gates(r, gate, baseline, truth, json) : CLI_OK;
   rsim_eval_free(r);
   rsim_store_close(st);
-  return CLI_OK;
+  return rc;
 }

@@ -36,6 +36,7 @@ typedef struct run_args {
   int64_t delay, offset;
   const char *checkpoint_dir, *resume;
   cli_filters filters;
+  cli_variant variant; /* --variant: an A/B run (variant.c) */
 } run_args;
 
 static int usage(void) {
@@ -51,6 +52,8 @@ static int usage(void) {
           "                     [--on-corrupt stop|skip]   (skip: a damaged chunk is a gap, not an error)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
           "                     [--loop] [--delay D] [--offset D]   (start D into the range)\n"
+          "                     [--variant COMPONENT[=FILE.wasm] [--variant-config KEY=VALUE] [--out-variant B.db]]\n"
+          "                       (A/B: the graph and the graph with COMPONENT replaced, side by side)\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
   return CLI_USAGE;
 }
@@ -63,6 +66,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) a->store = v;
     else if (cli_filter_opt(argc, argv, &i, &a->filters)) continue;
+    else if (cli_variant_opt(argc, argv, &i, &a->variant, &bad)) {
+      if (bad) return bad;
+    }
     else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
     else if (cli_time_opt(argc, argv, &i, "run", &a->from, &a->to, &bad)) {
       if (bad) return bad;
@@ -103,6 +109,19 @@ static int parse_args(int argc, char **argv, run_args *a) {
     else return usage();
   }
   if (!a->graph || !a->store) return usage();
+  if ((a->variant.n_config || a->variant.out) && !a->variant.component) {
+    fprintf(stderr, "replaysim run: --variant-config and --out-variant need --variant COMPONENT[=FILE.wasm]\n");
+    return CLI_USAGE;
+  }
+  if (a->variant.out && a->out && !strcmp(a->variant.out, a->out)) {
+    fprintf(stderr, "replaysim run: --out-variant must name another file than --out (%s)\n", a->out);
+    return CLI_USAGE;
+  }
+  if (a->variant.component && (a->speed > 0 || a->loop || a->resume || a->delay || a->offset)) {
+    fprintf(stderr, "replaysim run: --variant runs at --speed max from the start, without --loop, --resume, "
+                    "--delay or --offset\n");
+    return CLI_USAGE;
+  }
   size_t n = a->out ? strlen(a->out) : 0;
   if (a->eval && (!a->out || (n > 5 && !strcmp(a->out + n - 5, ".mcap")))) {
     fprintf(stderr, "run: --eval scores the recorded outputs: it needs --out run.db (a run database, not MCAP)\n");
@@ -232,7 +251,11 @@ static int play(rsim_engine *e, const run_args *a, int64_t *lag_max, rsim_errbuf
 int cli_run(int argc, char **argv) {
   run_args a;
   int rc = parse_args(argc, argv, &a);
-  if (rc) return rc;
+  if (rc) {
+    cli_variant_free(&a.variant);
+    cli_filters_free(&a.filters);
+    return rc;
+  }
   rsim_errbuf eb = {0};
   rsim_graph *g = NULL;
   rsim_store *st = NULL, *base = NULL;
@@ -262,7 +285,9 @@ int cli_run(int argc, char **argv) {
     }
     o.record = rec;
   }
+  if (a.variant.component) o.store = cli_variant_store(&a.variant, st);
   if (rsim_engine_new(g, &o, &e, &eb)) goto out;
+  if (a.variant.component && cli_variant_start(&a.variant, g, &o, a.graph, a.store, a.overwrite, &eb)) goto out;
   rsim_engine_range(e, &log_from, &(rsim_time){0});
   /* Resuming goes on writing checkpoints into the same folder. */
   if (a.resume && rsim_engine_resume(e, a.resume)) {
@@ -270,7 +295,7 @@ int cli_run(int argc, char **argv) {
     goto out;
   }
   int64_t lag_max = 0, wall0 = rsim_monotonic_ns();
-  rc = play(e, &a, &lag_max, &eb);
+  rc = a.variant.component ? cli_variant_play(&a.variant, e) : play(e, &a, &lag_max, &eb);
   double wall = (double)(rsim_monotonic_ns() - wall0) / 1e9;
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
@@ -321,10 +346,12 @@ int cli_run(int argc, char **argv) {
     rsim_engine_component_digest(e, i, chex);
     printf("digest of %s%s: %s\n", rsim_graph_component_name(g, i), partial, chex);
   }
+  if (a.variant.e && cli_variant_report(&a.variant, a.component_digests, &eb)) exit_code = CLI_FAIL;
   printf("digest%s: %s\n", partial, hex);
 out:
   if (eb.msg[0]) cli_fail("%s", eb.msg); /* the error is the last line */
   rsim_engine_free(e);
+  cli_variant_free(&a.variant);
   if (rec && rsim_record_close(rec, NULL)) exit_code = CLI_FAIL; /* an earlier error is said already */
   if (st != base) rsim_store_close(st);
   rsim_store_close(base);

@@ -25,6 +25,7 @@ static const struct {
     {"render", cli_render, "draw the UI's layers into PNG: GRAPH --store drive.db --at T --out frame.png | --every 1s --out DIR"},
     {"eval", cli_eval, "score a run's outputs against ground truth: RUN.db --truth drive.db [--json]"},
     {"report", cli_report, "one HTML page over scored runs: RUN.db [RUN2.db ...] --out report.html"},
+    {"diff", cli_diff, "compare two runs: outputs per component, first difference, metric deltas: A.db B.db [--json]"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
 };

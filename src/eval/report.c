@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rsim/eval.h"
 #include "rsim/report.h"
 
 typedef struct row {
@@ -214,14 +215,8 @@ static size_t headline(const run *r, const comp *c, const char **out, size_t max
   return n;
 }
 
-static bool lower_is_better(const char *m) {
-  static const char *const low[] = {"motp", "fp", "fn", "misses", "switches", "false_positives", "fragmentations",
-                                    "idfp", "idfn", "hard_brakes", "hard_brake_time", "max_decel",
-                                    "lon_jerk_max", "jerk_max", "lat_accel_max", "yaw_rate_max", "yaw_accel_max"};
-  for (size_t i = 0; i < sizeof low / sizeof *low; i++)
-    if (!strcmp(m, low[i])) return true;
-  return strstr(m, "err") != NULL;
-}
+/* Which way is better: one list for diff, gates and this page (diff.c). */
+static bool lower_is_better(const char *m) { return rsim_eval_metric_direction(m) < 0; }
 
 static bool is_count(const char *m) {
   static const char *const counts[] = {"tp", "fp", "fn", "objects", "predictions", "matches", "switches", "misses",
@@ -601,7 +596,8 @@ static void ab(rsim_buf *b, const run *runs, size_t n) {
         const char *name = A->comps[c].name;
         if (!has_metric(B, name, h[k])) continue;
         double va = value(A, name, "all", h[k]), vb = value(B, name, "all", h[k]), d = vb - va;
-        const char *cls = !isfinite(d) || fabs(d) < 5e-4 ? "" : (d > 0) != lower_is_better(h[k]) ? "better" : "worse";
+        int dir = rsim_eval_metric_direction(h[k]);
+        const char *cls = !dir || !isfinite(d) || fabs(d) < 5e-4 ? "" : (d > 0) == (dir > 0) ? "better" : "worse";
         rsim_buf_puts(b, "<tr><td>");
         esc(b, name);
         rsim_buf_printf(b, "</td><td>%s</td>", h[k]);
