@@ -282,3 +282,22 @@ TEST(eval_block_in_a_graph_is_checked_when_loaded) {
   ASSERT_STREQ(kv[1].value, "2.5");
   rsim_graph_free(g);
 }
+
+/* Truth read from an MCAP file (the /rsim/truth topic, docs/evaluation.md)
+** scores a run exactly as the SQLite drive it was exported from. */
+TEST(eval_truth_from_an_mcap_file_scores_as_from_sqlite) {
+  char run[1024], drive[1024], mcap[1024], cmd[8192], *a = NULL, *b = NULL;
+  snprintf(run, sizeof run, "%s", demo_run("3s"));
+  snprintf(drive, sizeof drive, "%s", test_tmpfile("drive.db"));
+  snprintf(mcap, sizeof mcap, "%s", test_tmpfile("drive.mcap"));
+  snprintf(cmd, sizeof cmd, "%s export %s --out %s", test_replaysim_path(), drive, mcap);
+  ASSERT_EQ(test_run(cmd, NULL), 0);
+  snprintf(cmd, sizeof cmd, "%s eval %s --truth %s --json --no-save", test_replaysim_path(), run, drive);
+  ASSERT_EQ(test_run(cmd, &a), 0);
+  snprintf(cmd, sizeof cmd, "%s eval %s --truth %s --json --no-save", test_replaysim_path(), run, mcap);
+  ASSERT_EQ(test_run(cmd, &b), 0);
+  ASSERT_CONTAINS(a, "\"mota\"");
+  ASSERT_STREQ(a, b);
+  free(a);
+  free(b);
+}
