@@ -25,6 +25,7 @@ static const struct {
     {"render", cli_render, "draw the UI's layers into PNG: GRAPH --store drive.db --at T --out frame.png | --every 1s --out DIR"},
     {"eval", cli_eval, "score a run's outputs against ground truth: RUN.db --truth drive.db [--json]"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
+    {"batch", cli_batch, "many runs at once into one results database: GRAPH --stores 'logs/*.mcap' [--jobs N] | report RESULTS.db"},
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
 };
 
