@@ -251,6 +251,13 @@ int cli_batch(int argc, char **argv) {
     if (n > 3 && !strcmp(a.out + n - 3, ".db")) n -= 3;
     snprintf(runs, sizeof runs, "%.*s.runs", (int)n, a.out);
   }
+  if (runs[0] && runs[0] != '/') { /* the report names runs by absolute path */
+    char cwd[512], rel[1100];
+    if (getcwd(cwd, sizeof cwd)) {
+      snprintf(rel, sizeof rel, "%s", runs);
+      snprintf(runs, sizeof runs, "%.500s/%.590s", cwd, rel);
+    }
+  }
   rsim_batch_opts o = {.jobs = a.jobs, .job_timeout_ns = a.timeout_ns, .runs_dir = runs[0] ? runs : NULL,
                        .stop = &g_stop, .progress = on_progress, .progress_ud = &a};
   struct sigaction sa = {.sa_handler = on_sigint};
