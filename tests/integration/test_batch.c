@@ -53,7 +53,7 @@ static char *digests(const char *db) {
 
 /* Runs `replaysim batch ARGS` in the test's folder; returns the exit code. */
 static int batch(const char *args, char **out) {
-  char cmd[4096];
+  char cmd[8192];
   snprintf(cmd, sizeof cmd, "cd %s && %s batch %s", test_tmpdir(), test_replaysim_path(), args);
   return test_run(cmd, out);
 }
@@ -332,4 +332,36 @@ TEST(batch_bad_input_is_named) {
   ASSERT_EQ(batch("report missing.db", &out), 1);
   ASSERT_CONTAINS(last_line(out), "cannot read missing.db");
   free(out);
+}
+
+TEST(batch_over_postgres_drives_gives_the_digests_of_their_files) {
+  make_logs();
+  char uri[1024], cmd[4096], *out = NULL;
+  snprintf(uri, sizeof uri, "%s", test_pg_uri(NULL));
+  snprintf(cmd, sizeof cmd, "cd %s && { %s db init '%s' && %s import logs/a.db --out '%s' --drive a && "
+           "%s import logs/b.db --out '%s' --drive b; }",
+           test_tmpdir(), test_replaysim_path(), uri, test_replaysim_path(), uri, test_replaysim_path(), uri);
+  if (test_run(cmd, &out)) test_fail(__FILE__, __LINE__, "loading the drives: %s", out);
+  free(out);
+  char args[4096];
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --jobs 2 --out files.db --no-runs --quiet",
+           demo_graph());
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  snprintf(args, sizeof args,
+           "%s --stores '%s?drive=a' --stores '%s?drive=b' --scenes 1s --jobs 2 --out pg.db --no-runs --quiet",
+           demo_graph(), uri, uri);
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  /* Named after their drives, the jobs of both batches line up one to one. */
+  const char *sql = "SELECT name || '=' || digest FROM jobs ORDER BY seq";
+  char *f = query_text(test_tmpfile("files.db"), sql), *p = query_text(test_tmpfile("pg.db"), sql);
+  ASSERT_CONTAINS(f, "a.db#2=");
+  ASSERT_EQ(test_query_int(test_tmpfile("pg.db"), "SELECT count(*) FROM jobs WHERE status='ok'"), 5);
+  /* a.db#0 ... in one, a#0 ... in the other */
+  for (char *s = f; (s = strstr(s, ".db#")); memmove(s, s + 3, strlen(s + 3) + 1)) {
+  }
+  ASSERT_STREQ(p, f);
+  free(f);
+  free(p);
 }
