@@ -36,8 +36,7 @@ static int db_fail(rsim_batch_db *db, const char *what) {
 
 int rsim_batch_db_open(const char *path, rsim_batch_db **out, rsim_errbuf *eb) {
   *out = NULL;
-  rsim_batch_db *db = calloc(1, sizeof *db);
-  if (!db) rsim_oom(sizeof *db);
+  rsim_batch_db *db = rsim_xcalloc(1, sizeof *db);
   if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
       sqlite3_exec(db->h, kSchema, NULL, NULL, NULL) != SQLITE_OK) {
     rsim_errbuf_set(eb, RSIM_EIO, "batch: cannot open results database %s: %s", path, sqlite3_errmsg(db->h));
@@ -212,8 +211,7 @@ int rsim_batch_db_each(rsim_batch_db *db, rsim_batch_row_fn fn, void *ud) {
     while (sqlite3_step(cs) == SQLITE_ROW) {
       if (r.n_comps == cap) {
         cap = cap ? cap * 2 : 8;
-        r.comps = realloc(r.comps, cap * sizeof *r.comps);
-        if (!r.comps) rsim_oom(cap * sizeof *r.comps);
+        r.comps = rsim_xrealloc(r.comps, cap * sizeof *r.comps);
       }
       rsim_batch_comp *c = &r.comps[r.n_comps++];
       *c = (rsim_batch_comp){.name = col_dup(cs, 0), .calls = (uint64_t)sqlite3_column_int64(cs, 2),

@@ -30,8 +30,7 @@ void rsim_batch_jobs_add(rsim_batch_jobs *js, const char *graph, const char *sto
                          rsim_time to, int64_t warmup_ns, const char *name) {
   if (js->n == js->cap) {
     js->cap = js->cap ? js->cap * 2 : 16;
-    js->v = realloc(js->v, js->cap * sizeof *js->v);
-    if (!js->v) rsim_oom(js->cap * sizeof *js->v);
+    js->v = rsim_xrealloc(js->v, js->cap * sizeof *js->v);
   }
   rsim_batch_job *j = &js->v[js->n];
   *j = (rsim_batch_job){.graph = rsim_xstrdup(graph), .store = rsim_xstrdup(store), .from = from, .to = to,
@@ -287,8 +286,7 @@ int rsim_batch_run_job(const rsim_batch_job *job, const char *out, volatile sig_
   r->partial = rc != RSIM_OK;
   r->readings = rsim_engine_readings(e);
   r->n_comps = rsim_engine_n_components(e);
-  r->comps = calloc(r->n_comps ? r->n_comps : 1, sizeof *r->comps);
-  if (!r->comps) rsim_oom(r->n_comps * sizeof *r->comps);
+  r->comps = rsim_xcalloc(r->n_comps ? r->n_comps : 1, sizeof *r->comps);
   for (size_t i = 0; i < r->n_comps; i++) {
     rsim_component_stats s;
     rsim_engine_stats(e, i, &s);
@@ -393,8 +391,7 @@ int rsim_batch_result_from_json(const char *text, rsim_batch_result *r, rsim_err
                            .worker = rsim_xstrdup(worker)};
   snprintf(r->digest, sizeof r->digest, "%s", digest);
   r->n_comps = json_array_size(comps);
-  r->comps = calloc(r->n_comps ? r->n_comps : 1, sizeof *r->comps);
-  if (!r->comps) rsim_oom(r->n_comps * sizeof *r->comps);
+  r->comps = rsim_xcalloc(r->n_comps ? r->n_comps : 1, sizeof *r->comps);
   for (size_t i = 0; i < r->n_comps; i++) {
     rsim_batch_comp *c = &r->comps[i];
     const char *name = "", *cd = "";

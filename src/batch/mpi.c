@@ -112,10 +112,9 @@ static int work(const rsim_batch_opts *o, rsim_errbuf *eb) {
 
 static int deal(const rsim_batch_jobs *js, rsim_batch_db *db, const rsim_batch_opts *o, rsim_errbuf *eb) {
   int nw = g_size - 1;
-  size_t *queue = malloc((2 * js->n + 1) * sizeof *queue);
-  int *attempts = calloc(js->n + 1, sizeof *attempts), *avoid = calloc(js->n + 1, sizeof *avoid);
-  long *busy = malloc((size_t)g_size * sizeof *busy); /* job index a rank runs, -1 idle, -2 stopped */
-  if (!queue || !attempts || !avoid || !busy) rsim_oom(js->n);
+  size_t *queue = rsim_xmalloc((2 * js->n + 1) * sizeof *queue);
+  int *attempts = rsim_xcalloc(js->n + 1, sizeof *attempts), *avoid = rsim_xcalloc(js->n + 1, sizeof *avoid);
+  long *busy = rsim_xmalloc((size_t)g_size * sizeof *busy); /* job index a rank runs, -1 idle, -2 stopped */
   size_t qh = 0, qt = 0;
   rsim__batch_count c = {.total = js->n, .t0_ns = rsim_monotonic_ns()};
   for (size_t i = 0; i < js->n; i++) {

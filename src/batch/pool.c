@@ -167,9 +167,8 @@ int rsim_batch_run_local(const rsim_batch_jobs *js, rsim_batch_db *db, const rsi
   if (nslots > 64) nslots = 64;
   rsim__batch_slot slots[64] = {{0}};
   /* The queue: job indices with their attempts so far. */
-  size_t *queue = malloc((2 * js->n + 1) * sizeof *queue);
-  int *attempts = calloc(js->n + 1, sizeof *attempts);
-  if (!queue || !attempts) rsim_oom(js->n);
+  size_t *queue = rsim_xmalloc((2 * js->n + 1) * sizeof *queue);
+  int *attempts = rsim_xcalloc(js->n + 1, sizeof *attempts);
   size_t qh = 0, qt = 0;
   rsim__batch_count c = {.total = js->n, .t0_ns = rsim_monotonic_ns()};
   for (size_t i = 0; i < js->n; i++) {
