@@ -370,3 +370,126 @@ TEST(batch_over_postgres_drives_gives_the_digests_of_their_files) {
   free(f);
   free(p);
 }
+
+/* ---- a real one-node Slurm (slurmctld, slurmd, munge), started here ----
+** The daemons run in the foreground, in the background of a shell: they
+** stay in the test's process group, which the runner kills when the test
+** ends, however it ends. */
+static char g_slurm[1024];
+
+static void remove_slurm(void) {
+  char cmd[1100];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", g_slurm);
+  test_run(cmd, NULL);
+}
+
+static int free_port(void) {
+  char *out = NULL;
+  test_run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'",
+           &out);
+  int p = atoi(out ? out : "0");
+  free(out);
+  return p;
+}
+
+TEST(batch_under_slurm_srun_and_a_job_array_give_the_same_digests) {
+#ifndef RSIM_HAVE_MPI
+  test_skip("replaysim was built without MPI");
+#else
+  if (getuid() != 0) test_skip("the test's Slurm runs as root");
+  if (test_run("command -v slurmctld && command -v slurmd && command -v munged && command -v sbatch "
+               "&& command -v mpirun",
+               NULL) != 0)
+    test_skip("slurm-wlm, munge or openmpi-bin is not installed (scripts/test.sh installs them)");
+  make_logs();
+  /* A short folder: slurmstepd's unix sockets live in it (108 bytes at most). */
+  snprintf(g_slurm, sizeof g_slurm, "/tmp/rsim-slurm-XXXXXX");
+  ASSERT(mkdtemp(g_slurm));
+  atexit(remove_slurm);
+  char cmd[8192], *out = NULL;
+  int p1 = free_port(), p2 = free_port();
+  ASSERT(p1 > 0 && p2 > 0 && p1 != p2);
+  snprintf(cmd, sizeof cmd,
+           "set -e; S=%s; mkdir -p $S/state $S/spool $S/munge; chmod 700 $S/munge; "
+           "dd if=/dev/urandom of=$S/munge/key bs=1024 count=1 2>/dev/null; chmod 400 $S/munge/key; "
+           "H=$(hostname -s); cat > $S/slurm.conf <<EOF\n"
+           "ClusterName=rsimtest\nSlurmctldHost=$H\nSlurmUser=root\nSlurmctldPort=%d\nSlurmdPort=%d\n"
+           "AuthType=auth/munge\nAuthInfo=socket=$S/munge/sock\nCredType=cred/munge\n"
+           "StateSaveLocation=$S/state\nSlurmdSpoolDir=$S/spool\n"
+           "SlurmctldPidFile=$S/slurmctld.pid\nSlurmdPidFile=$S/slurmd.pid\n"
+           "SlurmctldLogFile=$S/slurmctld.log\nSlurmdLogFile=$S/slurmd.log\n"
+           "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nJobAcctGatherType=jobacct_gather/none\n"
+           "MpiDefault=none\nSwitchType=switch/none\nSchedulerType=sched/builtin\n"
+           "SelectType=select/cons_tres\nSelectTypeParameters=CR_Core\nReturnToService=2\n"
+           "NodeName=$H CPUs=2 Sockets=1 CoresPerSocket=2 ThreadsPerCore=1 State=UNKNOWN\n"
+           "PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP\n"
+           "EOF\n"
+           "munged -F --key-file=$S/munge/key --socket=$S/munge/sock --pid-file=$S/munge/pid "
+           "--log-file=$S/munge/log --seed-file=$S/munge/seed --force </dev/null >$S/munge/out 2>&1 & "
+           "for i in $(seq 300); do [ -S $S/munge/sock ] && break; sleep 0.1; done; [ -S $S/munge/sock ]",
+           g_slurm, p1, p2);
+  if (test_run(cmd, &out)) test_fail(__FILE__, __LINE__, "munged: %s", out);
+  free(out);
+  char env[1200];
+  snprintf(env, sizeof env, "SLURM_CONF=%s/slurm.conf", g_slurm);
+  snprintf(cmd, sizeof cmd,
+           "export %s; (slurmctld -D </dev/null >%s/ctld.out 2>&1 &); (slurmd -D </dev/null >%s/d.out 2>&1 &)", env,
+           g_slurm, g_slurm);
+  if (test_run(cmd, &out)) test_fail(__FILE__, __LINE__, "slurmctld/slurmd: %s", out);
+  free(out);
+  /* Up when the node is idle (up to 60 s). */
+  bool idle = false;
+  for (int i = 0; i < 600 && !idle; i++) {
+    snprintf(cmd, sizeof cmd, "export %s; sinfo -h -o %%t 2>/dev/null", env);
+    test_run(cmd, &out);
+    idle = out && !strncmp(out, "idle", 4);
+    free(out);
+    out = NULL;
+    if (!idle) usleep(100 * 1000);
+  }
+  if (!idle) {
+    snprintf(cmd, sizeof cmd, "tail -5 %s/slurmctld.log %s/slurmd.log", g_slurm, g_slurm);
+    test_run(cmd, &out);
+    test_fail(__FILE__, __LINE__, "the Slurm node never became idle: %s", out);
+  }
+  char args[2048];
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --warmup 2s --out r1.db --no-runs --quiet",
+           demo_graph());
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  /* examples/fleet/batch.sbatch as it is: srun of the MPI batch, then the
+  ** --shard job array merged.  sbatch --wait returns the job's exit code. */
+  const char *vars = "GRAPH=%s,STORES=logs/*.db,SCENES=1s";
+  char exp[1400];
+  snprintf(exp, sizeof exp, vars, demo_graph());
+  /* the replaysim of this build tree */
+  char bin[1024];
+  snprintf(bin, sizeof bin, "%s", test_replaysim_path());
+  *strrchr(bin, '/') = 0;
+  char cmd2[8192];
+  snprintf(cmd2, sizeof cmd2,
+           "cd %s && export %s PATH=%s:$PATH OMPI_MCA_btl_vader_single_copy_mechanism=none "
+           "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" && "
+           "sbatch --wait -n 3 --overcommit -D . --export=ALL,%s,OUT=srun %s && "
+           "sbatch --wait --array=0-1 -n 1 -D . --export=ALL,%s,OUT=array,MODE=array %s && "
+           "replaysim batch --merge --out array.db array-0.db array-1.db",
+           test_tmpdir(), env, bin, exp, test_source_path("examples/fleet/batch.sbatch"), exp,
+           test_source_path("examples/fleet/batch.sbatch"));
+  if (test_run(cmd2, &out) != 0) {
+    char *log = NULL;
+    snprintf(cmd, sizeof cmd, "cat %s/replaysim-batch-*.log", test_tmpdir());
+    test_run(cmd, &log);
+    test_fail(__FILE__, __LINE__, "sbatch: %s\n%s", out, log ? log : "");
+  }
+  free(out);
+  char *d1 = digests(test_tmpfile("r1.db")), *ds = digests(test_tmpfile("srun.db")),
+       *da = digests(test_tmpfile("array.db"));
+  ASSERT_STREQ(ds, d1);
+  ASSERT_STREQ(da, d1);
+  ASSERT_EQ(test_query_int(test_tmpfile("srun.db"), "SELECT count(*) FROM jobs WHERE worker LIKE 'rank %'"), 5);
+  free(d1);
+  free(ds);
+  free(da);
+  remove_slurm(); /* a passing test ends with _exit: no atexit */
+#endif
+}
