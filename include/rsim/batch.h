@@ -14,7 +14,7 @@
 **
 ** Results database (schema version 1):
 **   batch(key TEXT PRIMARY KEY, value TEXT)
-**   jobs(key TEXT PRIMARY KEY, seq, graph, store, t_from, t_to, warmup,
+**   jobs(key TEXT PRIMARY KEY, seq, name, graph, store, t_from, t_to, warmup,
 **        status TEXT ('ok'|'failed'), reason, digest, partial, wall_s,
 **        readings, faults, timing_violations, out, attempts, worker)
 **   components(job TEXT, name TEXT, digest, calls, outputs, errors,
