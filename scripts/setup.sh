@@ -16,7 +16,8 @@ step() { printf '\n==> %s\n' "$*"; }
 APT_PACKAGES=(build-essential cmake pkg-config clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libclang-rt-19-dev libsqlite3-dev sqlite3 libyaml-dev
   libzstd-dev liblz4-dev zlib1g-dev libturbojpeg0-dev libpng-dev libjansson-dev libwebsockets-dev
-  libfreetype-dev fonts-dejavu-core libpq-dev)
+  libfreetype-dev fonts-dejavu-core libpq-dev
+  openmpi-bin libopenmpi-dev)  # MPI: `replaysim batch` under mpirun (optional in CMake)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,6 +32,12 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends postgresql || exit 1
 fi
+# The batch test starts a one-node Slurm of its own (slurmctld, slurmd, munge).
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  printf '\n==> installing the Slurm and munge daemons the batch test starts (Debian)\n'
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends slurm-wlm munge || exit 1
+fi
 printf '\n==> npm ci in tests/browser (playwright-core; no browser is downloaded)\n'
 (cd "$root/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || exit 1
 "$here/build.sh" "$root/build" || exit 1

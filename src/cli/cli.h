@@ -26,6 +26,7 @@ int cli_eval(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_diff(int argc, char **argv);
+int cli_batch(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 the work failed (bad input, trap), 2 usage. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };

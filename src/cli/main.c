@@ -27,6 +27,7 @@ static const struct {
     {"report", cli_report, "one HTML page over scored runs: RUN.db [RUN2.db ...] --out report.html"},
     {"diff", cli_diff, "compare two runs: outputs per component, first difference, metric deltas: A.db B.db [--json]"},
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
+    {"batch", cli_batch, "many runs at once into one results database: GRAPH --stores 'logs/*.mcap' [--jobs N] | report RESULTS.db"},
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
 };
 
