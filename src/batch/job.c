@@ -302,17 +302,19 @@ int rsim_batch_run_job(const rsim_batch_job *job, const char *out, volatile sig_
     if (rec) rsim_record_stats(rec, &s);
   }
   if (rec) {
+    /* 'complete' only when the job played to its end (record.h). */
     rsim_record_set(rec, "digest", r->digest);
-    rsim_record_set(rec, "status", rc == RSIM_OK ? "complete" : jeb.msg);
+    rsim_record_finish(rec, rc == RSIM_OK ? NULL : jeb.msg);
   }
 out:
   r->ok = rc == RSIM_OK;
   r->reason = rsim_xstrdup(rc == RSIM_OK ? "" : jeb.msg);
   rsim_engine_free(e);
-  if (rec && rsim_record_close(rec) && r->ok) {
+  rsim_errbuf reb = {0};
+  if (rec && rsim_record_close(rec, &reb) && r->ok) { /* the first recording error, with its cause */
     r->ok = false;
     free(r->reason);
-    r->reason = rsim_xstrdup("cannot finish its output run");
+    r->reason = rsim_xstrdup(reb.msg[0] ? reb.msg : "cannot finish its output run");
   }
   rsim_store_close(st);
   rsim_graph_free(g);
