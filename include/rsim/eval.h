@@ -203,6 +203,9 @@ int rsim_eval_save(const rsim_eval_result *r, const char *run_db, rsim_errbuf *e
 void rsim_eval_json(const rsim_eval_result *r, rsim_buf *out);
 /* The whole-run rows as a table for people. */
 void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out);
+/* Whether a metric counts things (printed as a whole number: tp, switches,
+** hard_brakes, ...); the table, diff and the report agree through it. */
+bool rsim_eval_metric_is_count(const char *metric);
 /* The headline numbers, one line a component (the end of `replaysim run --eval`). */
 void rsim_eval_summary(const rsim_eval_result *r, rsim_buf *out);
 void rsim_eval_free(rsim_eval_result *r);

@@ -810,6 +810,15 @@ void rsim_eval_json(const rsim_eval_result *r, rsim_buf *out) {
   rsim_buf_puts(out, "\n]}\n");
 }
 
+bool rsim_eval_metric_is_count(const char *metric) {
+  static const char *const counts[] = {"tp",     "fp",      "fn",          "objects",     "predictions", "matches",
+                                       "switches", "fragmentations", "misses", "false_positives", "idtp", "idfp",
+                                       "idfn",   "hard_brakes", "plans",     "entries"};
+  for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+    if (!strcmp(metric, counts[i])) return true;
+  return false;
+}
+
 void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out) {
   const char *last = NULL, *last_cls = NULL;
   for (size_t i = 0; i < r->n; i++) {
@@ -820,10 +829,7 @@ void rsim_eval_table(const rsim_eval_result *r, rsim_buf *out) {
       last_cls = NULL;
     }
     if (!last_cls || strcmp(last_cls, x->cls)) rsim_buf_printf(out, "  %-12s", x->cls);
-    bool count = !strcmp(x->metric, "tp") || !strcmp(x->metric, "fp") || !strcmp(x->metric, "fn") ||
-                 strstr("objects predictions matches switches fragmentations misses false_positives idtp idfp idfn "
-                        "hard_brakes plans entries",
-                        x->metric);
+    bool count = rsim_eval_metric_is_count(x->metric);
     if (!isfinite(x->value)) rsim_buf_printf(out, " %s -", x->metric);
     else if (count) rsim_buf_printf(out, " %s %.0f", x->metric, x->value);
     else rsim_buf_printf(out, " %s %.4f", x->metric, x->value);

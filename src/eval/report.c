@@ -218,15 +218,6 @@ static size_t headline(const run *r, const comp *c, const char **out, size_t max
 /* Which way is better: one list for diff, gates and this page (diff.c). */
 static bool lower_is_better(const char *m) { return rsim_eval_metric_direction(m) < 0; }
 
-static bool is_count(const char *m) {
-  static const char *const counts[] = {"tp", "fp", "fn", "objects", "predictions", "matches", "switches", "misses",
-                                       "false_positives", "fragmentations", "idtp", "idfp", "idfn",
-                                       "hard_brakes", "plans", "entries"};
-  for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
-    if (!strcmp(m, counts[i])) return true;
-  return false;
-}
-
 /* The whole-run row of (component, class, metric), or NULL. */
 static const row *find(const run *r, const char *component, const char *cls, const char *metric) {
   for (size_t i = 0; i < r->n; i++) {
@@ -262,7 +253,7 @@ static void esc(rsim_buf *b, const char *s) {
 
 static void num(rsim_buf *b, const char *metric, double v) {
   if (!isfinite(v)) rsim_buf_puts(b, "\u2013");
-  else if (is_count(metric)) rsim_buf_printf(b, "%.0f", v);
+  else if (rsim_eval_metric_is_count(metric)) rsim_buf_printf(b, "%.0f", v);
   else rsim_buf_printf(b, "%.3f", v);
 }
 
@@ -338,7 +329,7 @@ static void plot(rsim_buf *b, const run *r, size_t ri, size_t ci, const char *me
     }
   if (!isfinite(lo)) lo = 0, hi = 1;
   /* Scores in [0, 1] keep that scale, so plots of runs compare by eye. */
-  if (lo >= 0 && hi <= 1 && !is_count(metric) && strcmp(metric, "motp")) lo = 0, hi = 1;
+  if (lo >= 0 && hi <= 1 && !rsim_eval_metric_is_count(metric) && strcmp(metric, "motp")) lo = 0, hi = 1;
   if (hi - lo < 1e-9) hi = lo + 1;
   if (t_hi <= t_lo) t_hi = t_lo + 1;
 #define X(t) (L + ((t) - t_lo) / (t_hi - t_lo) * (W - L - R))
