@@ -67,7 +67,7 @@ typedef struct pgstore {
 static int fail(rsim_store *st, const PGresult *r, const char *what) {
   char msg[400];
   rsim__pg_msg(P(st)->conn, r, msg, sizeof msg);
-  if (rsim__pg_lost(P(st)->conn))
+  if (rsim__pg_lost(P(st)->conn, r))
     return P(st)->last_rc = rsim__store_err(st, RSIM_EIO, "%s: connection to the server lost while %s: %s", st->path,
                                             what, msg);
   return P(st)->last_rc = rsim__store_err(st, RSIM_EBACKEND, "%s: %s: %s", st->path, what, msg);
@@ -340,7 +340,7 @@ static int read_begin(rsim_store *st) {
 
 static void read_end(rsim_store *st) {
   pgstore *p = P(st);
-  if (--p->open_cursors || p->in_tx || rsim__pg_lost(p->conn)) return;
+  if (--p->open_cursors || p->in_tx || rsim__pg_lost(p->conn, NULL)) return;
   settle(st);
   PQclear(PQexec(p->conn, "COMMIT"));
 }
@@ -373,7 +373,7 @@ static void be_cursor_close(rsim_cursor *cc) {
   settle(st); /* CLOSE waits for any FETCH on the wire, this cursor's or another's */
   PQclear(c->res);
   PQclear(c->next);
-  if (!rsim__pg_lost(P(st)->conn)) {
+  if (!rsim__pg_lost(P(st)->conn, NULL)) {
     char sql[48];
     snprintf(sql, sizeof sql, "CLOSE %s", c->name);
     PQclear(PQexec(P(st)->conn, sql));

@@ -54,11 +54,18 @@ static const char kReadings[] =
     "ALTER TABLE replaysim.readings ALTER payload SET STORAGE EXTERNAL;"
     "CREATE INDEX readings_by_sensor ON replaysim.readings(drive, sid, t, seq);";
 
-bool rsim__pg_lost(PGconn *c) { return PQstatus(c) == CONNECTION_BAD; }
+bool rsim__pg_lost(PGconn *c, const PGresult *r) {
+  if (PQstatus(c) == CONNECTION_BAD) return true;
+  /* SQLSTATE class 08, connection exception; 57P01-57P03, the server ends
+  ** the session (admin or crash shutdown, pg_terminate_backend). */
+  const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  return state && (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+                   !strcmp(state, "57P03"));
+}
 
 void rsim__pg_msg(PGconn *c, const PGresult *r, char *out, size_t n) {
   const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-  if (!m || !*m || rsim__pg_lost(c)) m = PQerrorMessage(c);
+  if (!m || !*m || PQstatus(c) == CONNECTION_BAD) m = PQerrorMessage(c);
   if (!m || !*m) m = r ? PQresultErrorMessage(r) : "unknown error";
   /* libpq's messages run over lines with tabs: one line, spaces collapsed. */
   size_t k = 0;
@@ -174,7 +181,7 @@ int rsim__pg_connect(const char *shown, const rsim__pg_uri *u, bool need_schema,
     else if (absent)
       rc = rsim_errbuf_set(eb, RSIM_ENOTFOUND, "%s: the database has no replaysim schema (replaysim db init URI creates it)",
                            shown);
-    else rc = rsim_errbuf_set(eb, rsim__pg_lost(c) ? RSIM_EIO : RSIM_EBACKEND, "%s: reading the schema: %s", shown, msg);
+    else rc = rsim_errbuf_set(eb, rsim__pg_lost(c, r) ? RSIM_EIO : RSIM_EBACKEND, "%s: reading the schema: %s", shown, msg);
   } else {
     const char *version = NULL;
     *hypertable = false;
@@ -205,7 +212,7 @@ static int exec_cmd(PGconn *c, const char *shown, const char *what, const char *
   if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
     char msg[400];
     rsim__pg_msg(c, r, msg, sizeof msg);
-    rc = rsim_errbuf_set(eb, rsim__pg_lost(c) ? RSIM_EIO : RSIM_EBACKEND, "%s: %s: %s", shown, what, msg);
+    rc = rsim_errbuf_set(eb, rsim__pg_lost(c, r) ? RSIM_EIO : RSIM_EBACKEND, "%s: %s: %s", shown, what, msg);
   }
   PQclear(r);
   return rc;

@@ -32,7 +32,10 @@ int rsim__pg_connect(const char *shown, const rsim__pg_uri *u, bool need_schema,
                      bool *has_schema, bool *hypertable, rsim_errbuf *eb);
 /* One line of libpq's message for a failed result (or the connection's). */
 void rsim__pg_msg(PGconn *c, const PGresult *r, char *out, size_t n);
-/* Whether the connection is gone (server down, backend terminated). */
-bool rsim__pg_lost(PGconn *c);
+/* Whether the connection is gone (server down, backend terminated), seen
+** on the connection or in the failed result r (may be NULL): a terminated
+** backend's FATAL error arrives as a result before libpq sees the socket
+** close, so the connection alone may still look good. */
+bool rsim__pg_lost(PGconn *c, const PGresult *r);
 
 #endif /* RSIM_PG_INT_H */
