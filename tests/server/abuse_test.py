@@ -50,8 +50,11 @@ def raw(port, data, shut=True):
         s.sendall(data)
         if shut:
             s.shutdown(socket.SHUT_WR)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # it stopped listening before the end: an answer too
+    except OSError:
+        # It stopped listening before the end (a broken pipe, a reset, or
+        # ENOTCONN when it had already closed before our shutdown): an
+        # answer too, and whatever it said is still in the buffer.
+        pass
     got = b""
     try:
         while True:
@@ -61,7 +64,7 @@ def raw(port, data, shut=True):
             got += chunk
             if b"\r\n\r\n" in got and not shut:
                 break
-    except (ConnectionResetError, socket.timeout):
+    except OSError:  # a reset or a timeout ends the reply
         pass
     s.close()
     return got
