@@ -112,17 +112,34 @@ int rsim_batch_result_from_json(const char *text, rsim_batch_result *r, rsim_err
 /* ---- the results database ----------------------------------------------- */
 typedef struct rsim_batch_db rsim_batch_db;
 
-/* Opens (creating when missing) a results database. */
-int rsim_batch_db_open(const char *path, rsim_batch_db **out, rsim_errbuf *eb);
+/* A results database is a SQLite file or, so that every node of a cluster
+** writes to one place, a PostgreSQL database named by a postgresql:// URI
+** (libpq's rules; the password from PGPASSWORD or ~/.pgpass, never in the
+** URI); its tables live in the schema replaysim_batch there.  Both hold
+** the same tables (schema version 2):
+**   batch(key, value)                           -- schema, and what the CLI sets
+**   jobs(key, seq, name, graph, store, t_from, t_to, warmup, status, reason,
+**        digest, partial, wall_s, readings, faults, timing_violations, out,
+**        attempts, worker)
+**   components(job, pos, name, digest, calls, outputs, errors, limit_hits,
+**        timing_violations, mean_us, max_us)   -- pos: the graph's order
+** Opens one, creating its tables when missing; an existing one of another
+** schema version is refused. */
+int rsim_batch_db_open(const char *target, rsim_batch_db **out, rsim_errbuf *eb);
+/* Opens one that must exist already (to read or merge it): RSIM_ENOTFOUND
+** when the file or the schema is not there. */
+int rsim_batch_db_open_existing(const char *target, rsim_batch_db **out, rsim_errbuf *eb);
 void rsim_batch_db_close(rsim_batch_db *db);
+/* How many jobs it records. */
+int rsim_batch_db_count(rsim_batch_db *db, size_t *n);
 const char *rsim_batch_db_errmsg(const rsim_batch_db *db);
 /* Whether a job (by key) is recorded as done ("ok"). */
 bool rsim_batch_db_done(rsim_batch_db *db, const char *key);
 /* Records a job and its result (replacing an earlier row of that key). */
 int rsim_batch_db_put(rsim_batch_db *db, const rsim_batch_job *job, const rsim_batch_result *r);
 int rsim_batch_db_set(rsim_batch_db *db, const char *key, const char *value);
-/* Copies every job of another results file in (its rows replace ours of
-** the same key unless ours is ok and theirs failed). */
+/* Copies every job of another results database (a file or a URI) in: its
+** rows replace ours of the same key unless ours is ok and theirs failed. */
 int rsim_batch_db_merge(rsim_batch_db *db, const char *other);
 /* Calls fn on every recorded job, in batch order (job and result are
 ** borrowed for the call). */

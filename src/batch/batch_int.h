@@ -1,10 +1,13 @@
 /*
 ** batch_int.h -- inside the batch module: the worker slots shared by the
-** local scheduler (pool.c) and the MPI ranks (mpi.c).
+** local scheduler (pool.c) and the MPI ranks (mpi.c), and the SQL layer
+** (sql.c) under the results database (db.c).
 */
 #ifndef RSIM_BATCH_INT_H
 #define RSIM_BATCH_INT_H
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <sys/types.h>
 
 #include "rsim/batch.h"
@@ -32,5 +35,41 @@ int rsim__batch_poll(rsim__batch_slot *slots, size_t n, int timeout_ms, size_t *
 void rsim__batch_kill_all(rsim__batch_slot *slots, size_t n);
 void rsim__batch_report(const rsim_batch_opts *o, rsim__batch_count *c, const rsim_batch_job *j,
                         const rsim_batch_result *r);
+
+/* ---- the results database's SQL, on SQLite or PostgreSQL (sql.c) ---- */
+struct rsim_batch_db {
+  sqlite3 *lite; /* exactly one of the two is open */
+  PGconn *pg;
+  char *shown; /* the path or URI, for messages (a URI holds no password) */
+  char err[512];
+};
+
+typedef struct rsim__bstmt rsim__bstmt;
+
+/* Opens db->lite or db->pg for a path or a postgresql:// URI; a file is
+** created when create is true. */
+int rsim__bsql_connect(rsim_batch_db *db, const char *target, bool create, rsim_errbuf *eb);
+void rsim__bsql_disconnect(rsim_batch_db *db);
+/* Runs statements without parameters.  Failures set db->err, naming the
+** database and what was being done, and return the code. */
+int rsim__bsql_exec(rsim_batch_db *db, const char *what, const char *sql);
+int rsim__bsql_begin(rsim_batch_db *db);
+/* Commits when rc is RSIM_OK, else rolls back; returns rc or the commit's. */
+int rsim__bsql_end(rsim_batch_db *db, int rc);
+/* NULL on failure (db->err says why).  '?' marks parameters, numbered
+** from 1 as the binding functions take them. */
+rsim__bstmt *rsim__bsql_prepare(rsim_batch_db *db, const char *what, const char *sql);
+void rsim__bsql_text(rsim__bstmt *st, int i, const char *v);
+void rsim__bsql_i64(rsim__bstmt *st, int i, int64_t v);
+void rsim__bsql_double(rsim__bstmt *st, int i, double v);
+/* 1: a row is there to read; 0: done; an error code (negative), db->err set. */
+int rsim__bsql_step(rsim__bstmt *st);
+/* Columns of the current row, from 0; a null reads as "" or 0. */
+const char *rsim__bsql_col_text(rsim__bstmt *st, int i);
+int64_t rsim__bsql_col_i64(rsim__bstmt *st, int i);
+double rsim__bsql_col_double(rsim__bstmt *st, int i);
+/* Ready to step again from the start; bound values stay. */
+void rsim__bsql_reset(rsim__bstmt *st);
+void rsim__bsql_finalize(rsim__bstmt *st);
 
 #endif /* RSIM_BATCH_INT_H */

@@ -1,233 +1,281 @@
 /*
-** db.c -- the results database of a batch (SQLite; schema in rsim/batch.h).
-** Only the process that deals the jobs writes it: workers and ranks send
-** their results to it, so no shared file system is needed for results.
-** Each result is committed as it arrives, so a batch that is stopped or
-** killed keeps every result it had (what --resume goes by).
+** db.c -- the results database of a batch (schema in rsim/batch.h), a
+** SQLite file or a PostgreSQL database; sql.c speaks to either.  Only the
+** process that deals the jobs writes it: workers and ranks send their
+** results to it, so no shared file system is needed for results.  Each
+** result is committed as it arrives, so a batch that is stopped or killed
+** keeps every result it had (what --resume goes by).
 */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsim/batch.h"
+#include "batch/batch_int.h"
 
-struct rsim_batch_db {
-  sqlite3 *h;
-  char err[512];
-};
+#define SCHEMA_VERSION "2"
 
-static const char kSchema[] =
-    "PRAGMA journal_mode=WAL;"
+/* Standard SQL that both speak: BIGINT and DOUBLE PRECISION are 64-bit in
+** PostgreSQL (its INTEGER and REAL are not) and mean the same affinities
+** in SQLite. */
+static const char kTables[] =
     "CREATE TABLE IF NOT EXISTS batch(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE IF NOT EXISTS jobs(key TEXT PRIMARY KEY, seq INTEGER, name TEXT, graph TEXT, store TEXT,"
-    " t_from INTEGER, t_to INTEGER, warmup INTEGER, status TEXT, reason TEXT, digest TEXT, partial INTEGER,"
-    " wall_s REAL, readings INTEGER, faults INTEGER, timing_violations INTEGER, out TEXT, attempts INTEGER,"
-    " worker TEXT);"
-    "CREATE TABLE IF NOT EXISTS components(job TEXT, name TEXT, digest TEXT, calls INTEGER, outputs INTEGER,"
-    " errors INTEGER, limit_hits INTEGER, timing_violations INTEGER, mean_us REAL, max_us REAL,"
-    " PRIMARY KEY(job, name));"
-    "INSERT OR IGNORE INTO batch VALUES('schema', '1');";
+    "CREATE TABLE IF NOT EXISTS jobs(key TEXT PRIMARY KEY, seq BIGINT, name TEXT, graph TEXT, store TEXT,"
+    " t_from BIGINT, t_to BIGINT, warmup BIGINT, status TEXT, reason TEXT, digest TEXT, partial INTEGER,"
+    " wall_s DOUBLE PRECISION, readings BIGINT, faults BIGINT, timing_violations BIGINT, out TEXT,"
+    " attempts INTEGER, worker TEXT);"
+    "CREATE TABLE IF NOT EXISTS components(job TEXT, pos INTEGER, name TEXT, digest TEXT, calls BIGINT,"
+    " outputs BIGINT, errors BIGINT, limit_hits BIGINT, timing_violations BIGINT, mean_us DOUBLE PRECISION,"
+    " max_us DOUBLE PRECISION, PRIMARY KEY(job, name));"
+    "INSERT INTO batch VALUES('schema', '" SCHEMA_VERSION "') ON CONFLICT DO NOTHING;";
 
-static int db_fail(rsim_batch_db *db, const char *what) {
-  snprintf(db->err, sizeof db->err, "batch: results database: %s: %s", what, sqlite3_errmsg(db->h));
-  return RSIM_EBACKEND;
+/* Several shards may open one PostgreSQL results database at once: the
+** lock makes one of them create the tables while the others wait. */
+static const char kPgHead[] =
+    "BEGIN;"
+    "SELECT pg_advisory_xact_lock(7236193718365091);"
+    "CREATE SCHEMA IF NOT EXISTS replaysim_batch;";
+
+static int check_version(rsim_batch_db *db, rsim_errbuf *eb) {
+  rsim__bstmt *st = rsim__bsql_prepare(db, "reading its schema version", "SELECT value FROM batch WHERE key='schema'");
+  int s = st ? rsim__bsql_step(st) : RSIM_EBACKEND;
+  int rc = RSIM_OK;
+  if (s < 0)
+    rc = rsim_errbuf_set(eb, RSIM_ENOTFOUND, "batch: %s is not a results database (%s)", db->shown, db->err);
+  else if (s == 0 || strcmp(rsim__bsql_col_text(st, 0), SCHEMA_VERSION))
+    rc = rsim_errbuf_set(eb, RSIM_ECORRUPT,
+                         "batch: results database %s has schema version %s; this replaysim reads version %s",
+                         db->shown, s ? rsim__bsql_col_text(st, 0) : "(none)", SCHEMA_VERSION);
+  rsim__bsql_finalize(st);
+  return rc;
 }
 
-int rsim_batch_db_open(const char *path, rsim_batch_db **out, rsim_errbuf *eb) {
+static int open_db(const char *target, bool create, rsim_batch_db **out, rsim_errbuf *eb) {
   *out = NULL;
   rsim_batch_db *db = rsim_xcalloc(1, sizeof *db);
-  if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
-      sqlite3_exec(db->h, kSchema, NULL, NULL, NULL) != SQLITE_OK) {
-    rsim_errbuf_set(eb, RSIM_EIO, "batch: cannot open results database %s: %s", path, sqlite3_errmsg(db->h));
-    sqlite3_close(db->h);
-    free(db);
-    return RSIM_EIO;
+  int rc = rsim__bsql_connect(db, target, create, eb);
+  /* search_path names a schema that may not exist yet: harmless, the
+  ** creation below is then the first to use it. */
+  if (!rc && db->pg && rsim__bsql_exec(db, "setting the schema", "SET search_path TO replaysim_batch"))
+    rc = rsim_errbuf_set(eb, RSIM_EIO, "%s", db->err);
+  if (!rc && create) {
+    if (db->lite) rc = rsim__bsql_exec(db, "creating the tables", "PRAGMA journal_mode=WAL;");
+    else if (!(rc = rsim__bsql_exec(db, "creating the tables", kPgHead)))
+      rc = rsim__bsql_end(db, rsim__bsql_exec(db, "creating the tables", kTables));
+    if (!rc && db->lite) rc = rsim__bsql_exec(db, "creating the tables", kTables);
+    if (rc) rc = rsim_errbuf_set(eb, rc, "%s", db->err);
   }
-  sqlite3_busy_timeout(db->h, 10000);
+  if (!rc) rc = check_version(db, eb);
+  if (rc) {
+    rsim_batch_db_close(db);
+    return rc;
+  }
   *out = db;
   return RSIM_OK;
 }
 
+int rsim_batch_db_open(const char *target, rsim_batch_db **out, rsim_errbuf *eb) {
+  return open_db(target, true, out, eb);
+}
+
+int rsim_batch_db_open_existing(const char *target, rsim_batch_db **out, rsim_errbuf *eb) {
+  return open_db(target, false, out, eb);
+}
+
 void rsim_batch_db_close(rsim_batch_db *db) {
   if (!db) return;
-  sqlite3_close(db->h);
+  rsim__bsql_disconnect(db);
   free(db);
 }
 
 const char *rsim_batch_db_errmsg(const rsim_batch_db *db) { return db->err; }
 
+int rsim_batch_db_count(rsim_batch_db *db, size_t *n) {
+  *n = 0;
+  rsim__bstmt *st = rsim__bsql_prepare(db, "counting jobs", "SELECT count(*) FROM jobs");
+  if (!st) return RSIM_EBACKEND;
+  int s = rsim__bsql_step(st);
+  if (s > 0) *n = (size_t)rsim__bsql_col_i64(st, 0);
+  rsim__bsql_finalize(st);
+  return s < 0 ? s : RSIM_OK;
+}
+
 bool rsim_batch_db_done(rsim_batch_db *db, const char *key) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM jobs WHERE key=? AND status='ok'", -1, &st, NULL) != SQLITE_OK)
-    return false;
-  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-  bool done = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  rsim__bstmt *st = rsim__bsql_prepare(db, "reading a job", "SELECT 1 FROM jobs WHERE key=? AND status='ok'");
+  if (!st) return false;
+  rsim__bsql_text(st, 1, key);
+  bool done = rsim__bsql_step(st) == 1;
+  rsim__bsql_finalize(st);
   return done;
 }
 
+/* Runs a statement that returns no rows; its values are bound already. */
+static int run(rsim__bstmt *st) {
+  int s = st ? rsim__bsql_step(st) : RSIM_EBACKEND;
+  return s < 0 ? s : RSIM_OK;
+}
+
 int rsim_batch_db_set(rsim_batch_db *db, const char *key, const char *value) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO batch VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "set");
-  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st) == SQLITE_DONE ? RSIM_OK : db_fail(db, "set");
-  sqlite3_finalize(st);
+  rsim__bstmt *st = rsim__bsql_prepare(
+      db, "setting a value", "INSERT INTO batch VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  if (st) {
+    rsim__bsql_text(st, 1, key);
+    rsim__bsql_text(st, 2, value);
+  }
+  int rc = run(st);
+  rsim__bsql_finalize(st);
+  return rc;
+}
+
+/* The rows of one job, inside the caller's transaction: an earlier row of
+** its key goes first, with its components. */
+static int put_rows(rsim_batch_db *db, const rsim_batch_job *j, const rsim_batch_result *r) {
+  rsim__bstmt *st = rsim__bsql_prepare(db, "replacing a job", "DELETE FROM jobs WHERE key=?");
+  if (st) rsim__bsql_text(st, 1, j->key);
+  int rc = run(st);
+  rsim__bsql_finalize(st);
+  if (rc) return rc;
+  st = rsim__bsql_prepare(db, "replacing a job", "DELETE FROM components WHERE job=?");
+  if (st) rsim__bsql_text(st, 1, j->key);
+  rc = run(st);
+  rsim__bsql_finalize(st);
+  if (rc) return rc;
+  st = rsim__bsql_prepare(db, "recording a job", "INSERT INTO jobs VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (st) {
+    int k = 1;
+    rsim__bsql_text(st, k++, j->key);
+    rsim__bsql_i64(st, k++, (int64_t)j->seq);
+    rsim__bsql_text(st, k++, j->name);
+    rsim__bsql_text(st, k++, j->graph);
+    rsim__bsql_text(st, k++, j->store);
+    rsim__bsql_i64(st, k++, j->from);
+    rsim__bsql_i64(st, k++, j->to);
+    rsim__bsql_i64(st, k++, j->warmup_ns);
+    rsim__bsql_text(st, k++, r->ok ? "ok" : "failed");
+    rsim__bsql_text(st, k++, r->reason ? r->reason : "");
+    rsim__bsql_text(st, k++, r->digest);
+    rsim__bsql_i64(st, k++, r->partial);
+    rsim__bsql_double(st, k++, r->wall_s);
+    rsim__bsql_i64(st, k++, (int64_t)r->readings);
+    rsim__bsql_i64(st, k++, (int64_t)r->faults);
+    rsim__bsql_i64(st, k++, (int64_t)r->timing_violations);
+    rsim__bsql_text(st, k++, r->out ? r->out : "");
+    rsim__bsql_i64(st, k++, r->attempts);
+    rsim__bsql_text(st, k++, r->worker ? r->worker : "");
+  }
+  rc = run(st);
+  rsim__bsql_finalize(st);
+  if (rc) return rc;
+  st = rsim__bsql_prepare(db, "recording a job's components", "INSERT INTO components VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  if (!st) return RSIM_EBACKEND;
+  for (size_t i = 0; i < r->n_comps && !rc; i++) {
+    const rsim_batch_comp *c = &r->comps[i];
+    rsim__bsql_reset(st);
+    rsim__bsql_text(st, 1, j->key);
+    rsim__bsql_i64(st, 2, (int64_t)i);
+    rsim__bsql_text(st, 3, c->name);
+    rsim__bsql_text(st, 4, c->digest);
+    rsim__bsql_i64(st, 5, (int64_t)c->calls);
+    rsim__bsql_i64(st, 6, (int64_t)c->outputs);
+    rsim__bsql_i64(st, 7, (int64_t)c->errors);
+    rsim__bsql_i64(st, 8, (int64_t)c->limit_hits);
+    rsim__bsql_i64(st, 9, (int64_t)c->timing_violations);
+    rsim__bsql_double(st, 10, c->mean_us);
+    rsim__bsql_double(st, 11, c->max_us);
+    rc = run(st);
+  }
+  rsim__bsql_finalize(st);
   return rc;
 }
 
 int rsim_batch_db_put(rsim_batch_db *db, const rsim_batch_job *j, const rsim_batch_result *r) {
-  sqlite3_stmt *st = NULL;
-  int rc = RSIM_OK;
-  if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return db_fail(db, "begin");
-  if (sqlite3_prepare_v2(db->h, "INSERT OR REPLACE INTO jobs VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st,
-                         NULL) != SQLITE_OK) {
-    rc = db_fail(db, "insert");
-    goto out;
-  }
-  int k = 1;
-  sqlite3_bind_text(st, k++, j->key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, k++, (sqlite3_int64)j->seq);
-  sqlite3_bind_text(st, k++, j->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, k++, j->graph, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, k++, j->store, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, k++, j->from);
-  sqlite3_bind_int64(st, k++, j->to);
-  sqlite3_bind_int64(st, k++, j->warmup_ns);
-  sqlite3_bind_text(st, k++, r->ok ? "ok" : "failed", -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, k++, r->reason ? r->reason : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, k++, r->digest, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, k++, r->partial);
-  sqlite3_bind_double(st, k++, r->wall_s);
-  sqlite3_bind_int64(st, k++, (sqlite3_int64)r->readings);
-  sqlite3_bind_int64(st, k++, (sqlite3_int64)r->faults);
-  sqlite3_bind_int64(st, k++, (sqlite3_int64)r->timing_violations);
-  sqlite3_bind_text(st, k++, r->out ? r->out : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, k++, r->attempts);
-  sqlite3_bind_text(st, k++, r->worker ? r->worker : "", -1, SQLITE_STATIC);
-  if (sqlite3_step(st) != SQLITE_DONE) {
-    rc = db_fail(db, "insert");
-    goto out;
-  }
-  sqlite3_finalize(st);
-  st = NULL;
-  if (sqlite3_prepare_v2(db->h, "DELETE FROM components WHERE job=?", -1, &st, NULL) != SQLITE_OK) {
-    rc = db_fail(db, "delete");
-    goto out;
-  }
-  sqlite3_bind_text(st, 1, j->key, -1, SQLITE_STATIC);
-  sqlite3_step(st);
-  sqlite3_finalize(st);
-  st = NULL;
-  if (sqlite3_prepare_v2(db->h, "INSERT INTO components VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
-    rc = db_fail(db, "insert");
-    goto out;
-  }
-  for (size_t i = 0; i < r->n_comps; i++) {
-    const rsim_batch_comp *c = &r->comps[i];
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, j->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, c->digest, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)c->calls);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)c->outputs);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->errors);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)c->limit_hits);
-    sqlite3_bind_int64(st, 8, (sqlite3_int64)c->timing_violations);
-    sqlite3_bind_double(st, 9, c->mean_us);
-    sqlite3_bind_double(st, 10, c->max_us);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      rc = db_fail(db, "insert");
-      goto out;
-    }
-  }
-out:
-  sqlite3_finalize(st);
-  if (sqlite3_exec(db->h, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc) rc = db_fail(db, "commit");
-  return rc;
+  int rc = rsim__bsql_begin(db);
+  return rc ? rc : rsim__bsql_end(db, put_rows(db, j, r));
+}
+
+typedef struct merge_ctx {
+  rsim_batch_db *db;
+  int rc;
+} merge_ctx;
+
+static void merge_row(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
+  merge_ctx *m = ud;
+  if (m->rc || (!r->ok && rsim_batch_db_done(m->db, j->key))) return;
+  m->rc = put_rows(m->db, j, r);
 }
 
 int rsim_batch_db_merge(rsim_batch_db *db, const char *other) {
-  char *sql = sqlite3_mprintf(
-      "ATTACH %Q AS o;"
-      "BEGIN IMMEDIATE;"
-      "CREATE TEMP TABLE take AS SELECT key FROM o.jobs WHERE NOT EXISTS"
-      " (SELECT 1 FROM main.jobs m WHERE m.key=o.jobs.key AND m.status='ok' AND o.jobs.status!='ok');"
-      "DELETE FROM main.components WHERE job IN (SELECT key FROM take);"
-      "INSERT OR REPLACE INTO main.jobs SELECT * FROM o.jobs WHERE key IN (SELECT key FROM take);"
-      "INSERT INTO main.components SELECT * FROM o.components WHERE job IN (SELECT key FROM take);"
-      "DROP TABLE take;"
-      "COMMIT;",
-      other);
-  char *msg = NULL;
-  int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
-  sqlite3_free(sql);
-  if (rc != SQLITE_OK) {
-    snprintf(db->err, sizeof db->err, "batch: merge %s: %s", other, msg ? msg : sqlite3_errmsg(db->h));
-    sqlite3_free(msg);
-    sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+  rsim_batch_db *o;
+  rsim_errbuf eb = {0};
+  if (rsim_batch_db_open_existing(other, &o, &eb)) {
+    snprintf(db->err, sizeof db->err, "batch: merge: %.480s", eb.msg);
+    return eb.code;
   }
-  sqlite3_exec(db->h, "DETACH o", NULL, NULL, NULL);
-  return rc == SQLITE_OK ? RSIM_OK : RSIM_EBACKEND;
-}
-
-static char *col_dup(sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  return rsim_xstrdup(t ? (const char *)t : "");
+  /* One transaction: a merge that fails half way leaves ours as it was. */
+  int rc = rsim__bsql_begin(db);
+  if (!rc) {
+    merge_ctx m = {.db = db};
+    if ((rc = rsim_batch_db_each(o, merge_row, &m))) snprintf(db->err, sizeof db->err, "batch: merge: %.480s", o->err);
+    else rc = m.rc;
+    rc = rsim__bsql_end(db, rc);
+  }
+  rsim_batch_db_close(o);
+  return rc;
 }
 
 int rsim_batch_db_each(rsim_batch_db *db, rsim_batch_row_fn fn, void *ud) {
-  sqlite3_stmt *st = NULL, *cs = NULL;
-  if (sqlite3_prepare_v2(db->h,
-                         "SELECT key, seq, name, graph, store, t_from, t_to, warmup, status, reason, digest, partial,"
-                         " wall_s, readings, faults, timing_violations, out, attempts, worker FROM jobs ORDER BY seq, key",
-                         -1, &st, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db->h,
-                         "SELECT name, digest, calls, outputs, errors, limit_hits, timing_violations, mean_us, max_us"
-                         " FROM components WHERE job=? ORDER BY rowid",
-                         -1, &cs, NULL) != SQLITE_OK) {
-    sqlite3_finalize(st);
-    return db_fail(db, "read");
+  rsim__bstmt *st = rsim__bsql_prepare(db, "reading the jobs",
+                                       "SELECT key, seq, name, graph, store, t_from, t_to, warmup, status, reason, digest,"
+                                       " partial, wall_s, readings, faults, timing_violations, out, attempts, worker"
+                                       " FROM jobs ORDER BY seq, key");
+  rsim__bstmt *cs = st ? rsim__bsql_prepare(db, "reading the components",
+                                            "SELECT name, digest, calls, outputs, errors, limit_hits, timing_violations,"
+                                            " mean_us, max_us FROM components WHERE job=? ORDER BY pos")
+                       : NULL;
+  if (!cs) {
+    rsim__bsql_finalize(st);
+    return RSIM_EBACKEND;
   }
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    rsim_batch_job j = {.key = col_dup(st, 0), .seq = (size_t)sqlite3_column_int64(st, 1), .name = col_dup(st, 2),
-                        .graph = col_dup(st, 3), .store = col_dup(st, 4), .from = sqlite3_column_int64(st, 5),
-                        .to = sqlite3_column_int64(st, 6), .warmup_ns = sqlite3_column_int64(st, 7)};
-    rsim_batch_result r = {.key = col_dup(st, 0), .ok = !strcmp((const char *)sqlite3_column_text(st, 8), "ok"),
-                           .reason = col_dup(st, 9), .partial = sqlite3_column_int(st, 11),
-                           .wall_s = sqlite3_column_double(st, 12),
-                           .readings = (uint64_t)sqlite3_column_int64(st, 13),
-                           .faults = (uint64_t)sqlite3_column_int64(st, 14),
-                           .timing_violations = (uint64_t)sqlite3_column_int64(st, 15), .out = col_dup(st, 16),
-                           .attempts = sqlite3_column_int(st, 17), .worker = col_dup(st, 18)};
-    const unsigned char *d = sqlite3_column_text(st, 10);
-    snprintf(r.digest, sizeof r.digest, "%s", d ? (const char *)d : "");
-    sqlite3_reset(cs);
-    sqlite3_bind_text(cs, 1, j.key, -1, SQLITE_STATIC);
+  int s, cr = 1;
+  while ((s = rsim__bsql_step(st)) == 1) {
+    rsim_batch_job j = {.key = rsim_xstrdup(rsim__bsql_col_text(st, 0)), .seq = (size_t)rsim__bsql_col_i64(st, 1),
+                        .name = rsim_xstrdup(rsim__bsql_col_text(st, 2)),
+                        .graph = rsim_xstrdup(rsim__bsql_col_text(st, 3)),
+                        .store = rsim_xstrdup(rsim__bsql_col_text(st, 4)), .from = rsim__bsql_col_i64(st, 5),
+                        .to = rsim__bsql_col_i64(st, 6), .warmup_ns = rsim__bsql_col_i64(st, 7)};
+    rsim_batch_result r = {.key = rsim_xstrdup(j.key), .ok = !strcmp(rsim__bsql_col_text(st, 8), "ok"),
+                           .reason = rsim_xstrdup(rsim__bsql_col_text(st, 9)),
+                           .partial = (int)rsim__bsql_col_i64(st, 11), .wall_s = rsim__bsql_col_double(st, 12),
+                           .readings = (uint64_t)rsim__bsql_col_i64(st, 13),
+                           .faults = (uint64_t)rsim__bsql_col_i64(st, 14),
+                           .timing_violations = (uint64_t)rsim__bsql_col_i64(st, 15),
+                           .out = rsim_xstrdup(rsim__bsql_col_text(st, 16)),
+                           .attempts = (int)rsim__bsql_col_i64(st, 17),
+                           .worker = rsim_xstrdup(rsim__bsql_col_text(st, 18))};
+    snprintf(r.digest, sizeof r.digest, "%s", rsim__bsql_col_text(st, 10));
+    rsim__bsql_reset(cs);
+    rsim__bsql_text(cs, 1, j.key);
     size_t cap = 0;
-    while (sqlite3_step(cs) == SQLITE_ROW) {
+    while ((cr = rsim__bsql_step(cs)) == 1) {
       if (r.n_comps == cap) {
         cap = cap ? cap * 2 : 8;
         r.comps = rsim_xrealloc(r.comps, cap * sizeof *r.comps);
       }
       rsim_batch_comp *c = &r.comps[r.n_comps++];
-      *c = (rsim_batch_comp){.name = col_dup(cs, 0), .calls = (uint64_t)sqlite3_column_int64(cs, 2),
-                             .outputs = (uint64_t)sqlite3_column_int64(cs, 3),
-                             .errors = (uint64_t)sqlite3_column_int64(cs, 4),
-                             .limit_hits = (uint64_t)sqlite3_column_int64(cs, 5),
-                             .timing_violations = (uint64_t)sqlite3_column_int64(cs, 6),
-                             .mean_us = sqlite3_column_double(cs, 7), .max_us = sqlite3_column_double(cs, 8)};
-      const unsigned char *cd = sqlite3_column_text(cs, 1);
-      snprintf(c->digest, sizeof c->digest, "%s", cd ? (const char *)cd : "");
+      *c = (rsim_batch_comp){.name = rsim_xstrdup(rsim__bsql_col_text(cs, 0)),
+                             .calls = (uint64_t)rsim__bsql_col_i64(cs, 2),
+                             .outputs = (uint64_t)rsim__bsql_col_i64(cs, 3),
+                             .errors = (uint64_t)rsim__bsql_col_i64(cs, 4),
+                             .limit_hits = (uint64_t)rsim__bsql_col_i64(cs, 5),
+                             .timing_violations = (uint64_t)rsim__bsql_col_i64(cs, 6),
+                             .mean_us = rsim__bsql_col_double(cs, 7), .max_us = rsim__bsql_col_double(cs, 8)};
+      snprintf(c->digest, sizeof c->digest, "%s", rsim__bsql_col_text(cs, 1));
     }
-    fn(ud, &j, &r);
+    if (cr == 0) fn(ud, &j, &r);
     rsim_batch_job_clear(&j);
     rsim_batch_result_free(&r);
+    if (cr < 0) break;
   }
-  sqlite3_finalize(st);
-  sqlite3_finalize(cs);
-  return rc == SQLITE_DONE ? RSIM_OK : db_fail(db, "read");
+  rsim__bsql_finalize(st);
+  rsim__bsql_finalize(cs);
+  return s < 0 ? s : cr < 0 ? cr : RSIM_OK;
 }

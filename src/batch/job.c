@@ -15,11 +15,9 @@
 #include "rsim/record.h"
 #include "rsim/store.h"
 
-static bool is_uri(const char *s) { return !strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11); }
-
 /* A store's short name: its file's base name, or a URI's drive. */
 static void base_name(const char *store, char *out, size_t n) {
-  const char *d = is_uri(store) ? strstr(store, "drive=") : NULL;
+  const char *d = rsim_store_is_uri(store) ? strstr(store, "drive=") : NULL;
   const char *s = d ? d + 6 : strrchr(store, '/');
   s = d ? s : (s ? s + 1 : store);
   size_t len = strcspn(s, "&");
@@ -97,7 +95,7 @@ static int add_scenes(rsim_batch_jobs *js, const char *graph, const char *store,
 
 int rsim_batch_plan(rsim_batch_jobs *js, const char *graph, const char *pattern, int64_t scene_ns,
                     int64_t warmup_ns, rsim_errbuf *eb) {
-  if (is_uri(pattern)) return add_scenes(js, graph, pattern, scene_ns, warmup_ns, eb);
+  if (rsim_store_is_uri(pattern)) return add_scenes(js, graph, pattern, scene_ns, warmup_ns, eb);
   glob_t g;
   int grc = glob(pattern, 0, NULL, &g);
   if (grc == GLOB_NOMATCH || (grc == 0 && g.gl_pathc == 0)) {
@@ -121,7 +119,7 @@ static const char *yscalar(yaml_document_t *d, yaml_node_t *n) {
 
 static char *rel_path(const char *dir, const char *p) {
   rsim_buf b = {0};
-  if (p[0] == '/' || is_uri(p) || !dir[0]) rsim_buf_puts(&b, p);
+  if (p[0] == '/' || rsim_store_is_uri(p) || !dir[0]) rsim_buf_puts(&b, p);
   else rsim_buf_printf(&b, "%s/%s", dir, p);
   return rsim_buf_take_str(&b);
 }

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "rsim/batch.h"
+#include "rsim/store.h"
 
 static volatile sig_atomic_t g_stop;
 static void on_sigint(int sig) { g_stop = 1; }
@@ -20,12 +21,14 @@ static void on_sigint(int sig) { g_stop = 1; }
 static int usage(void) {
   fprintf(stderr,
           "usage: replaysim batch GRAPH --stores PATTERN|URI [--stores ...] [--scenes 20s [--warmup 2s]]\n"
-          "                       [--out results.db | --resume results.db] [--runs DIR | --no-runs]\n"
+          "                       [--out RESULTS | --resume RESULTS] [--runs DIR | --no-runs]\n"
           "                       [--jobs N] [--job-timeout 10m] [--shard I/N] [--quiet]\n"
           "       replaysim batch --jobs-file jobs.yaml [same options]\n"
-          "       replaysim batch --merge --out all.db a.db b.db ...\n"
-          "       replaysim batch report results.db [--json]\n"
-          "Under `mpirun -n N` rank 0 deals the jobs to the other ranks (docs/fleet.md).\n");
+          "       replaysim batch --merge --out RESULTS a.db b.db ...\n"
+          "       replaysim batch report RESULTS [--json]\n"
+          "RESULTS is a SQLite file (results.db by default) or a postgresql:// URI that\n"
+          "every node writes to.  Under `mpirun -n N` rank 0 deals the jobs to the other\n"
+          "ranks (docs/fleet.md).\n");
   return CLI_USAGE;
 }
 
@@ -173,10 +176,9 @@ static int cmd_report(int argc, char **argv) {
     else return usage();
   }
   if (!path) return usage();
-  if (access(path, R_OK)) return cli_fail("batch report: cannot read %s", path);
   rsim_batch_db *db;
   rsim_errbuf eb = {0};
-  if (rsim_batch_db_open(path, &db, &eb)) return cli_fail("%s", eb.msg);
+  if (rsim_batch_db_open_existing(path, &db, &eb)) return cli_fail("%s", eb.msg);
   if (s.json) printf("{\n  \"jobs\": [");
   else
     printf("%-24s %-6s %9s %9s %6s %6s %3s  %s\n", "job", "status", "wall s", "readings", "faults", "late", "try",
@@ -205,7 +207,7 @@ static int cmd_merge(const batch_args *a) {
   rsim_batch_db *db;
   rsim_errbuf eb = {0};
   for (size_t i = 0; i < a->n_merge; i++)
-    if (access(a->merge[i], R_OK)) return cli_fail("batch --merge: cannot read %s", a->merge[i]);
+    if (!rsim_store_is_uri(a->merge[i]) && access(a->merge[i], R_OK)) return cli_fail("batch --merge: cannot read %s", a->merge[i]);
   if (rsim_batch_db_open(a->out, &db, &eb)) return cli_fail("%s", eb.msg);
   for (size_t i = 0; i < a->n_merge; i++)
     if (rsim_batch_db_merge(db, a->merge[i])) {
@@ -245,7 +247,7 @@ int cli_batch(int argc, char **argv) {
   if (a.merging) return cmd_merge(&a);
   char runs[1100] = "";
   if (a.runs) snprintf(runs, sizeof runs, "%s", a.runs);
-  else if (!a.no_runs) {
+  else if (!a.no_runs && !rsim_store_is_uri(a.out)) { /* with a URI no place is shared: --runs says where */
     /* results.db -> results.runs/ */
     size_t n = strlen(a.out);
     if (n > 3 && !strcmp(a.out + n - 3, ".db")) n -= 3;
@@ -273,12 +275,18 @@ int cli_batch(int argc, char **argv) {
   rsim_batch_db *db = NULL;
   int exit_code = CLI_FAIL;
   if (rank == 0) {
-    if (!a.resume && !access(a.out, F_OK)) {
+    if (!a.resume && !rsim_store_is_uri(a.out) && !access(a.out, F_OK)) {
       rsim_errbuf_set(&eb, RSIM_EINVAL, "batch: %s exists (--resume %s goes on with it; or remove it)", a.out, a.out);
       goto done;
     }
     if (plan(&a, &js, &eb)) goto done;
     if (rsim_batch_db_open(a.out, &db, &eb)) goto done;
+    size_t had = 0;
+    if (!a.resume && rsim_store_is_uri(a.out) && !rsim_batch_db_count(db, &had) && had) {
+      rsim_errbuf_set(&eb, RSIM_EINVAL, "batch: %s holds the results of %zu jobs (--resume goes on with them)", a.out,
+                      had);
+      goto done;
+    }
     if (!a.quiet && mpi && size > 1)
       fprintf(stderr, "batch: %zu jobs%s, dealt to %d MPI ranks\n", js.n, a.shard_n ? " in this shard" : "", size - 1);
     else if (!a.quiet)

@@ -335,8 +335,26 @@ TEST(batch_bad_input_is_named) {
   ASSERT_CONTAINS(out, "--shard: '2/2' is not I/N");
   free(out);
   ASSERT_EQ(batch("report missing.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "cannot read missing.db");
+  ASSERT_CONTAINS(last_line(out), "cannot read results database missing.db");
   free(out);
+  /* A SQLite file that is not a results database, and one of another
+  ** schema version, are named as such, and neither is changed. */
+  test_make_drive("drive.db", "1s", 1);
+  ASSERT_EQ(batch("report drive.db", &out), 1);
+  ASSERT_CONTAINS(last_line(out), "drive.db is not a results database");
+  free(out);
+  ASSERT_EQ(test_run("sqlite3 /dev/null 'SELECT 1' >/dev/null", NULL), 0);
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "cd %s && sqlite3 old.db \"CREATE TABLE batch(key TEXT PRIMARY KEY, value TEXT);"
+           " INSERT INTO batch VALUES('schema', '1');\"", test_tmpdir());
+  ASSERT_EQ(test_run(cmd, NULL), 0);
+  ASSERT_EQ(batch("report old.db", &out), 1);
+  ASSERT_CONTAINS(last_line(out), "old.db has schema version 1; this replaysim reads version 2");
+  free(out);
+  ASSERT_EQ(batch("--merge --out merged.db old.db", &out), 1);
+  ASSERT_CONTAINS(last_line(out), "old.db has schema version 1");
+  free(out);
+  ASSERT_EQ(test_query_int(test_tmpfile("old.db"), "SELECT count(*) FROM batch"), 1);
 }
 
 TEST(batch_over_postgres_drives_gives_the_digests_of_their_files) {
@@ -369,6 +387,84 @@ TEST(batch_over_postgres_drives_gives_the_digests_of_their_files) {
   ASSERT_STREQ(p, f);
   free(f);
   free(p);
+}
+
+/* The results of a batch in PostgreSQL (--out URI), where every node of a
+** cluster can write: two shards writing at once give the rows that one
+** SQLite file holds, and results move both ways with --merge. */
+TEST(batch_results_in_postgres_equal_those_of_a_file) {
+  make_logs();
+  char uri[1024], args[4096], *out = NULL;
+  snprintf(uri, sizeof uri, "%s", test_pg_uri(NULL));
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --jobs 2 --out files.db --no-runs --quiet",
+           demo_graph());
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && { %s batch %s --stores 'logs/*.db' --scenes 1s --shard 0/2 --out '%s' --no-runs --quiet & "
+           "p=$!; %s batch %s --stores 'logs/*.db' --scenes 1s --shard 1/2 --out '%s' --no-runs --quiet; b=$?; "
+           "wait $p; a=$?; exit $((a | b)); }",
+           test_tmpdir(), test_replaysim_path(), demo_graph(), uri, test_replaysim_path(), demo_graph(), uri);
+  if (test_run(cmd, &out)) test_fail(__FILE__, __LINE__, "two shards into %s: %s", uri, out);
+  free(out);
+  ASSERT_EQ(test_pg_query_int("SELECT count(*) FROM replaysim_batch.jobs WHERE status='ok'"), 5);
+
+  /* From PostgreSQL into a file: the same jobs, digests and components. */
+  snprintf(args, sizeof args, "--merge --out frompg.db '%s'", uri);
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  char *f = digests(test_tmpfile("files.db")), *p = digests(test_tmpfile("frompg.db"));
+  ASSERT_STREQ(p, f);
+  free(p);
+  /* Its walls and components come back bit for bit: a report of either
+  ** is the same text. */
+  char *rf = NULL, *rp = NULL;
+  ASSERT_EQ(batch("report frompg.db --json", &rf), 0);
+  snprintf(args, sizeof args, "report '%s' --json", uri);
+  ASSERT_EQ(batch(args, &rp), 0);
+  ASSERT_STREQ(rp, rf);
+  free(rf);
+  free(rp);
+
+  /* A second batch into it is refused unless it resumes; resuming skips
+  ** every job already done. */
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --out '%s' --no-runs --quiet", demo_graph(), uri);
+  ASSERT_EQ(batch(args, &out), 1);
+  ASSERT_CONTAINS(last_line(out), "holds the results of 5 jobs (--resume goes on with them)");
+  free(out);
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --resume '%s' --no-runs", demo_graph(), uri);
+  ASSERT_EQ(batch(args, &out), 0);
+  ASSERT_CONTAINS(out, "5 done before, skipped");
+  free(out);
+
+  /* From files into another PostgreSQL database: shard files joined. */
+  const char *db = strrchr(uri, '/') + 1;
+  char sql[256], uri2[1100];
+  snprintf(sql, sizeof sql, "CREATE DATABASE %sm", db);
+  test_pg_exec(sql);
+  snprintf(uri2, sizeof uri2, "%sm", uri);
+  snprintf(args, sizeof args, "--merge --out '%s' files.db", uri2);
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  snprintf(args, sizeof args, "--merge --out back.db '%s'", uri2);
+  ASSERT_EQ(batch(args, &out), 0);
+  free(out);
+  p = digests(test_tmpfile("back.db"));
+  ASSERT_STREQ(p, f);
+  free(p);
+  free(f);
+
+  /* A URI with drive= is a drive, not results; a missing database is named
+  ** with the URI (which holds no password). */
+  snprintf(args, sizeof args, "report '%s?drive=a'", uri);
+  ASSERT_EQ(batch(args, &out), 1);
+  ASSERT_CONTAINS(last_line(out), "drive= names a drive");
+  free(out);
+  snprintf(args, sizeof args, "report '%sx'", uri);
+  ASSERT_EQ(batch(args, &out), 1);
+  ASSERT_CONTAINS(last_line(out), "cannot open results database postgresql://");
+  free(out);
 }
 
 /* ---- a real one-node Slurm (slurmctld, slurmd, munge), started here ----
