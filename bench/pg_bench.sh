@@ -11,17 +11,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dur="${1:-60s}"; build="${2:-$root/build}"
 rs="$build/bin/replaysim"; bs="$build/bin/bench_store"
-bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-work="$(mktemp -d /tmp/rsim-pgbench-XXXXXX)"; chmod 755 "$work"
-as_pg=(); [ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
-echo pw >"$work/pw"; [ "$(id -u)" -eq 0 ] && chown postgres "$work" "$work/pw"
-stop() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap stop EXIT
-"${as_pg[@]}" "$bindir/initdb" -D "$work/data" -U rsim --pwfile="$work/pw" -A scram-sha-256 -E UTF8 --locale=C >/dev/null
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"${as_pg[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $work" start >/dev/null
-export PGPASSWORD=pw
-uri="postgresql://rsim@127.0.0.1:$port/postgres"
+work="$(mktemp -d /tmp/rsim-pgbench-XXXXXX)"
+trap 'pg_server_stop 2>/dev/null; rm -rf "$work"' EXIT
+source "$root/bench/pg_server.sh"
 echo "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') (default settings), drive of $dur"
 
 "$rs" generate --quiet --out "$work/drive.db" --duration "$dur" --seed 42 >/dev/null

@@ -1,0 +1,95 @@
+/*
+** bench_batchdb.c -- what rank 0 spends on one job's result, for the paper
+** scaling of a batch to many nodes: decoding the result message a worker
+** sends (JSON), and recording it in the results database, one transaction
+** a job as a batch does, in a SQLite file or in PostgreSQL.
+**
+**   bench_batchdb FROM.db INTO N     (INTO: a new file or a postgresql:// URI)
+**
+** The results of FROM (a real batch's) are recorded N times over under
+** fresh keys.  Prints per-job microseconds and the message size.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rsim/batch.h"
+
+typedef struct rows {
+  rsim_batch_job *j;
+  char **msg; /* each result as the worker sends it */
+  size_t n;
+} rows;
+
+static void take(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
+  rows *s = ud;
+  s->j = realloc(s->j, (s->n + 1) * sizeof *s->j);
+  s->msg = realloc(s->msg, (s->n + 1) * sizeof *s->msg);
+  if (!s->j || !s->msg) abort();
+  s->j[s->n] = (rsim_batch_job){.key = strdup(j->key), .name = strdup(j->name), .graph = strdup(j->graph),
+                                .store = strdup(j->store), .from = j->from, .to = j->to, .warmup_ns = j->warmup_ns,
+                                .seq = j->seq};
+  s->msg[s->n++] = rsim_batch_result_to_json(r);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: bench_batchdb FROM.db INTO N\n");
+    return 2;
+  }
+  int n = atoi(argv[3]);
+  rsim_errbuf eb = {0};
+  rsim_batch_db *from, *into;
+  rows s = {0};
+  if (rsim_batch_db_open_existing(argv[1], &from, &eb) || rsim_batch_db_each(from, take, &s) || !s.n) {
+    fprintf(stderr, "bench_batchdb: %s\n", eb.msg[0] ? eb.msg : "no jobs");
+    return 1;
+  }
+  rsim_batch_db_close(from);
+  if (rsim_batch_db_open(argv[2], &into, &eb)) {
+    fprintf(stderr, "bench_batchdb: %s\n", eb.msg);
+    return 1;
+  }
+  size_t bytes = 0;
+  for (size_t i = 0; i < s.n; i++) bytes += strlen(s.msg[i]);
+  double decode = 0, put = 0;
+  char key[2048];
+  for (int k = 0; k < n; k++) {
+    for (size_t i = 0; i < s.n; i++) {
+      rsim_batch_result r;
+      double t0 = now_s();
+      if (rsim_batch_result_from_json(s.msg[i], &r, &eb)) {
+        fprintf(stderr, "bench_batchdb: %s\n", eb.msg);
+        return 1;
+      }
+      double t1 = now_s();
+      rsim_batch_job j = s.j[i];
+      snprintf(key, sizeof key, "%s#%d", s.j[i].key, k);
+      j.key = key;
+      if (rsim_batch_db_put(into, &j, &r)) {
+        fprintf(stderr, "bench_batchdb: %s\n", rsim_batch_db_errmsg(into));
+        return 1;
+      }
+      put += now_s() - t1, decode += t1 - t0;
+      rsim_batch_result_free(&r);
+    }
+  }
+  double jobs = (double)n * (double)s.n;
+  printf("%.0f jobs: message %zu bytes, decoding %.1f us a job, recording %.1f us a job (%.0f jobs/s)\n", jobs,
+         bytes / s.n, decode * 1e6 / jobs, put * 1e6 / jobs, jobs / put);
+  rsim_batch_db_close(into);
+  for (size_t i = 0; i < s.n; i++) {
+    rsim_batch_job_clear(&s.j[i]);
+    free(s.msg[i]);
+  }
+  free(s.j);
+  free(s.msg);
+  return 0;
+}
