@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include "rsim/batch.h"
+#include "rsim/engine.h"
+#include "rsim/store.h"
 
 typedef struct rsim__batch_slot {
   pid_t pid; /* 0: free */
@@ -32,5 +34,16 @@ int rsim__batch_poll(rsim__batch_slot *slots, size_t n, int timeout_ms, size_t *
 void rsim__batch_kill_all(rsim__batch_slot *slots, size_t n);
 void rsim__batch_report(const rsim_batch_opts *o, rsim__batch_count *c, const rsim_batch_job *j,
                         const rsim_batch_result *r);
+
+/* score.c: whether a job of graph g over st is scored (the graph has an
+** `eval:` block and the store ground truth); a temporary run database's
+** path (created empty) and its removal; a finished job's recording scored
+** into r->metrics. */
+bool rsim__batch_scorable(const rsim_graph *g, rsim_store *st);
+int rsim__batch_tmp_run(char *path, size_t n, rsim_errbuf *eb);
+void rsim__batch_tmp_remove(const char *path);
+int rsim__batch_score(const rsim_batch_job *job, const char *run_db, rsim_store *st, rsim_batch_result *r,
+                      rsim_errbuf *eb);
+void rsim__batch_metric_clear(rsim_batch_metric *m);
 
 #endif /* RSIM_BATCH_INT_H */

@@ -5,12 +5,13 @@
 ** Each result is committed as it arrives, so a batch that is stopped or
 ** killed keeps every result it had (what --resume goes by).
 */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rsim/batch.h"
+#include "batch_int.h"
 
 struct rsim_batch_db {
   sqlite3 *h;
@@ -230,4 +231,145 @@ int rsim_batch_db_each(rsim_batch_db *db, rsim_batch_row_fn fn, void *ud) {
   sqlite3_finalize(st);
   sqlite3_finalize(cs);
   return rc == SQLITE_DONE ? RSIM_OK : db_fail(db, "read");
+}
+
+/* ---- scores (metrics table) ----------------------------------------------------
+** Kept apart from the rest of the file, in SQL that PostgreSQL takes as it
+** is (no INSERT OR REPLACE, no rowid): a score's place among its job's is
+** its seq, which is also how they are read back in order. */
+static const char kMetricsSchema[] =
+    "CREATE TABLE IF NOT EXISTS metrics(job TEXT NOT NULL, seq BIGINT NOT NULL, component TEXT, kind TEXT,"
+    " scope TEXT, t0 BIGINT, t1 BIGINT, class TEXT, metric TEXT, value DOUBLE PRECISION, PRIMARY KEY(job, seq))";
+
+static int metrics_table(rsim_batch_db *db) {
+  return sqlite3_exec(db->h, kMetricsSchema, NULL, NULL, NULL) == SQLITE_OK ? RSIM_OK : db_fail(db, "metrics table");
+}
+
+int rsim_batch_db_put_metrics(rsim_batch_db *db, const rsim_batch_result *r) {
+  sqlite3_stmt *st = NULL;
+  int rc = metrics_table(db);
+  if (rc) return rc;
+  if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return db_fail(db, "begin");
+  if (sqlite3_prepare_v2(db->h, "DELETE FROM metrics WHERE job = ?", -1, &st, NULL) != SQLITE_OK) {
+    rc = db_fail(db, "metrics");
+    goto out;
+  }
+  sqlite3_bind_text(st, 1, r->key, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_DONE) {
+    rc = db_fail(db, "metrics");
+    goto out;
+  }
+  sqlite3_finalize(st);
+  st = NULL;
+  if (sqlite3_prepare_v2(db->h,
+                         "INSERT INTO metrics(job, seq, component, kind, scope, t0, t1, class, metric, value)"
+                         " VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(job, seq) DO UPDATE SET component = excluded.component,"
+                         " kind = excluded.kind, scope = excluded.scope, t0 = excluded.t0, t1 = excluded.t1,"
+                         " class = excluded.class, metric = excluded.metric, value = excluded.value",
+                         -1, &st, NULL) != SQLITE_OK) {
+    rc = db_fail(db, "metrics");
+    goto out;
+  }
+  for (size_t i = 0; i < r->n_metrics; i++) {
+    const rsim_batch_metric *m = &r->metrics[i];
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, r->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+    sqlite3_bind_text(st, 3, m->component, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, m->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, m->window ? "window" : "run", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, m->t0);
+    sqlite3_bind_int64(st, 7, m->t1);
+    sqlite3_bind_text(st, 8, m->cls, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, m->metric, -1, SQLITE_STATIC);
+    if (isnan(m->value)) sqlite3_bind_null(st, 10); /* NaN: undefined */
+    else sqlite3_bind_double(st, 10, m->value);          /* infinities are kept (min_ttc never closing) */
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      rc = db_fail(db, "metrics");
+      goto out;
+    }
+  }
+out:
+  sqlite3_finalize(st);
+  if (sqlite3_exec(db->h, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc) rc = db_fail(db, "commit");
+  return rc;
+}
+
+int rsim_batch_db_each_metric(rsim_batch_db *db, const char *key, rsim_batch_metric_fn fn, void *ud) {
+  sqlite3_stmt *st = NULL;
+  int rc = metrics_table(db);
+  if (rc) return rc;
+  if (sqlite3_prepare_v2(db->h,
+                         key ? "SELECT job, component, kind, scope, t0, t1, class, metric, value FROM metrics"
+                               " WHERE job = ? ORDER BY job, seq"
+                             : "SELECT job, component, kind, scope, t0, t1, class, metric, value FROM metrics"
+                               " ORDER BY job, seq",
+                         -1, &st, NULL) != SQLITE_OK)
+    return db_fail(db, "metrics");
+  if (key) sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *scope = (const char *)sqlite3_column_text(st, 3);
+    rsim_batch_metric m = {.component = col_dup(st, 1), .kind = col_dup(st, 2),
+                           .window = scope && !strcmp(scope, "window"), .t0 = sqlite3_column_int64(st, 4),
+                           .t1 = sqlite3_column_int64(st, 5), .cls = col_dup(st, 6), .metric = col_dup(st, 7)};
+    m.value = sqlite3_column_type(st, 8) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 8);
+    char *job = col_dup(st, 0);
+    fn(ud, job, &m);
+    free(job);
+    free(m.component);
+    free(m.kind);
+    free(m.cls);
+    free(m.metric);
+  }
+  sqlite3_finalize(st);
+  return step == SQLITE_DONE ? RSIM_OK : db_fail(db, "metrics");
+}
+
+/* Merging scores goes through the functions above, so that it works for
+** whatever database another results file is. */
+typedef struct merge_take {
+  rsim_batch_db *db;
+  char **keys;
+  size_t n;
+} merge_take;
+
+static void take_row(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
+  merge_take *t = ud;
+  /* rsim_batch_db_merge's rule: theirs replaces ours unless ours is ok and theirs failed */
+  if (!r->ok && rsim_batch_db_done(t->db, j->key)) return;
+  t->keys = rsim_xrealloc(t->keys, (t->n + 1) * sizeof *t->keys);
+  t->keys[t->n++] = rsim_xstrdup(j->key);
+}
+
+static void take_metric(void *ud, const char *key, const rsim_batch_metric *m) {
+  rsim_batch_result *r = ud;
+  if (!(r->n_metrics & (r->n_metrics + 1))) /* full at 0, 1, 3, 7, ...: double */
+    r->metrics = rsim_xrealloc(r->metrics, (2 * r->n_metrics + 2) * sizeof *r->metrics);
+  r->metrics[r->n_metrics++] = (rsim_batch_metric){rsim_xstrdup(m->component), rsim_xstrdup(m->kind),
+                                                   rsim_xstrdup(m->cls), rsim_xstrdup(m->metric), m->window, m->t0,
+                                                   m->t1, m->value};
+  (void)key;
+}
+
+int rsim_batch_db_merge_metrics(rsim_batch_db *db, const char *other) {
+  rsim_batch_db *o;
+  rsim_errbuf eb = {0};
+  if (rsim_batch_db_open(other, &o, &eb)) {
+    snprintf(db->err, sizeof db->err, "%s", eb.msg);
+    return RSIM_EIO;
+  }
+  merge_take t = {.db = db};
+  int rc = rsim_batch_db_each(o, take_row, &t);
+  if (rc) snprintf(db->err, sizeof db->err, "batch: merge %.200s: %.280s", other, o->err);
+  for (size_t i = 0; i < t.n; i++) {
+    rsim_batch_result r = {.key = t.keys[i]};
+    if (!rc && (rc = rsim_batch_db_each_metric(o, t.keys[i], take_metric, &r)))
+      snprintf(db->err, sizeof db->err, "batch: merge %.200s: %.280s", other, o->err);
+    if (!rc) rc = rsim_batch_db_put_metrics(db, &r);
+    rsim_batch_result_free(&r); /* frees the key too */
+  }
+  free(t.keys);
+  rsim_batch_db_close(o);
+  return rc;
 }

@@ -151,7 +151,7 @@ static int deal(const rsim_batch_jobs *js, rsim_batch_db *db, const rsim_batch_o
         } else {
           if (r.ok) c.done++;
           else c.failed++;
-          if (rsim_batch_db_put(db, j, &r)) rc = rsim_errbuf_set(eb, RSIM_EBACKEND, "%s", rsim_batch_db_errmsg(db));
+          if (rsim_batch_db_put_metrics(db, &r) || rsim_batch_db_put(db, j, &r)) rc = rsim_errbuf_set(eb, RSIM_EBACKEND, "%s", rsim_batch_db_errmsg(db));
           rsim__batch_report(o, &c, j, &r);
         }
         rsim_batch_result_free(&r);

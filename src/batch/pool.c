@@ -55,7 +55,7 @@ int rsim__batch_spawn(rsim__batch_slot *s, const rsim_batch_job *j, const rsim_b
     const char *crash = getenv("RSIM_BATCH_TEST_CRASH");
     if (crash && strstr(j->name, crash)) raise(SIGKILL);
     rsim_batch_result r;
-    rsim_batch_run_job(j, out[0] ? out : NULL, NULL, &r, NULL);
+    rsim_batch_run_job(j, out[0] ? out : NULL, !o->no_eval, NULL, &r, NULL);
     char *text = rsim_batch_result_to_json(&r);
     size_t len = strlen(text), off = 0;
     while (off < len) {
@@ -203,7 +203,7 @@ int rsim_batch_run_local(const rsim_batch_jobs *js, rsim_batch_db *db, const rsi
     }
     if (r.ok) c.done++;
     else c.failed++;
-    if ((rc = rsim_batch_db_put(db, j, &r))) {
+    if ((rc = rsim_batch_db_put_metrics(db, &r)) || (rc = rsim_batch_db_put(db, j, &r))) {
       rsim_errbuf_set(eb, rc, "%s", rsim_batch_db_errmsg(db));
       rsim_batch_result_free(&r);
       break;

@@ -194,17 +194,8 @@ bool rsim_report_has_eval(const char *run_db) {
 /* The few numbers a row of the summary shows per component, by kind; other
 ** kinds (added later) show their first whole-run metrics. */
 static size_t headline(const run *r, const comp *c, const char **out, size_t max) {
-  static const char *const det[] = {"f1", "ap", "precision", "recall", "ap50"};
-  static const char *const trk[] = {"mota", "idf1", "hota", "precision", "recall", "motp"};
-  static const char *const plan[] = {"min_ttc", "min_headway", "hard_brakes", "max_decel", "comfortable"};
-  size_t n = 0;
-  if (!strcmp(c->kind, "detection"))
-    for (size_t i = 0; i < sizeof det / sizeof *det && n < max; i++) out[n++] = det[i];
-  else if (!strcmp(c->kind, "tracking"))
-    for (size_t i = 0; i < sizeof trk / sizeof *trk && n < max; i++) out[n++] = trk[i];
-  else if (!strcmp(c->kind, "planning"))
-    for (size_t i = 0; i < sizeof plan / sizeof *plan && n < max; i++) out[n++] = plan[i];
-  else
+  size_t n = rsim_eval_headline(c->kind, out, max);
+  if (!n)
     for (size_t i = 0; i < r->n && n < max && n < 5; i++) {
       const row *x = &r->rows[i];
       if (x->window || strcmp(x->component, c->name) || strcmp(x->cls, "all")) continue;
