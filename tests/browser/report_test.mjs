@@ -2,9 +2,9 @@
 // (playwright-core, the system browser) from a file: address with every
 // other request refused, so the page must be self-contained.  Fails on any
 // console error, page error, request that leaves the file or in-page link
-// to nothing; follows a run's "worst windows" link and checks the target is shown; prints what
-// the page shows as one JSON line (REPORT {...}) for the C test to compare
-// with the run (or batch results) databases.
+// to nothing; follows a run's "worst windows" link and checks the target is
+// shown; prints what the page shows as one JSON line (REPORT {...}) for the
+// C test to compare with the run (or batch results) databases.
 // Usage: node report_test.mjs REPORT.html
 import { chromium } from 'playwright-core';
 import { pathToFileURL } from 'node:url';
