@@ -6,19 +6,13 @@
 ** store, or one a scene when drives are cut into windows) or read from a
 ** jobs file.  Each job runs in a process of its own (a forked worker), so
 ** that a job that crashes, traps or hangs is recorded as failed and the
-** batch goes on.  Results go into one SQLite database (schema below).
+** batch goes on.  Results go into one results database (a SQLite file or
+** PostgreSQL; its schema is with rsim_batch_db below).
 **
 ** This module is a user of the engine, never part of it: a job runs
 ** through the public API (rsim_graph_load, rsim_engine_new, ...).  It
 ** never prints; progress is reported through a callback.
 **
-** Results database (schema version 1):
-**   batch(key TEXT PRIMARY KEY, value TEXT)
-**   jobs(key TEXT PRIMARY KEY, seq, name, graph, store, t_from, t_to, warmup,
-**        status TEXT ('ok'|'failed'), reason, digest, partial, wall_s,
-**        readings, faults, timing_violations, out, attempts, worker)
-**   components(job TEXT, name TEXT, digest, calls, outputs, errors,
-**        limit_hits, timing_violations, mean_us, max_us, PRIMARY KEY(job, name))
 ** A job's key is "GRAPH|STORE|FROM|TO": the same job has the same key in
 ** every batch, which is what --resume and --merge go by.
 */
@@ -30,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rsim/eval.h"
 #include "rsim/util.h"
 
 /* One job.  from/to 0 = the store's first/last reading.  A scene's run
@@ -78,6 +73,14 @@ typedef struct rsim_batch_comp {
   double mean_us, max_us;
 } rsim_batch_comp;
 
+/* One score of a job (rsim/eval.h: a row of `replaysim eval`). */
+typedef struct rsim_batch_metric {
+  char *component, *kind, *cls, *metric;
+  bool window;      /* false: the whole job */
+  rsim_time t0, t1; /* [t0, t1) */
+  double value;     /* NaN: undefined */
+} rsim_batch_metric;
+
 typedef struct rsim_batch_result {
   char *key;
   bool ok;
@@ -91,6 +94,8 @@ typedef struct rsim_batch_result {
   char *worker;         /* "host:pid" or "rank N" */
   rsim_batch_comp *comps;
   size_t n_comps;
+  rsim_batch_metric *metrics; /* scores against the store's truth (none when not scored) */
+  size_t n_metrics;
 } rsim_batch_result;
 
 void rsim_batch_result_free(rsim_batch_result *r);
@@ -98,8 +103,13 @@ void rsim_batch_result_free(rsim_batch_result *r);
 /* Runs one job in this process through the engine API, recording its
 ** outputs to out (NULL: not recorded).  A job that fails still fills r
 ** (ok false, reason, partial digest); the return is RSIM_OK when r was
-** filled.  stop (may be NULL) is polled between instants. */
-int rsim_batch_run_job(const rsim_batch_job *job, const char *out, volatile sig_atomic_t *stop,
+** filled.  stop (may be NULL) is polled between instants.
+** With score, a job whose graph has an `eval:` block and whose store holds
+** ground truth is scored as `replaysim run --eval` scores a run (over the
+** job's range, not its warm-up; into r->metrics), from its recording or,
+** when out is NULL, from a temporary one; a job that cannot be scored
+** fails, naming why. */
+int rsim_batch_run_job(const rsim_batch_job *job, const char *out, bool score, volatile sig_atomic_t *stop,
                        rsim_batch_result *r, rsim_errbuf *eb);
 
 /* Jobs and results as JSON text (what workers and MPI ranks exchange). */
@@ -123,6 +133,10 @@ typedef struct rsim_batch_db rsim_batch_db;
 **        attempts, worker)
 **   components(job, pos, name, digest, calls, outputs, errors, limit_hits,
 **        timing_violations, mean_us, max_us)   -- pos: the graph's order
+**   metrics(job, seq, component, kind, scope ('run'|'window'), t0, t1, class,
+**        metric, value)   -- a job's scores, as `replaysim eval` keeps them
+**        in a run's eval table, in their order (seq); value NULL when
+**        undefined, infinite where the metric is (a min_ttc never closing)
 ** Opens one, creating its tables when missing; an existing one of another
 ** schema version is refused. */
 int rsim_batch_db_open(const char *target, rsim_batch_db **out, rsim_errbuf *eb);
@@ -135,16 +149,22 @@ int rsim_batch_db_count(rsim_batch_db *db, size_t *n);
 const char *rsim_batch_db_errmsg(const rsim_batch_db *db);
 /* Whether a job (by key) is recorded as done ("ok"). */
 bool rsim_batch_db_done(rsim_batch_db *db, const char *key);
-/* Records a job and its result (replacing an earlier row of that key). */
+/* Records a job, its result and its scores (r->metrics) in one
+** transaction, replacing what was recorded under its key. */
 int rsim_batch_db_put(rsim_batch_db *db, const rsim_batch_job *job, const rsim_batch_result *r);
 int rsim_batch_db_set(rsim_batch_db *db, const char *key, const char *value);
-/* Copies every job of another results database (a file or a URI) in: its
-** rows replace ours of the same key unless ours is ok and theirs failed. */
+/* Copies every job of another results database (a file or a URI) in, with
+** its scores: its rows replace ours of the same key unless ours is ok and
+** theirs failed. */
 int rsim_batch_db_merge(rsim_batch_db *db, const char *other);
 /* Calls fn on every recorded job, in batch order (job and result are
-** borrowed for the call). */
+** borrowed for the call; r->metrics is not read: see below). */
 typedef void (*rsim_batch_row_fn)(void *ud, const rsim_batch_job *job, const rsim_batch_result *r);
 int rsim_batch_db_each(rsim_batch_db *db, rsim_batch_row_fn fn, void *ud);
+/* Calls fn on every score of the job key (all jobs when key is NULL), by
+** job, then as the job gave them (m borrowed for the call). */
+typedef void (*rsim_batch_metric_fn)(void *ud, const char *key, const rsim_batch_metric *m);
+int rsim_batch_db_each_metric(rsim_batch_db *db, const char *key, rsim_batch_metric_fn fn, void *ud);
 
 /* ---- running a batch ------------------------------------------------------ */
 typedef struct rsim_batch_progress {
@@ -161,6 +181,7 @@ typedef struct rsim_batch_opts {
   int64_t job_timeout_ns;   /* 0 = none */
   const char *runs_dir;     /* each job records into runs_dir/NAME.db; NULL = not recorded */
   volatile sig_atomic_t *stop; /* set (by a signal handler) to stop: running jobs are killed, not recorded */
+  bool no_eval;             /* do not score jobs (rsim_batch_run_job's score) */
   rsim_batch_progress_fn progress;
   void *progress_ud;
 } rsim_batch_opts;
@@ -186,5 +207,31 @@ int rsim_batch_mpi_init(int *rank, int *size, rsim_errbuf *eb);
 ** With one rank, rank 0 runs the jobs itself (rsim_batch_run_local). */
 int rsim_batch_run_mpi(const rsim_batch_jobs *js, rsim_batch_db *db, const rsim_batch_opts *o, rsim_errbuf *eb);
 void rsim_batch_mpi_finalize(void);
+
+/* ---- scores and gates (score.c; docs/fleet.md, "Scores") -------------------- */
+/* A job's scores in r as a rsim_eval_result (rsim/eval.h), for tables and gates. */
+rsim_eval_result *rsim_batch_scores(const rsim_batch_result *r);
+/*
+** Checks every job of db against the gates of gates_yaml (src/eval/gate.c:
+** a threshold, or an allowed regression against the same job -- same
+** store and range -- in baseline, another results database; may be NULL).
+** Appends a line a gate and job to report, each failure naming the job and
+** its drive, window, metric and values; *failed gets the number of failed
+** (job, gate) pairs.  A failed job fails its gates (it has no scores).
+*/
+int rsim_batch_gates(rsim_batch_db *db, const char *gates_yaml, const char *baseline, rsim_buf *report,
+                     size_t *failed, rsim_errbuf *eb);
+/* The baseline numbers of one drive in a results database (for
+** `replaysim eval --gate --baseline results.db`): the job over store with
+** range from..to (0: whole); rsim_batch_baseline_value is a
+** rsim_eval_baseline_fn. */
+typedef struct rsim_batch_baseline rsim_batch_baseline;
+int rsim_batch_baseline_open(const char *results_db, const char *store, rsim_time from, rsim_time to,
+                             rsim_batch_baseline **out, rsim_errbuf *eb);
+double rsim_batch_baseline_value(void *baseline, const rsim_eval_row *x);
+void rsim_batch_baseline_free(rsim_batch_baseline *b);
+/* Whether path is a batch's results database: a file with a jobs table, or
+** a postgresql:// URI (whose opening says what it lacks). */
+bool rsim_batch_db_is_results(const char *path);
 
 #endif /* RSIM_BATCH_H */

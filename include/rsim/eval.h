@@ -170,6 +170,7 @@ typedef struct rsim_eval_opts {
   double min_visible;   /* truth less visible than this is ignored; 0 = 0.5 */
   const char *dump;     /* when set, the frames the metrics were computed on, as JSON */
   double ego_front;     /* m from the ego's origin to its front bumper; 0 = 3.8 */
+  rsim_time from, to;   /* only outputs at from..to (inclusive, as a run's range) are scored; 0 = unbounded */
 } rsim_eval_opts;
 
 /* One number: a metric of a component over the whole run or a window. */
@@ -209,6 +210,13 @@ bool rsim_eval_metric_is_count(const char *metric);
 /* The headline numbers, one line a component (the end of `replaysim run --eval`). */
 void rsim_eval_summary(const rsim_eval_result *r, rsim_buf *out);
 void rsim_eval_free(rsim_eval_result *r);
+/* A result made from rows kept elsewhere (a batch's results database),
+** for gates and tables: rows are copied, strings included. */
+rsim_eval_result *rsim_eval_result_new(void);
+void rsim_eval_result_add(rsim_eval_result *r, const rsim_eval_row *x);
+/* The headline metrics of a kind ("detection", ...), most telling first:
+** what the summaries (batch report, HTML report) show.  0 for other kinds. */
+size_t rsim_eval_headline(const char *kind, const char **out, size_t max);
 
 /* ---- comparing runs (diff.c; docs/evaluation.md, "Comparing runs") ---------------- */
 
@@ -265,5 +273,13 @@ void rsim_diff_free(rsim_diff *d);
 */
 int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const char *baseline_db, const char *drive,
                     rsim_buf *report, size_t *failed, rsim_errbuf *eb);
+
+/* The same gates with the baseline's numbers from elsewhere (a batch's
+** results database): base_fn gives the baseline's value of the number a
+** row names (the whole run's, or the window starting at the same t0), NaN
+** when it has none; NULL when there is no baseline. */
+typedef double (*rsim_eval_baseline_fn)(void *ud, const rsim_eval_row *x);
+int rsim_eval_gates_with(const rsim_eval_result *r, const char *gates_yaml, rsim_eval_baseline_fn base_fn,
+                         void *base_ud, const char *drive, rsim_buf *report, size_t *failed, rsim_errbuf *eb);
 
 #endif /* RSIM_EVAL_H */

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "rsim/batch.h"
+#include "rsim/engine.h"
+#include "rsim/store.h"
 
 typedef struct rsim__batch_slot {
   pid_t pid; /* 0: free */
@@ -62,14 +64,28 @@ rsim__bstmt *rsim__bsql_prepare(rsim_batch_db *db, const char *what, const char 
 void rsim__bsql_text(rsim__bstmt *st, int i, const char *v);
 void rsim__bsql_i64(rsim__bstmt *st, int i, int64_t v);
 void rsim__bsql_double(rsim__bstmt *st, int i, double v);
+void rsim__bsql_null(rsim__bstmt *st, int i);
 /* 1: a row is there to read; 0: done; an error code (negative), db->err set. */
 int rsim__bsql_step(rsim__bstmt *st);
 /* Columns of the current row, from 0; a null reads as "" or 0. */
 const char *rsim__bsql_col_text(rsim__bstmt *st, int i);
+/* Whether a column is null: ask before reading it (SQLite converts). */
+bool rsim__bsql_col_null(rsim__bstmt *st, int i);
 int64_t rsim__bsql_col_i64(rsim__bstmt *st, int i);
 double rsim__bsql_col_double(rsim__bstmt *st, int i);
 /* Ready to step again from the start; bound values stay. */
 void rsim__bsql_reset(rsim__bstmt *st);
 void rsim__bsql_finalize(rsim__bstmt *st);
+
+/* score.c: whether a job of graph g over st is scored (the graph has an
+** `eval:` block and the store ground truth); a temporary run database's
+** path (created empty) and its removal; a finished job's recording scored
+** into r->metrics. */
+bool rsim__batch_scorable(const rsim_graph *g, rsim_store *st);
+int rsim__batch_tmp_run(char *path, size_t n, rsim_errbuf *eb);
+void rsim__batch_tmp_remove(const char *path);
+int rsim__batch_score(const rsim_batch_job *job, const char *run_db, rsim_store *st, rsim_batch_result *r,
+                      rsim_errbuf *eb);
+void rsim__batch_metric_clear(rsim_batch_metric *m);
 
 #endif /* RSIM_BATCH_INT_H */

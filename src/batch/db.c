@@ -6,6 +6,7 @@
 ** result is committed as it arrives, so a batch that is stopped or killed
 ** keeps every result it had (what --resume goes by).
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static const char kTables[] =
     "CREATE TABLE IF NOT EXISTS components(job TEXT, pos INTEGER, name TEXT, digest TEXT, calls BIGINT,"
     " outputs BIGINT, errors BIGINT, limit_hits BIGINT, timing_violations BIGINT, mean_us DOUBLE PRECISION,"
     " max_us DOUBLE PRECISION, PRIMARY KEY(job, name));"
+    "CREATE TABLE IF NOT EXISTS metrics(job TEXT NOT NULL, seq BIGINT NOT NULL, component TEXT, kind TEXT,"
+    " scope TEXT, t0 BIGINT, t1 BIGINT, class TEXT, metric TEXT, value DOUBLE PRECISION, PRIMARY KEY(job, seq));"
     "INSERT INTO batch VALUES('schema', '" SCHEMA_VERSION "') ON CONFLICT DO NOTHING;";
 
 /* Several shards may open one PostgreSQL results database at once: the
@@ -80,6 +83,22 @@ static int open_db(const char *target, bool create, rsim_batch_db **out, rsim_er
   }
   *out = db;
   return RSIM_OK;
+}
+
+bool rsim_batch_db_is_results(const char *path) {
+  if (rsim_store_is_uri(path)) return true; /* opening it says what it lacks */
+  sqlite3 *h = NULL;
+  bool yes = false;
+  if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'", -1, &st, NULL) ==
+        SQLITE_OK) {
+      yes = sqlite3_step(st) == SQLITE_ROW;
+      sqlite3_finalize(st);
+    }
+  }
+  sqlite3_close(h);
+  return yes;
 }
 
 int rsim_batch_db_open(const char *target, rsim_batch_db **out, rsim_errbuf *eb) {
@@ -143,10 +162,12 @@ static int put_rows(rsim_batch_db *db, const rsim_batch_job *j, const rsim_batch
   int rc = run(st);
   rsim__bsql_finalize(st);
   if (rc) return rc;
-  st = rsim__bsql_prepare(db, "replacing a job", "DELETE FROM components WHERE job=?");
-  if (st) rsim__bsql_text(st, 1, j->key);
-  rc = run(st);
-  rsim__bsql_finalize(st);
+  for (int t = 0; t < 2 && !rc; t++) {
+    st = rsim__bsql_prepare(db, "replacing a job", t ? "DELETE FROM metrics WHERE job=?" : "DELETE FROM components WHERE job=?");
+    if (st) rsim__bsql_text(st, 1, j->key);
+    rc = run(st);
+    rsim__bsql_finalize(st);
+  }
   if (rc) return rc;
   st = rsim__bsql_prepare(db, "recording a job", "INSERT INTO jobs VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (st) {
@@ -193,6 +214,28 @@ static int put_rows(rsim_batch_db *db, const rsim_batch_job *j, const rsim_batch
     rc = run(st);
   }
   rsim__bsql_finalize(st);
+  if (rc || !r->n_metrics) return rc;
+  /* A score's place among its job's (seq) is the order they are read in. */
+  st = rsim__bsql_prepare(db, "recording a job's scores", "INSERT INTO metrics VALUES(?,?,?,?,?,?,?,?,?,?)");
+  if (!st) return RSIM_EBACKEND;
+  for (size_t i = 0; i < r->n_metrics && !rc; i++) {
+    const rsim_batch_metric *m = &r->metrics[i];
+    rsim__bsql_reset(st);
+    rsim__bsql_text(st, 1, j->key);
+    rsim__bsql_i64(st, 2, (int64_t)i);
+    rsim__bsql_text(st, 3, m->component);
+    rsim__bsql_text(st, 4, m->kind);
+    rsim__bsql_text(st, 5, m->window ? "window" : "run");
+    rsim__bsql_i64(st, 6, m->t0);
+    rsim__bsql_i64(st, 7, m->t1);
+    rsim__bsql_text(st, 8, m->cls);
+    rsim__bsql_text(st, 9, m->metric);
+    /* NaN (undefined) is NULL; infinities are kept (a min_ttc that never closed) */
+    if (isnan(m->value)) rsim__bsql_null(st, 10);
+    else rsim__bsql_double(st, 10, m->value);
+    rc = run(st);
+  }
+  rsim__bsql_finalize(st);
   return rc;
 }
 
@@ -202,14 +245,30 @@ int rsim_batch_db_put(rsim_batch_db *db, const rsim_batch_job *j, const rsim_bat
 }
 
 typedef struct merge_ctx {
-  rsim_batch_db *db;
+  rsim_batch_db *db, *other;
   int rc;
 } merge_ctx;
+
+static void take_metric(void *ud, const char *key, const rsim_batch_metric *m) {
+  rsim_batch_result *r = ud;
+  (void)key;
+  if (!(r->n_metrics & (r->n_metrics + 1))) /* full at 0, 1, 3, 7, ...: double */
+    r->metrics = rsim_xrealloc(r->metrics, (2 * r->n_metrics + 2) * sizeof *r->metrics);
+  r->metrics[r->n_metrics++] = (rsim_batch_metric){rsim_xstrdup(m->component), rsim_xstrdup(m->kind),
+                                                   rsim_xstrdup(m->cls), rsim_xstrdup(m->metric), m->window, m->t0,
+                                                   m->t1, m->value};
+}
 
 static void merge_row(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
   merge_ctx *m = ud;
   if (m->rc || (!r->ok && rsim_batch_db_done(m->db, j->key))) return;
-  m->rc = put_rows(m->db, j, r);
+  rsim_batch_result scored = *r; /* r's own fields are borrowed; only the scores are ours to free */
+  scored.metrics = NULL, scored.n_metrics = 0;
+  if ((m->rc = rsim_batch_db_each_metric(m->other, j->key, take_metric, &scored)))
+    snprintf(m->db->err, sizeof m->db->err, "batch: merge: %.480s", m->other->err);
+  else m->rc = put_rows(m->db, j, &scored);
+  for (size_t i = 0; i < scored.n_metrics; i++) rsim__batch_metric_clear(&scored.metrics[i]);
+  free(scored.metrics);
 }
 
 int rsim_batch_db_merge(rsim_batch_db *db, const char *other) {
@@ -222,7 +281,7 @@ int rsim_batch_db_merge(rsim_batch_db *db, const char *other) {
   /* One transaction: a merge that fails half way leaves ours as it was. */
   int rc = rsim__bsql_begin(db);
   if (!rc) {
-    merge_ctx m = {.db = db};
+    merge_ctx m = {.db = db, .other = o};
     if ((rc = rsim_batch_db_each(o, merge_row, &m))) snprintf(db->err, sizeof db->err, "batch: merge: %.480s", o->err);
     else rc = m.rc;
     rc = rsim__bsql_end(db, rc);
@@ -287,4 +346,25 @@ int rsim_batch_db_each(rsim_batch_db *db, rsim_batch_row_fn fn, void *ud) {
   rsim__bsql_finalize(st);
   rsim__bsql_finalize(cs);
   return s < 0 ? s : cr < 0 ? cr : RSIM_OK;
+}
+
+int rsim_batch_db_each_metric(rsim_batch_db *db, const char *key, rsim_batch_metric_fn fn, void *ud) {
+  rsim__bstmt *st = rsim__bsql_prepare(
+      db, "reading the scores",
+      key ? "SELECT job, component, kind, scope, t0, t1, class, metric, value FROM metrics WHERE job=? ORDER BY job, seq"
+          : "SELECT job, component, kind, scope, t0, t1, class, metric, value FROM metrics ORDER BY job, seq");
+  if (!st) return RSIM_EBACKEND;
+  if (key) rsim__bsql_text(st, 1, key);
+  int s;
+  while ((s = rsim__bsql_step(st)) == 1) {
+    /* null first: SQLite tells a column's type only before it is converted */
+    double value = rsim__bsql_col_null(st, 8) ? NAN : rsim__bsql_col_double(st, 8);
+    rsim_batch_metric m = {.component = (char *)rsim__bsql_col_text(st, 1), .kind = (char *)rsim__bsql_col_text(st, 2),
+                           .window = !strcmp(rsim__bsql_col_text(st, 3), "window"), .t0 = rsim__bsql_col_i64(st, 4),
+                           .t1 = rsim__bsql_col_i64(st, 5), .cls = (char *)rsim__bsql_col_text(st, 6),
+                           .metric = (char *)rsim__bsql_col_text(st, 7), .value = value};
+    fn(ud, rsim__bsql_col_text(st, 0), &m);
+  }
+  rsim__bsql_finalize(st);
+  return s < 0 ? s : RSIM_OK;
 }

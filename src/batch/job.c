@@ -5,12 +5,13 @@
 */
 #include <glob.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-#include "rsim/batch.h"
+#include "batch_int.h"
 #include "rsim/engine.h"
 #include "rsim/record.h"
 #include "rsim/store.h"
@@ -243,10 +244,12 @@ void rsim_batch_result_free(rsim_batch_result *r) {
   free(r->worker);
   for (size_t i = 0; i < r->n_comps; i++) free(r->comps[i].name);
   free(r->comps);
+  for (size_t i = 0; i < r->n_metrics; i++) rsim__batch_metric_clear(&r->metrics[i]);
+  free(r->metrics);
   *r = (rsim_batch_result){0};
 }
 
-int rsim_batch_run_job(const rsim_batch_job *job, const char *out, volatile sig_atomic_t *stop,
+int rsim_batch_run_job(const rsim_batch_job *job, const char *out, bool score, volatile sig_atomic_t *stop,
                        rsim_batch_result *r, rsim_errbuf *eb) {
   *r = (rsim_batch_result){.key = rsim_xstrdup(job->key), .attempts = 1};
   rsim_errbuf jeb = {0};
@@ -255,9 +258,16 @@ int rsim_batch_run_job(const rsim_batch_job *job, const char *out, volatile sig_
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int64_t wall0 = rsim_monotonic_ns();
+  char tmp[64] = "";
   int rc;
   if ((rc = rsim_graph_load(job->graph, &g, &jeb))) goto out;
   if ((rc = rsim_store_open(job->store, &st, &jeb))) goto out;
+  /* Scored jobs need a recording to score: a temporary one without out. */
+  score = score && rsim__batch_scorable(g, st);
+  if (score && !out) {
+    if ((rc = rsim__batch_tmp_run(tmp, sizeof tmp, &jeb))) goto out;
+    out = tmp;
+  }
   rsim_engine_opts o = {.store = st, .from = job->from, .to = job->to};
   if (job->from && job->warmup_ns) {
     rsim_time first = 0, last = 0;
@@ -269,7 +279,7 @@ int rsim_batch_run_job(const rsim_batch_job *job, const char *out, volatile sig_
     rsim_record_set(rec, "graph", job->graph);
     rsim_record_set(rec, "store", job->store);
     o.record = rec;
-    r->out = rsim_xstrdup(out);
+    r->out = rsim_xstrdup(tmp[0] ? "" : out);
   }
   if ((rc = rsim_engine_new(g, &o, &e, &jeb))) goto out;
   while ((rc = rsim_engine_step(e)) == RSIM_OK)
@@ -314,6 +324,12 @@ out:
     free(r->reason);
     r->reason = rsim_xstrdup(reb.msg[0] ? reb.msg : "cannot finish its output run");
   }
+  if (score && r->ok && rsim__batch_score(job, out, st, r, &reb)) { /* a job that cannot be scored fails */
+    r->ok = false;
+    free(r->reason);
+    r->reason = rsim_xstrdup(reb.msg);
+  }
+  if (tmp[0]) rsim__batch_tmp_remove(tmp);
   rsim_store_close(st);
   rsim_graph_free(g);
   r->wall_s = (double)(rsim_monotonic_ns() - wall0) / 1e9;
@@ -362,16 +378,29 @@ char *rsim_batch_result_to_json(const rsim_batch_result *r) {
                                            (json_int_t)c->timing_violations, "mean_us", c->mean_us, "max_us",
                                            c->max_us));
   }
-  return dump(json_pack("{s:s,s:b,s:s,s:s,s:b,s:f,s:I,s:I,s:I,s:s,s:i,s:s,s:o}", "key", r->key, "ok", r->ok, "reason",
-                        r->reason ? r->reason : "", "digest", r->digest, "partial", r->partial, "wall_s", r->wall_s,
-                        "readings", (json_int_t)r->readings, "faults", (json_int_t)r->faults, "timing_violations",
-                        (json_int_t)r->timing_violations, "out", r->out ? r->out : "", "attempts", r->attempts,
-                        "worker", r->worker ? r->worker : "", "components", comps));
+  /* Scores as rows [component, kind, window, t0, t1, class, metric, value]:
+  ** a scene of a long drive has thousands.  jansson writes doubles with 17
+  ** digits, so they arrive as they were computed; JSON has no NaN or
+  ** infinity: null is NaN, "inf"/"-inf" the infinities. */
+  json_t *metrics = json_array();
+  for (size_t i = 0; i < r->n_metrics; i++) {
+    const rsim_batch_metric *m = &r->metrics[i];
+    json_t *v = isnan(m->value) ? json_null() : isinf(m->value) ? json_string(m->value > 0 ? "inf" : "-inf")
+                                                                 : json_real(m->value);
+    json_array_append_new(metrics, json_pack("[s,s,b,I,I,s,s,o]", m->component, m->kind, m->window,
+                                             (json_int_t)m->t0, (json_int_t)m->t1, m->cls, m->metric, v));
+  }
+  return dump(json_pack("{s:s,s:b,s:s,s:s,s:b,s:f,s:I,s:I,s:I,s:s,s:i,s:s,s:o,s:o}", "key", r->key, "ok", r->ok,
+                        "reason", r->reason ? r->reason : "", "digest", r->digest, "partial", r->partial, "wall_s",
+                        r->wall_s, "readings", (json_int_t)r->readings, "faults", (json_int_t)r->faults,
+                        "timing_violations", (json_int_t)r->timing_violations, "out", r->out ? r->out : "",
+                        "attempts", r->attempts, "worker", r->worker ? r->worker : "", "components", comps,
+                        "metrics", metrics));
 }
 
 int rsim_batch_result_from_json(const char *text, rsim_batch_result *r, rsim_errbuf *eb) {
   json_error_t err;
-  json_t *o = json_loads(text, 0, &err), *comps = NULL;
+  json_t *o = json_loads(text, 0, &err), *comps = NULL, *metrics = NULL;
   const char *key, *reason, *digest, *out, *worker;
   int ok, partial, attempts;
   double wall;
@@ -381,7 +410,7 @@ int rsim_batch_result_from_json(const char *text, rsim_batch_result *r, rsim_err
                         &reason, "digest", &digest, "partial", &partial, "wall_s", &wall, "readings", &readings,
                         "faults", &faults, "timing_violations", &tv, "out", &out, "attempts", &attempts, "worker",
                         &worker, "components", &comps) ||
-      !json_is_array(comps)) {
+      !json_is_array(comps) || ((metrics = json_object_get(o, "metrics")) && !json_is_array(metrics))) {
     json_decref(o);
     return rsim_errbuf_set(eb, RSIM_ECORRUPT, "batch: a malformed result message");
   }
@@ -403,6 +432,20 @@ int rsim_batch_result_from_json(const char *text, rsim_batch_result *r, rsim_err
     snprintf(c->digest, sizeof c->digest, "%s", cd);
     c->calls = (uint64_t)calls, c->outputs = (uint64_t)outputs, c->errors = (uint64_t)errors;
     c->limit_hits = (uint64_t)lh, c->timing_violations = (uint64_t)ctv;
+  }
+  r->n_metrics = json_array_size(metrics);
+  r->metrics = r->n_metrics ? rsim_xcalloc(r->n_metrics, sizeof *r->metrics) : NULL;
+  for (size_t i = 0; i < r->n_metrics; i++) {
+    rsim_batch_metric *m = &r->metrics[i];
+    const char *comp = "", *kind = "", *cls = "", *metric = "";
+    int window = 0;
+    json_int_t t0 = 0, t1 = 0;
+    json_t *v = NULL;
+    json_unpack(json_array_get(metrics, i), "[s,s,b,I,I,s,s,o]", &comp, &kind, &window, &t0, &t1, &cls, &metric, &v);
+    *m = (rsim_batch_metric){.component = rsim_xstrdup(comp), .kind = rsim_xstrdup(kind), .cls = rsim_xstrdup(cls),
+                             .metric = rsim_xstrdup(metric), .window = window, .t0 = t0, .t1 = t1, .value = NAN};
+    if (json_is_number(v)) m->value = json_number_value(v);
+    else if (json_is_string(v)) m->value = json_string_value(v)[0] == '-' ? -INFINITY : INFINITY;
   }
   json_decref(o);
   return RSIM_OK;

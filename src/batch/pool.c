@@ -55,7 +55,7 @@ int rsim__batch_spawn(rsim__batch_slot *s, const rsim_batch_job *j, const rsim_b
     const char *crash = getenv("RSIM_BATCH_TEST_CRASH");
     if (crash && strstr(j->name, crash)) raise(SIGKILL);
     rsim_batch_result r;
-    rsim_batch_run_job(j, out[0] ? out : NULL, NULL, &r, NULL);
+    rsim_batch_run_job(j, out[0] ? out : NULL, !o->no_eval, NULL, &r, NULL);
     char *text = rsim_batch_result_to_json(&r);
     size_t len = strlen(text), off = 0;
     while (off < len) {

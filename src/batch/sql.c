@@ -171,6 +171,11 @@ void rsim__bsql_double(rsim__bstmt *st, int i, double v) {
   set_param(st, i, rsim_xstrdup(s));
 }
 
+void rsim__bsql_null(rsim__bstmt *st, int i) {
+  if (st->lite) sqlite3_bind_null(st->lite, i);
+  else set_param(st, i, NULL);
+}
+
 int rsim__bsql_step(rsim__bstmt *st) {
   if (st->lite) {
     int s = sqlite3_step(st->lite);
@@ -195,6 +200,10 @@ const char *rsim__bsql_col_text(rsim__bstmt *st, int i) {
   const char *t = st->lite ? (const char *)sqlite3_column_text(st->lite, i)
                            : PQgetisnull(st->res, st->row, i) ? NULL : PQgetvalue(st->res, st->row, i);
   return t ? t : "";
+}
+
+bool rsim__bsql_col_null(rsim__bstmt *st, int i) {
+  return st->lite ? sqlite3_column_type(st->lite, i) == SQLITE_NULL : PQgetisnull(st->res, st->row, i);
 }
 
 int64_t rsim__bsql_col_i64(rsim__bstmt *st, int i) {

@@ -2,23 +2,27 @@
 ** cmd_report.c -- `replaysim report RUN.db [RUN2.db ...] --out report.html`:
 ** one self-contained HTML page over the scores of runs (rsim/report.h).
 ** The input is a list of run databases, each scored by `replaysim eval`
-** (or here, with --truth, those not scored yet); runs of the same drive get
-** A/B deltas.
+** (or here, with --truth, those not scored yet), or results databases of
+** `replaysim batch` (a job a run); runs of the same drive get A/B deltas,
+** or with --baseline, each against the baseline's run of its drive.
 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "rsim/batch.h"
 #include "rsim/eval.h"
 #include "rsim/report.h"
 
 static int usage(void) {
-  fprintf(stderr, "usage: replaysim report RUN.db [RUN2.db ...] --out report.html [--truth drive.db] [--title T]\n"
-                  "                        [--worst N]\n"
-                  "  one HTML page (no network needed to view it): a summary row a run, each run's metrics,\n"
-                  "  worst windows and metrics over time, and A/B deltas between runs of the same drive.\n"
+  fprintf(stderr, "usage: replaysim report RUN.db|results.db [...] --out report.html [--truth drive.db] [--title T]\n"
+                  "                        [--worst N] [--baseline BASE_RUN.db|old_results.db]\n"
+                  "  one HTML page (no network needed to view it): a summary row a run (or batch job), each\n"
+                  "  run's metrics, worst windows and metrics over time, and A/B deltas between runs of the\n"
+                  "  same drive, or against the baseline's run of the same drive (and range).\n"
                   "  Runs must be scored (replaysim eval); --truth scores those that are not.\n");
   return CLI_USAGE;
 }
@@ -32,6 +36,7 @@ int cli_report(int argc, char **argv) {
     if (cli_opt(argc, argv, &i, "--out", &v)) out = v;
     else if (cli_opt(argc, argv, &i, "--truth", &v)) truth = v;
     else if (cli_opt(argc, argv, &i, "--title", &v)) o.title = v;
+    else if (cli_opt(argc, argv, &i, "--baseline", &v)) o.baseline = v;
     else if (cli_opt(argc, argv, &i, "--worst", &v)) {
       int64_t k;
       rsim_errbuf why = {0};
@@ -52,13 +57,22 @@ int cli_report(int argc, char **argv) {
     free(runs);
     return usage();
   }
+  /* A results database is opened for writing (it may be PostgreSQL): a
+  ** missing file must not be created as an empty one. */
+  for (size_t i = 0; i <= n; i++) {
+    const char *p = i < n ? runs[i] : o.baseline;
+    if (p && !strstr(p, "://") && access(p, R_OK)) {
+      free(runs);
+      return cli_fail("report: %s: cannot open the run database: %s", p, strerror(errno));
+    }
+  }
   rsim_errbuf eb = {0};
   int rc = RSIM_OK;
   if (truth) {
     rsim_store *st = NULL;
     rc = rsim_store_open(truth, &st, &eb);
     for (size_t i = 0; !rc && i < n; i++) {
-      if (rsim_report_has_eval(runs[i])) continue;
+      if (rsim_report_has_eval(runs[i]) || rsim_batch_db_is_results(runs[i])) continue;
       rsim_eval_result *r = NULL;
       rsim_eval_opts eo = {0};
       rc = rsim_eval_run(runs[i], st, &eo, &r, &eb);
@@ -85,6 +99,6 @@ int cli_report(int argc, char **argv) {
   size_t len = b.len;
   rsim_buf_free(&b);
   if (wrote != len || closed) return cli_fail("report: %s: cannot write: %s", out, strerror(errno));
-  printf("report: %s (%zu run%s, %zu bytes)\n", out, n, n == 1 ? "" : "s", len);
+  printf("report: %s (%zu database%s, %zu bytes)\n", out, n, n == 1 ? "" : "s", len);
   return CLI_OK;
 }

@@ -464,6 +464,8 @@ static int load_outputs(ctx *c, sqlite3 *db, const char *path, comp *k) {
   int rc = RSIM_OK, step;
   while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
     rsim_time t = sqlite3_column_int64(st, 0);
+    /* A scene is scored over its own range, not the warm-up before it. */
+    if ((c->o->from && t < c->o->from) || (c->o->to && t > c->o->to)) continue;
     rsim_val v = {0};
     size_t used;
     if (rsim_val_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &v, &used) ||
@@ -784,6 +786,25 @@ double rsim_eval_get(const rsim_eval_result *r, const char *component, const cha
       return x->value;
   }
   return NAN;
+}
+
+rsim_eval_result *rsim_eval_result_new(void) { return rsim_xcalloc(1, sizeof(rsim_eval_result)); }
+
+void rsim_eval_result_add(rsim_eval_result *r, const rsim_eval_row *x) {
+  row(r, x->component, keep(r, x->kind), x->window, x->t0, x->t1, x->cls, keep(r, x->metric), x->value);
+}
+
+size_t rsim_eval_headline(const char *kind, const char **out, size_t max) {
+  static const char *const det[] = {"f1", "ap", "precision", "recall", "ap50"};
+  static const char *const trk[] = {"mota", "idf1", "hota", "precision", "recall", "motp"};
+  static const char *const plan[] = {"min_ttc", "min_headway", "hard_brakes", "max_decel", "comfortable"};
+  const char *const *l = NULL;
+  size_t n = 0, k = 0;
+  if (!strcmp(kind, "detection")) l = det, n = sizeof det / sizeof *det;
+  else if (!strcmp(kind, "tracking")) l = trk, n = sizeof trk / sizeof *trk;
+  else if (!strcmp(kind, "planning")) l = plan, n = sizeof plan / sizeof *plan;
+  for (; k < n && k < max; k++) out[k] = l[k];
+  return k;
 }
 
 void rsim_eval_free(rsim_eval_result *r) {

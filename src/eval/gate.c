@@ -128,9 +128,11 @@ static int load_gates(const char *path, gates *G, rsim_errbuf *eb) {
   return rc;
 }
 
-/* The baseline's value of the same number: the whole run's, or the window
-** that starts at the same time.  NaN when it has none. */
-static double baseline_value(sqlite3_stmt *st, const rsim_eval_row *x) {
+/* The baseline's value of the same number in a run's eval table: the
+** whole run's, or the window that starts at the same time.  NaN when it
+** has none. */
+static double baseline_value(void *ud, const rsim_eval_row *x) {
+  sqlite3_stmt *st = ud;
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, x->component, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, x->cls, -1, SQLITE_STATIC);
@@ -160,12 +162,11 @@ int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const cha
   int rc = load_gates(gates_yaml, &G, eb);
   bool need_base = false;
   for (size_t i = 0; !rc && i < G.n; i++) need_base |= G.g[i].has_reg;
+  gates_free(&G);
+  if (rc) return rc;
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
-  if (!rc && need_base && !baseline_db)
-    rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s: a gate has max_regression: give the baseline run (--baseline BASE.db)",
-                         gates_yaml);
-  if (!rc && need_base) {
+  if (need_base && baseline_db) {
     if (sqlite3_open_v2(baseline_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "SELECT value FROM eval WHERE component = ?1 AND class = ?2 AND metric = ?3 AND scope = ?4"
@@ -174,6 +175,23 @@ int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const cha
       rc = rsim_errbuf_set(eb, RSIM_EIO, "%s: no eval table to compare with (run replaysim eval on the baseline): %s",
                            baseline_db, db ? sqlite3_errmsg(db) : "cannot open");
   }
+  if (!rc)
+    rc = rsim_eval_gates_with(r, gates_yaml, st ? baseline_value : NULL, st, drive, report, failed, eb);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rc;
+}
+
+int rsim_eval_gates_with(const rsim_eval_result *r, const char *gates_yaml, rsim_eval_baseline_fn base_fn, void *base_ud,
+                         const char *drive, rsim_buf *report, size_t *failed, rsim_errbuf *eb) {
+  *failed = 0;
+  gates G = {0};
+  int rc = load_gates(gates_yaml, &G, eb);
+  bool need_base = false;
+  for (size_t i = 0; !rc && i < G.n; i++) need_base |= G.g[i].has_reg;
+  if (!rc && need_base && !base_fn)
+    rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s: a gate has max_regression: give the baseline run (--baseline BASE.db)",
+                         gates_yaml);
   /* Windows are said as offsets from the first window of the run. */
   rsim_time anchor = INT64_MAX;
   for (size_t i = 0; i < rsim_eval_n_rows(r); i++) {
@@ -199,7 +217,7 @@ int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const cha
       } else if (g->has_min && v < g->min) why = "below min", limit = g->min;
       else if (g->has_max && v > g->max) why = "above max", limit = g->max;
       else if (g->has_reg) {
-        base = baseline_value(st, x);
+        base = base_fn(base_ud, x);
         int dir = rsim_eval_metric_direction(g->metric);
         if (!isnan(base) && (dir > 0 ? base - v : v - base) > g->reg) {
           why = dir > 0 ? "below" : "above";
@@ -232,8 +250,6 @@ int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const cha
     }
     if (fails) (*failed)++;
   }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
   gates_free(&G);
   return rc;
 }

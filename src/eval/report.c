@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rsim/batch.h"
 #include "rsim/eval.h"
 #include "rsim/report.h"
 
@@ -35,6 +36,9 @@ typedef struct comp {
 typedef struct run {
   const char *path;
   char *name, *store, *graph, *status, *digest;
+  char *match;   /* runs with equal match are of the same drive: the store; a batch job's store and range */
+  bool baseline; /* from --baseline: only the A of A/B */
+  char *key, *events_from; /* a batch job's key and recorded run */
   row *rows;
   size_t n, cap;
   event *ev;
@@ -62,6 +66,9 @@ static char *run_value(sqlite3 *db, const char *key) {
 }
 
 static void run_free(run *r) {
+  free(r->match);
+  free(r->key);
+  free(r->events_from);
   free(r->name);
   free(r->store);
   free(r->graph);
@@ -80,6 +87,49 @@ static void run_free(run *r) {
     free(r->ev[i].message);
   }
   free(r->ev);
+}
+
+/* Warnings and errors (faults, timeouts, traps) are what a reader looks
+** for next to a bad window; debug and info lines are left out. */
+static void load_events(sqlite3 *db, run *r) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT t, component, level, message FROM events WHERE level IN ('warn', 'error') ORDER BY t",
+                         -1, &st, NULL) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      if (r->n_ev == r->cap_ev) {
+        r->cap_ev = r->cap_ev ? 2 * r->cap_ev : 64;
+        r->ev = rsim_xrealloc(r->ev, r->cap_ev * sizeof *r->ev);
+      }
+      event *e = &r->ev[r->n_ev++];
+      e->t = sqlite3_column_int64(st, 0);
+      e->component = col_dup(st, 1);
+      e->level = col_dup(st, 2);
+      e->message = col_dup(st, 3);
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+/* Components in the order eval wrote them; the origin is the first window. */
+static void index_rows(run *r) {
+  bool have_origin = false;
+  for (size_t i = 0; i < r->n; i++) {
+    const row *x = &r->rows[i];
+    size_t k = 0;
+    while (k < r->n_comps && strcmp(r->comps[k].name, x->component)) k++;
+    if (k == r->n_comps && k < sizeof r->comps / sizeof r->comps[0])
+      r->comps[r->n_comps++] = (comp){x->component, x->kind};
+    if (x->window && (!have_origin || x->t0 < r->origin)) {
+      r->origin = x->t0;
+      have_origin = true;
+    }
+  }
+  if (!have_origin)
+    for (size_t i = 0; i < r->n; i++)
+      if (!have_origin || r->rows[i].t0 < r->origin) {
+        r->origin = r->rows[i].t0;
+        have_origin = true;
+      }
 }
 
 static int load_run(const char *path, run *r, rsim_errbuf *eb) {
@@ -132,43 +182,9 @@ static int load_run(const char *path, run *r, rsim_errbuf *eb) {
   r->graph = run_value(db, "graph");
   r->status = run_value(db, "status");
   r->digest = run_value(db, "digest");
-  /* Warnings and errors (faults, timeouts, traps) are what a reader looks
-  ** for next to a bad window; debug and info lines are left out. */
-  if (sqlite3_prepare_v2(db, "SELECT t, component, level, message FROM events WHERE level IN ('warn', 'error') ORDER BY t",
-                         -1, &st, NULL) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      if (r->n_ev == r->cap_ev) {
-        r->cap_ev = r->cap_ev ? 2 * r->cap_ev : 64;
-        r->ev = rsim_xrealloc(r->ev, r->cap_ev * sizeof *r->ev);
-      }
-      event *e = &r->ev[r->n_ev++];
-      e->t = sqlite3_column_int64(st, 0);
-      e->component = col_dup(st, 1);
-      e->level = col_dup(st, 2);
-      e->message = col_dup(st, 3);
-    }
-  }
-  sqlite3_finalize(st);
-  st = NULL;
-  /* Components in the order eval wrote them; the origin is the first window. */
-  bool have_origin = false;
-  for (size_t i = 0; i < r->n; i++) {
-    const row *x = &r->rows[i];
-    size_t k = 0;
-    while (k < r->n_comps && strcmp(r->comps[k].name, x->component)) k++;
-    if (k == r->n_comps && k < sizeof r->comps / sizeof r->comps[0])
-      r->comps[r->n_comps++] = (comp){x->component, x->kind};
-    if (x->window && (!have_origin || x->t0 < r->origin)) {
-      r->origin = x->t0;
-      have_origin = true;
-    }
-  }
-  if (!have_origin)
-    for (size_t i = 0; i < r->n; i++)
-      if (!have_origin || r->rows[i].t0 < r->origin) {
-        r->origin = r->rows[i].t0;
-        have_origin = true;
-      }
+  load_events(db, r);
+  r->match = rsim_xstrdup(r->store);
+  index_rows(r);
 out:
   sqlite3_finalize(st);
   sqlite3_close(db);
@@ -189,22 +205,91 @@ bool rsim_report_has_eval(const char *run_db) {
   return yes;
 }
 
+/* ---- reading a batch's results database ------------------------------------------
+** A job is shown as a run: its scores are the metrics table's rows, its
+** warnings and errors those of its recorded run when there is one. */
+typedef struct batch_load {
+  run *runs;
+  size_t first, n; /* this file's jobs: runs[first .. first + n) */
+  const char *path;
+  bool baseline;
+} batch_load;
+
+static void batch_job(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
+  batch_load *b = ud;
+  run *x = &b->runs[b->first + b->n++];
+  memset(x, 0, sizeof *x);
+  x->path = b->path;
+  x->baseline = b->baseline;
+  x->name = rsim_xstrdup(j->name);
+  x->store = rsim_xstrdup(j->store);
+  x->graph = rsim_xstrdup(j->graph);
+  rsim_buf st = {0};
+  rsim_buf_puts(&st, r->ok ? "ok" : "failed: ");
+  if (!r->ok) rsim_buf_puts(&st, r->reason ? r->reason : "");
+  x->status = rsim_buf_take_str(&st);
+  x->digest = rsim_xstrdup(r->digest);
+  rsim_buf m = {0};
+  rsim_buf_printf(&m, "%s|%lld|%lld", j->store, (long long)j->from, (long long)j->to);
+  x->match = rsim_buf_take_str(&m);
+  /* the job's key, until its scores are read (then its recording) */
+  x->events_from = rsim_xstrdup(r->out ? r->out : "");
+  x->key = rsim_xstrdup(j->key);
+}
+
+static void batch_metric(void *ud, const char *key, const rsim_batch_metric *m) {
+  batch_load *b = ud;
+  run *x = NULL;
+  for (size_t i = 0; i < b->n && !x; i++)
+    if (!strcmp(b->runs[b->first + i].key, key)) x = &b->runs[b->first + i];
+  if (!x) return; /* scores of a job whose row is gone */
+  if (x->n == x->cap) {
+    x->cap = x->cap ? 2 * x->cap : 256;
+    x->rows = rsim_xrealloc(x->rows, x->cap * sizeof *x->rows);
+  }
+  x->rows[x->n++] = (row){rsim_xstrdup(m->component), rsim_xstrdup(m->kind), rsim_xstrdup(m->cls),
+                          rsim_xstrdup(m->metric), m->window, m->t0, m->t1, m->value};
+}
+
+static void count_job(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
+  (*(size_t *)ud)++;
+  (void)j, (void)r;
+}
+
+/* Appends the jobs of a results database to *runs (grown as needed). */
+static int load_batch(const char *path, bool baseline, run **runs, size_t *n, rsim_errbuf *eb) {
+  rsim_batch_db *db;
+  if (rsim_batch_db_open(path, &db, eb)) return eb->code;
+  size_t count = 0;
+  int rc = rsim_batch_db_each(db, count_job, &count);
+  batch_load b = {.first = *n, .path = path, .baseline = baseline};
+  if (!rc) {
+    *runs = rsim_xrealloc(*runs, (*n + count + 1) * sizeof **runs);
+    b.runs = *runs;
+    rc = rsim_batch_db_each(db, batch_job, &b);
+    *n += b.n;
+  }
+  if (!rc) rc = rsim_batch_db_each_metric(db, NULL, batch_metric, &b);
+  if (rc) rsim_errbuf_set(eb, RSIM_EBACKEND, "%s", rsim_batch_db_errmsg(db));
+  rsim_batch_db_close(db);
+  if (!rc && !count) rc = rsim_errbuf_set(eb, RSIM_ENOTFOUND, "%s: a results database without jobs", path);
+  for (size_t i = 0; i < b.n; i++) {
+    run *x = &b.runs[b.first + i];
+    sqlite3 *h = NULL;
+    if (*x->events_from && sqlite3_open_v2(x->events_from, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) load_events(h, x);
+    sqlite3_close(h);
+    index_rows(x);
+  }
+  return rc;
+}
+
 /* ---- what is shown --------------------------------------------------------------- */
 
 /* The few numbers a row of the summary shows per component, by kind; other
 ** kinds (added later) show their first whole-run metrics. */
 static size_t headline(const run *r, const comp *c, const char **out, size_t max) {
-  static const char *const det[] = {"f1", "ap", "precision", "recall", "ap50"};
-  static const char *const trk[] = {"mota", "idf1", "hota", "precision", "recall", "motp"};
-  static const char *const plan[] = {"min_ttc", "min_headway", "hard_brakes", "max_decel", "comfortable"};
-  size_t n = 0;
-  if (!strcmp(c->kind, "detection"))
-    for (size_t i = 0; i < sizeof det / sizeof *det && n < max; i++) out[n++] = det[i];
-  else if (!strcmp(c->kind, "tracking"))
-    for (size_t i = 0; i < sizeof trk / sizeof *trk && n < max; i++) out[n++] = trk[i];
-  else if (!strcmp(c->kind, "planning"))
-    for (size_t i = 0; i < sizeof plan / sizeof *plan && n < max; i++) out[n++] = plan[i];
-  else
+  size_t n = rsim_eval_headline(c->kind, out, max);
+  if (!n)
     for (size_t i = 0; i < r->n && n < max && n < 5; i++) {
       const row *x = &r->rows[i];
       if (x->window || strcmp(x->component, c->name) || strcmp(x->cls, "all")) continue;
@@ -252,7 +337,8 @@ static void esc(rsim_buf *b, const char *s) {
 }
 
 static void num(rsim_buf *b, const char *metric, double v) {
-  if (!isfinite(v)) rsim_buf_puts(b, "\u2013");
+  if (isnan(v)) rsim_buf_puts(b, "\u2013");
+  else if (isinf(v)) rsim_buf_puts(b, v > 0 ? "\u221e" : "\u2212\u221e"); /* a batch keeps infinities (min_ttc) */
   else if (rsim_eval_metric_is_count(metric)) rsim_buf_printf(b, "%.0f", v);
   else rsim_buf_printf(b, "%.3f", v);
 }
@@ -562,20 +648,36 @@ static void run_section(rsim_buf *b, const run *r, size_t ri, size_t n_worst_max
   rsim_buf_puts(b, "</section>");
 }
 
-/* A/B: each later run of a drive against the first run of it. */
+/* A/B: each later run of a drive against the first run of it; with a
+** baseline, each run against the baseline's run of its drive. */
 static void ab(rsim_buf *b, const run *runs, size_t n) {
-  bool any = false;
-  for (size_t j = 1; j < n; j++) {
+  bool any = false, with_base = false;
+  for (size_t i = 0; i < n; i++) with_base |= runs[i].baseline;
+  for (size_t j = 0; j < n; j++) {
+    if (runs[j].baseline || !*runs[j].match) continue;
     size_t i = 0;
-    while (i < j && (!*runs[j].store || strcmp(runs[i].store, runs[j].store))) i++;
-    if (i == j) continue;
-    if (!any) rsim_buf_puts(b, "<h2 id=\"ab\">A/B</h2><p>Runs of the same drive, each against the first one given; "
-                               "\u0394 = B \u2212 A, green where B is better.</p>");
+    if (with_base)
+      while (i < n && (!runs[i].baseline || strcmp(runs[i].match, runs[j].match))) i++;
+    else
+      while (i < j && strcmp(runs[i].match, runs[j].match)) i++;
+    if (i >= n || i == j) continue;
+    if (!any)
+      rsim_buf_puts(b, with_base ? "<h2 id=\"ab\">A/B</h2><p>Each run against the baseline's run of the same drive "
+                                   "(and range); \u0394 = B \u2212 A, green where B is better.</p>"
+                                 : "<h2 id=\"ab\">A/B</h2><p>Runs of the same drive, each against the first one given; "
+                                   "\u0394 = B \u2212 A, green where B is better.</p>");
     any = true;
     const run *A = &runs[i], *B = &runs[j];
-    rsim_buf_printf(b, "<h3 id=\"ab-%zu-%zu\">A <a href=\"#run-%zu\">", i, j, i);
-    esc(b, A->name);
-    rsim_buf_printf(b, "</a> vs B <a href=\"#run-%zu\">", j);
+    if (A->baseline) {
+      rsim_buf_printf(b, "<h3 id=\"ab-%zu-%zu\">A <span class=\"baseline\">baseline ", i, j);
+      esc(b, A->name);
+      rsim_buf_puts(b, "</span>");
+    } else {
+      rsim_buf_printf(b, "<h3 id=\"ab-%zu-%zu\">A <a href=\"#run-%zu\">", i, j, i);
+      esc(b, A->name);
+      rsim_buf_puts(b, "</a>");
+    }
+    rsim_buf_printf(b, " vs B <a href=\"#run-%zu\">", j);
     esc(b, B->name);
     rsim_buf_puts(b, "</a></h3><table class=\"ab\" data-a=\"");
     rsim_buf_printf(b, "%zu\" data-b=\"%zu\"><thead><tr><th>component</th><th>metric</th><th>A</th><th>B</th><th>\u0394</th>"
@@ -606,12 +708,24 @@ static void ab(rsim_buf *b, const run *runs, size_t n) {
   }
 }
 
+/* A run database, or every job of a batch's results database. */
+static int load_any(const char *path, bool baseline, run **runs, size_t *n, rsim_errbuf *eb) {
+  if (rsim_batch_db_is_results(path)) return load_batch(path, baseline, runs, n, eb);
+  *runs = rsim_xrealloc(*runs, (*n + 1) * sizeof **runs);
+  int rc = load_run(path, &(*runs)[*n], eb);
+  (*runs)[*n].baseline = baseline;
+  (*n)++; /* loaded or half loaded: freed either way */
+  return rc;
+}
+
 int rsim_report_html(const char *const *paths, size_t n, const rsim_report_opts *o, rsim_buf *out, rsim_errbuf *eb) {
   if (!n) return rsim_errbuf_set(eb, RSIM_EINVAL, "no run database given");
-  run *runs = rsim_xcalloc(n, sizeof *runs);
+  run *runs = NULL;
   int rc = RSIM_OK;
   size_t loaded = 0;
-  for (; loaded < n && !rc; loaded++) rc = load_run(paths[loaded], &runs[loaded], eb);
+  for (size_t i = 0; i < n && !rc; i++) rc = load_any(paths[i], false, &runs, &loaded, eb);
+  size_t shown = loaded;
+  if (!rc && o && o->baseline) rc = load_any(o->baseline, true, &runs, &loaded, eb);
   if (!rc) {
     const char *title = o && o->title ? o->title : "replaysim report";
     rsim_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
@@ -621,10 +735,10 @@ int rsim_report_html(const char *const *paths, size_t n, const rsim_report_opts 
     rsim_buf_printf(out, "</h1><p>%zu run%s, scored by <code>replaysim eval</code> (docs/evaluation.md defines every "
                          "number; \u2013 is undefined). Plots show a step a window; shaded: the worst windows, dashed: "
                          "warnings and errors the run recorded.</p>",
-                    n, n == 1 ? "" : "s");
-    summary(out, runs, n);
-    ab(out, runs, n);
-    for (size_t i = 0; i < n; i++) run_section(out, &runs[i], i, o && o->worst > 0 ? (size_t)o->worst : 3);
+                    shown, shown == 1 ? "" : "s");
+    summary(out, runs, shown);
+    ab(out, runs, loaded);
+    for (size_t i = 0; i < shown; i++) run_section(out, &runs[i], i, o && o->worst > 0 ? (size_t)o->worst : 3);
     rsim_buf_puts(out, "</body></html>\n");
   }
   for (size_t i = 0; i < loaded; i++) run_free(&runs[i]);

@@ -1,10 +1,10 @@
 // Opens a page written by `replaysim report` in Debian's chromium
 // (playwright-core, the system browser) from a file: address with every
 // other request refused, so the page must be self-contained.  Fails on any
-// console error, page error or request that leaves the file; follows a
-// run's "worst windows" link and checks the target is shown; prints what
-// the page shows as one JSON line (REPORT {...}) for the C test to compare
-// with the run databases.
+// console error, page error, request that leaves the file or in-page link
+// to nothing; follows a run's "worst windows" link and checks the target is
+// shown; prints what the page shows as one JSON line (REPORT {...}) for the
+// C test to compare with the run (or batch results) databases.
 // Usage: node report_test.mjs REPORT.html
 import { chromium } from 'playwright-core';
 import { pathToFileURL } from 'node:url';
@@ -71,6 +71,11 @@ try {
   if (!rect) fail('no plot marks the worst window ' + target.first);
   await page.evaluate(id => document.querySelector(`svg a[href="#${id}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true })), target.first);
   await page.waitForFunction(id => location.hash === '#' + id, target.first);
+  // Every link in the page leads to something on it (a batch's baseline
+  // jobs have no section: nothing may point at one).
+  const dangling = await page.$$eval('a[href^="#"]', as => as.map(a => a.getAttribute('href').slice(1))
+    .filter(id => !document.getElementById(id)));
+  if (dangling.length) fail('links to nothing: #' + [...new Set(dangling)].join(', #'));
   if (errors.length) fail('page errors: ' + errors.join('; '));
   if (outside.length) fail('the page asked for ' + outside.join(', '));
   console.log('REPORT ' + JSON.stringify({ cells, deltas, plots, target, events }));
