@@ -6,7 +6,8 @@
 ** store, or one a scene when drives are cut into windows) or read from a
 ** jobs file.  Each job runs in a process of its own (a forked worker), so
 ** that a job that crashes, traps or hangs is recorded as failed and the
-** batch goes on.  Results go into one SQLite database (schema below).
+** batch goes on.  Results go into one SQLite database (schema below),
+** with each job's scores when its graph says how to score it (score.c).
 **
 ** This module is a user of the engine, never part of it: a job runs
 ** through the public API (rsim_graph_load, rsim_engine_new, ...).  It
@@ -19,11 +20,12 @@
 **        readings, faults, timing_violations, out, attempts, worker)
 **   components(job TEXT, name TEXT, digest, calls, outputs, errors,
 **        limit_hits, timing_violations, mean_us, max_us, PRIMARY KEY(job, name))
-**   metrics(job TEXT, component TEXT, kind TEXT, scope TEXT ('run'|'window'),
-**        t0 BIGINT, t1 BIGINT, class TEXT, metric TEXT, value DOUBLE PRECISION,
-**        PRIMARY KEY(job, component, scope, t0, class, metric))
-**        -- a job's scores, as `replaysim eval` keeps them in a run's eval
-**        table (NULL undefined; infinite where the metric is, e.g. min_ttc)
+**   metrics(job TEXT, seq BIGINT, component TEXT, kind TEXT, scope TEXT
+**        ('run'|'window'), t0 BIGINT, t1 BIGINT, class TEXT, metric TEXT,
+**        value DOUBLE PRECISION, PRIMARY KEY(job, seq))
+**        -- a job's scores (seq: their order), as `replaysim eval` keeps them
+**        in a run's eval table (NULL undefined; infinite where the metric
+**        is, e.g. a min_ttc that never closed on a lead)
 ** A job's key is "GRAPH|STORE|FROM|TO": the same job has the same key in
 ** every batch, which is what --resume and --merge go by.
 */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch_int.h"
+#include "rsim/batch.h"
 
 struct rsim_batch_db {
   sqlite3 *h;
