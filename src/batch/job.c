@@ -258,7 +258,7 @@ int rsim_batch_run_job(const rsim_batch_job *job, const char *out, bool score, v
   rsim_record *rec = NULL;
   rsim_engine *e = NULL;
   int64_t wall0 = rsim_monotonic_ns();
-  char tmp[64] = "";
+  char tmp[1100] = "";
   int rc;
   if ((rc = rsim_graph_load(job->graph, &g, &jeb))) goto out;
   if ((rc = rsim_store_open(job->store, &st, &jeb))) goto out;

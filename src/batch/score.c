@@ -35,7 +35,7 @@ bool rsim__batch_scorable(const rsim_graph *g, rsim_store *st) {
 
 int rsim__batch_tmp_run(char *path, size_t n, rsim_errbuf *eb) {
   const char *dir = getenv("TMPDIR");
-  snprintf(path, n, "%s/rsim-job-XXXXXX", dir && *dir ? dir : "/tmp");
+  snprintf(path, n, "%.1000s/rsim-job-XXXXXX", dir && *dir ? dir : "/tmp");
   int fd = mkstemp(path);
   if (fd < 0) {
     int e = errno;
@@ -48,7 +48,7 @@ int rsim__batch_tmp_run(char *path, size_t n, rsim_errbuf *eb) {
 
 void rsim__batch_tmp_remove(const char *path) {
   static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
-  char p[128];
+  char p[1200];
   for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
     snprintf(p, sizeof p, "%s%s", path, ext[i]);
     unlink(p);

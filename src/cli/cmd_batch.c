@@ -1,7 +1,9 @@
 /*
 ** cmd_batch.c -- `replaysim batch`: many runs of a graph, over stores or
 ** scenes of them, N at once (--jobs N, or mpirun -n N), into one results
-** database; `batch report` prints it, `batch --merge` joins result files.
+** database, with each job's scores when the graph has an eval: block;
+** `batch report` prints it, `batch --merge` joins result files, and
+** `--gate` (on a batch or its report) checks the scores job by job.
 ** The work is src/batch (rsim/batch.h); this file parses options, shows
 ** progress on stderr and prints the report.
 */

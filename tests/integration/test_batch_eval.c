@@ -158,6 +158,9 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
   snprintf(s2, sizeof s2, "%s", test_tmpfile("s2.db"));
   snprintf(m, sizeof m, "%s", test_tmpfile("m.db"));
   ASSERT_EQ(test_query_int(s1, "SELECT count(DISTINCT job) FROM metrics"), 5);
+  /* Infinities (scenes that never close on a lead: min_ttc) come through
+  ** the workers' JSON as they were computed; the comparisons below hold them too. */
+  ASSERT(test_query_int(s1, "SELECT count(*) FROM metrics WHERE metric = 'min_ttc' AND value > 1e308") > 0);
   assert_same_metrics(s1, s2);
   assert_same_metrics(s1, m);
   ASSERT(test_query_int(test_tmpfile("sh0.db"), "SELECT count(*) FROM metrics") <
@@ -358,6 +361,24 @@ TEST(batch_gates_fail_naming_job_window_metric_and_values_and_pass_with_0) {
   snprintf(want, sizeof want, "drive d.db (job d.db#1), detector/all f1, window 0.000s-1.000s (t0=%lld): %.6g below min",
            (long long)t0, query_real(nw, sql));
   ASSERT_CONTAINS(out, want);
+  free(out);
+
+  /* A job that failed has nothing to hold to its gates: it fails them. */
+  char text[4096];
+  snprintf(text, sizeof text,
+           "components:\n  bad:\n    wasm: %s\n    trigger: camera_front\n"
+           "    inputs: { reading: sensor:camera_front }\n    config: { trap_at: \"3\" }\n"
+           "eval:\n  bad: {as: none}\n",
+           test_component_path("trap_nth"));
+  test_write_text("trap.yaml", text);
+  snprintf(text, sizeof text, "graph: new.yaml\njobs:\n  - { name: good, store: d.db }\n"
+                              "  - { name: trap, graph: trap.yaml, store: d.db }\n");
+  test_write_text("jobs.yaml", text);
+  test_write_text("low.yaml", "gates:\n  - {metric: f1, component: detector, min: 0.1}\n");
+  ASSERT_EQ(batch("--jobs-file jobs.yaml --jobs 2 --out mixed.db --no-runs --quiet --gate low.yaml", &out), 1);
+  ASSERT_CONTAINS(out, "PASS job good: gate 1 (low.yaml:2)");
+  ASSERT_CONTAINS(out, "FAIL job trap: drive d.db: the job failed, nothing to gate: component 'bad'");
+  ASSERT_CONTAINS(last_line(out), "batch: 1 gate of low.yaml failed");
   free(out);
 
   /* A gate file that cannot be read is said before the batch runs. */
