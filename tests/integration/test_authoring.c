@@ -1,0 +1,133 @@
+/*
+** test_authoring.c -- writing a component outside this tree: `replaysim
+** new` for every world of the contract and for a user's own WIT world,
+** built with the generated Makefile (which finds the toolchain through
+** `replaysim config --toolchain`) and run in the demo graph, in folders of
+** the test's own under /tmp; `replaysim config`, `install-sdk` and
+** `test-component`.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* A shell command in dir with the build's bin/ first on PATH, as a user who
+** installed replaysim has it.  Returns the exit status; *out the output. */
+static int in_dir(const char *dir, const char *cmd, char **out) {
+  char full[8192];
+  snprintf(full, sizeof full, "export PATH='%s/bin':\"$PATH\"; cd '%s' && { %s; } 2>&1", RSIM_BUILD_DIR, dir, cmd);
+  return test_run(full, out);
+}
+
+/* `replaysim new WORLD DIR` in the test's folder, then make there (the
+** drive linked in, so make does not generate one); returns DIR (static). */
+static const char *new_and_make(const char *world, const char *name, const char *drive) {
+  static char dir[1024];
+  char cmd[2048], *out = NULL;
+  snprintf(dir, sizeof dir, "%s", test_tmpfile(name));
+  snprintf(cmd, sizeof cmd, "replaysim new %s %s", world, name);
+  int rc = in_dir(test_tmpdir(), cmd, &out);
+  if (rc) test_fail(__FILE__, __LINE__, "new %s: %d: %s", world, rc, out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "ln -sf '%s' drive.db && make", drive);
+  rc = in_dir(dir, cmd, &out);
+  if (rc) test_fail(__FILE__, __LINE__, "make in %s: %d: %s", dir, rc, out);
+  free(out);
+  return dir;
+}
+
+TEST(config_toolchain_names_existing_tools) {
+  char *out = NULL, cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s config --toolchain --make", test_replaysim_path());
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  const char *keys[] = {"RSIM_CC := ", "RSIM_WIT_BINDGEN := ", "RSIM_WASM_TOOLS := "};
+  for (size_t i = 0; i < 3; i++) {
+    const char *p = strstr(out, keys[i]);
+    ASSERT(p != NULL);
+    char path[1024];
+    p += strlen(keys[i]);
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(p, "\n"), p);
+    ASSERT(access(path, X_OK) == 0);
+  }
+  ASSERT_CONTAINS(out, "RSIM_WIT := ");
+  free(out);
+  /* An SDK that is not there is said, naming it. */
+  snprintf(cmd, sizeof cmd, "RSIM_SDK=/nonexistent/sdk %s config --toolchain", test_replaysim_path());
+  ASSERT_EQ(test_run(cmd, &out), 1);
+  ASSERT_CONTAINS(out, "/nonexistent/sdk");
+  free(out);
+}
+
+/* Every world of the contract: new, make, run in its example graph; the
+** digest is not the example graph's, so the new component is the one run. */
+TEST(new_every_contract_world_builds_and_runs) {
+  const char *drive = test_make_drive("drive.db", "3s", 7);
+  static const struct {
+    const char *world, *example_graph;
+  } worlds[] = {
+      {"camera-detector", "examples/demo/graph.yaml"}, {"radar-tracker", "examples/demo/graph.yaml"},
+      {"fusion", "examples/demo/graph.yaml"},          {"planner", "examples/demo/graph.yaml"},
+      {"perception", "examples/composed/composed.yaml"},
+  };
+  for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++) {
+    char name[64], *out = NULL, mine[65], example[65];
+    snprintf(name, sizeof name, "my-%s", worlds[i].world);
+    const char *dir = new_and_make(worlds[i].world, name, drive);
+    ASSERT_EQ(in_dir(dir, "replaysim run graph.yaml --store drive.db", &out), 0);
+    test_find_digest(out, "digest: ", mine);
+    ASSERT_EQ(strlen(mine), 64);
+    free(out);
+    ASSERT_EQ(test_replay(test_source_path(worlds[i].example_graph), drive, "", &out, example), 0);
+    free(out);
+    ASSERT(strcmp(mine, example) != 0);
+  }
+}
+
+TEST(new_refuses_unknown_world_and_existing_project) {
+  char *out = NULL;
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new lidar-thing x", &out), 2);
+  ASSERT_CONTAINS(out, "'lidar-thing' is not a world of the contract");
+  free(out);
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new planner p", &out), 0);
+  free(out);
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new planner p", &out), 1);
+  ASSERT_CONTAINS(out, "p.c exists");
+  free(out);
+}
+
+/* A user's own world: one that exports a contract role runs in the demo
+** graph in that role's place; one of unrelated exports builds. */
+TEST(new_from_a_users_wit_world) {
+  const char *drive = test_make_drive("drive.db", "2s", 3);
+  test_write_text("mine.wit",
+                  "package me:mine;\n"
+                  "world my-planner {\n"
+                  "  import rsim:sim/sensor-data@0.2.0;\n"
+                  "  export rsim:sim/planning@0.2.0;\n"
+                  "  export rsim:sim/state@0.2.0;\n"
+                  "}\n");
+  test_write_text("calc.wit",
+                  "package me:calc;\n"
+                  "interface ops { record pt { x: f32, name: string } scale: func(p: pt, k: f32) -> pt; }\n"
+                  "world adder { export add: func(a: u32, b: u32) -> u32; export ops; }\n");
+  char *out = NULL, cmd[2048], digest[65];
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new --wit mine.wit --world my-planner up", &out), 0);
+  free(out);
+  snprintf(cmd, sizeof cmd, "ln -sf '%s' drive.db && make && replaysim run graph.yaml --store drive.db", drive);
+  ASSERT_EQ(in_dir(test_tmpfile("up"), cmd, &out), 0);
+  test_find_digest(out, "digest: ", digest);
+  ASSERT_EQ(strlen(digest), 64);
+  free(out);
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new --wit calc.wit --world adder calc", &out), 0);
+  free(out);
+  ASSERT_EQ(in_dir(test_tmpfile("calc"), "make calc.wasm && replaysim inspect calc.wasm", &out), 0);
+  ASSERT_CONTAINS(out, "add");
+  ASSERT_CONTAINS(out, "scale");
+  free(out);
+  /* A world the file does not have: wit-bindgen's reason, not a backtrace. */
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new --wit calc.wit --world nope other", &out), 1);
+  ASSERT_CONTAINS(out, "World `nope` not found");
+  free(out);
+}
