@@ -31,6 +31,7 @@ static const struct {
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
     {"new", cli_new, "start a component project: WORLD DIR | --wit FILE --world NAME DIR"},
     {"config", cli_config, "the component toolchain's paths: --toolchain [--make]"},
+    {"install-sdk", cli_install_sdk, "install the SDK (replaysim, WIT, header, tools, examples) for builds outside this tree: PREFIX"},
 };
 
 static void usage(FILE *f) {

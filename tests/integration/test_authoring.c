@@ -15,11 +15,13 @@
 
 /* A shell command in dir with the build's bin/ first on PATH, as a user who
 ** installed replaysim has it.  Returns the exit status; *out the output. */
-static int in_dir(const char *dir, const char *cmd, char **out) {
+static int in_dir_with(const char *bin, const char *dir, const char *cmd, char **out) {
   char full[8192];
-  snprintf(full, sizeof full, "export PATH='%s/bin':\"$PATH\"; cd '%s' && { %s; } 2>&1", RSIM_BUILD_DIR, dir, cmd);
+  snprintf(full, sizeof full, "export PATH='%s':\"$PATH\"; cd '%s' && { %s; } 2>&1", bin, dir, cmd);
   return test_run(full, out);
 }
+
+static int in_dir(const char *dir, const char *cmd, char **out) { return in_dir_with(RSIM_BUILD_DIR "/bin", dir, cmd, out); }
 
 /* `replaysim new WORLD DIR` in the test's folder, then make there (the
 ** drive linked in, so make does not generate one); returns DIR (static). */
@@ -130,4 +132,32 @@ TEST(new_from_a_users_wit_world) {
   ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new --wit calc.wit --world nope other", &out), 1);
   ASSERT_CONTAINS(out, "World `nope` not found");
   free(out);
+}
+
+/* An installed SDK: a project built and run with PREFIX/bin/replaysim
+** alone names nothing of this checkout or its build, and replays like the
+** same project built in the build tree. */
+TEST(install_sdk_builds_projects_without_the_checkout) {
+  const char *drive = test_make_drive("drive.db", "2s", 5);
+  char sdk[1024], bin[1100], *out = NULL, cmd[2048], d_sdk[65], d_tree[65];
+  snprintf(sdk, sizeof sdk, "%s", test_tmpfile("sdk"));
+  snprintf(bin, sizeof bin, "%s/bin", sdk);
+  snprintf(cmd, sizeof cmd, "%s install-sdk %s", test_replaysim_path(), sdk);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  free(out);
+  /* Only the SDK's bin/ and the system's on PATH (clang-19 is Debian's). */
+  snprintf(cmd, sizeof cmd, "PATH='%s':/usr/bin:/bin; replaysim new planner inst && cd inst && ln -sf '%s' drive.db "
+           "&& make && replaysim run graph.yaml --store drive.db && cat toolchain.mk", bin, drive);
+  ASSERT_EQ(in_dir_with(bin, test_tmpdir(), cmd, &out), 0);
+  test_find_digest(out, "digest: ", d_sdk);
+  ASSERT_EQ(strlen(d_sdk), 64);
+  ASSERT_CONTAINS(out, "(installed SDK)");
+  ASSERT(strstr(out, RSIM_SOURCE_DIR) == NULL);
+  ASSERT(strstr(out, RSIM_BUILD_DIR) == NULL);
+  free(out);
+  new_and_make("planner", "tree", drive);
+  ASSERT_EQ(in_dir(test_tmpfile("tree"), "replaysim run graph.yaml --store drive.db", &out), 0);
+  test_find_digest(out, "digest: ", d_tree);
+  free(out);
+  ASSERT_STREQ(d_sdk, d_tree);
 }
