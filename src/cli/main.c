@@ -30,6 +30,7 @@ static const struct {
     {"batch", cli_batch, "many runs at once into one results database: GRAPH --stores 'logs/*.mcap' [--jobs N] | report RESULTS.db"},
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
     {"new", cli_new, "start a component project: WORLD DIR | --wit FILE --world NAME DIR"},
+    {"test-component", cli_test_component, "call a component on real readings, no graph: C.wasm --store drive.db --sensor ID [--expect F.json]"},
     {"config", cli_config, "the component toolchain's paths: --toolchain [--make]"},
     {"install-sdk", cli_install_sdk, "install the SDK (replaysim, WIT, header, tools, examples) for builds outside this tree: PREFIX"},
 };

@@ -161,3 +161,44 @@ TEST(install_sdk_builds_projects_without_the_checkout) {
   free(out);
   ASSERT_STREQ(d_sdk, d_tree);
 }
+
+/* test-component on the example detector: outputs as JSON with fuel, the
+** same again under --expect, and a changed config named at its first
+** differing call. */
+TEST(test_component_prints_and_compares_outputs) {
+  const char *drive = test_make_drive("drive.db", "2s", 11);
+  char cmd[4096], *out = NULL, expect[1024];
+  snprintf(expect, sizeof expect, "%s", test_tmpfile("expect.json"));
+  snprintf(cmd, sizeof cmd, "(%s test-component %s --store %s --sensor camera_front --to 0.5s > %s)",
+           test_replaysim_path(), test_component_path("camera_detector"), drive, expect);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, "16 calls of process-frame on camera_front");
+  free(out);
+  snprintf(cmd, sizeof cmd, "cat %s", expect);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, "\"class\":\"car\"");
+  ASSERT_CONTAINS(out, "\"fuel\":");
+  ASSERT_CONTAINS(out, "\"mean_fuel\":");
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s test-component %s --store %s --sensor camera_front --to 0.5s --expect %s",
+           test_replaysim_path(), test_component_path("camera_detector"), drive, expect);
+  ASSERT_EQ(test_run(cmd, &out), 0);
+  ASSERT_CONTAINS(out, "as expected: 16 calls agree");
+  free(out);
+  /* min_area so large that nothing is detected: the first call differs. */
+  snprintf(cmd, sizeof cmd,
+           "%s test-component %s --store %s --sensor camera_front --to 0.5s --config min_area=1000000 --expect %s",
+           test_replaysim_path(), test_component_path("camera_detector"), drive, expect);
+  ASSERT_EQ(test_run(cmd, &out), 1);
+  ASSERT_CONTAINS(out, "test-component: call 0 differs, at t=");
+  ASSERT_CONTAINS(out, "(0.000 s into the log)");
+  ASSERT_CONTAINS(out, "got []");
+  free(out);
+  /* Without --sensor: the store's sensors are listed. */
+  snprintf(cmd, sizeof cmd, "%s test-component %s --store %s", test_replaysim_path(),
+           test_component_path("camera_detector"), drive);
+  ASSERT_EQ(test_run(cmd, &out), 1);
+  ASSERT_CONTAINS(out, "--sensor ID is needed");
+  ASSERT_CONTAINS(out, "camera_front (camera)");
+  free(out);
+}
