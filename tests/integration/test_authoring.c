@@ -202,3 +202,34 @@ TEST(test_component_prints_and_compares_outputs) {
   ASSERT_CONTAINS(out, "camera_front (camera)");
   free(out);
 }
+
+/* A component from `new` that traps: the run's error shows the guest's
+** backtrace with function names from its name section and offsets. */
+TEST(trap_shows_the_guests_backtrace_by_name) {
+  const char *drive = test_make_drive("drive.db", "1s", 2);
+  char *out = NULL;
+  ASSERT_EQ(in_dir(test_tmpdir(), "replaysim new camera-detector trapper", &out), 0);
+  free(out);
+  /* The deliberate bug: a trap in a helper the export calls. */
+  ASSERT_EQ(in_dir(test_tmpfile("trapper"),
+                   "sed -i 's|^static int find_red_boxes(\\(.*\\)) {$|__attribute__((noinline)) "
+                   "static int find_red_boxes(\\1) {\\n  if (w > 0) __builtin_trap();|' trapper.c && "
+                   "grep -c __builtin_trap trapper.c",
+                   &out),
+            0);
+  ASSERT_CONTAINS(out, "1");
+  free(out);
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "ln -sf '%s' drive.db && make && replaysim run graph.yaml --store drive.db", drive);
+  ASSERT_EQ(in_dir(test_tmpfile("trapper"), cmd, &out), 1);
+  ASSERT_CONTAINS(out, "trap in process-frame: wasm trap: wasm `unreachable` instruction executed; backtrace: "
+                       "#0 find_red_boxes+0x");
+  ASSERT_CONTAINS(out, ", #1 exports_rsim_sim_camera_processing_process_frame+0x");
+  free(out);
+  /* test-component says the same, with the call and its time. */
+  snprintf(cmd, sizeof cmd, "replaysim test-component trapper.wasm --store drive.db --sensor camera_front");
+  ASSERT_EQ(in_dir(test_tmpfile("trapper"), cmd, &out), 1);
+  ASSERT_CONTAINS(out, "test-component: call 0 at t=");
+  ASSERT_CONTAINS(out, "#0 find_red_boxes+0x");
+  free(out);
+}
