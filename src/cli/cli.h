@@ -146,6 +146,7 @@ typedef struct cli_sdk {
   char templates[4096]; /* what `new` writes from */
   char examples[4096];  /* the demo graphs (demo/graph.yaml, composed/composed.yaml) */
   char components[4096];/* the example components the demo graph names */
+  char web[4096];       /* the web UI's files (serve --web) */
   char replaysim[4096]; /* this binary */
 } cli_sdk;
 

@@ -15,7 +15,8 @@ static int usage(void) {
   fprintf(stderr,
           "usage: replaysim config --toolchain [--make]\n"
           "  prints RSIM_CC, RSIM_CFLAGS, RSIM_WIT_BINDGEN, RSIM_WASM_TOOLS, RSIM_WIT (the contract's folder),\n"
-          "  RSIM_INCLUDE (rsim_guest.h), RSIM_COMPONENTS (the example components), RSIM_SDK and REPLAYSIM\n"
+          "  RSIM_INCLUDE (rsim_guest.h), RSIM_COMPONENTS (the example components), RSIM_WEB (the web UI),\n"
+          "  RSIM_SDK and REPLAYSIM\n"
           "  as shell exports (eval \"$(replaysim config --toolchain)\"), or with --make as make assignments\n");
   return CLI_USAGE;
 }
@@ -50,7 +51,7 @@ int cli_config(int argc, char **argv) {
   const char *kv[][2] = {
       {"RSIM_CC", s.cc},           {"RSIM_CFLAGS", s.cflags},         {"RSIM_WIT_BINDGEN", s.wit_bindgen},
       {"RSIM_WASM_TOOLS", s.wasm_tools}, {"RSIM_WIT", s.wit},          {"RSIM_INCLUDE", s.include},
-      {"RSIM_COMPONENTS", s.components}, {"RSIM_SDK", s.root},         {"REPLAYSIM", s.replaysim},
+      {"RSIM_COMPONENTS", s.components}, {"RSIM_WEB", s.web},         {"RSIM_SDK", s.root},         {"REPLAYSIM", s.replaysim},
   };
   if (make) printf("# written by `replaysim config --toolchain --make` (%s)\n", s.installed ? "installed SDK" : "build tree");
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {

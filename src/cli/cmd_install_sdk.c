@@ -11,12 +11,14 @@
 **   PREFIX/include/rsim_guest.h   the guest SDK header
 **   PREFIX/components/NAME.wasm   the example components the demo graphs name
 **   PREFIX/share/templates, share/examples   what `new` writes from
+**   PREFIX/share/web              the web UI (replaysim serve --web PREFIX/share/web)
 **   PREFIX/toolchain.conf         the compiler and sysroot (Debian's clang-19
 **                                 and wasi-libc) and the tools above
 **
 ** `replaysim config --toolchain` run from PREFIX/bin (or with RSIM_SDK set)
 ** then names these, so a project from `new` builds against the SDK.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -136,6 +138,21 @@ int cli_install_sdk(int argc, char **argv) {
     else snprintf(src, sizeof src, "%.4000s", files[i].name);
     if (copy(src, prefix, files[i].to, files[i].mode, &eb)) return cli_fail("install-sdk: %s", eb.msg);
   }
+  /* The web UI: every file of its folder. */
+  DIR *d = opendir(s.web);
+  if (!d) return cli_fail("install-sdk: %s: %s", s.web, strerror(errno));
+  for (struct dirent *de; (de = readdir(d));) {
+    char rel[600];
+    cli_path(src, sizeof src, s.web, de->d_name);
+    struct stat stb;
+    if (de->d_name[0] == '.' || stat(src, &stb) || !S_ISREG(stb.st_mode)) continue;
+    snprintf(rel, sizeof rel, "share/web/%.500s", de->d_name);
+    if (copy(src, prefix, rel, 0644, &eb)) {
+      closedir(d);
+      return cli_fail("install-sdk: %s", eb.msg);
+    }
+  }
+  closedir(d);
   char conf[2 * PATH_MAX + 512];
   snprintf(conf, sizeof conf,
            "# The component toolchain of this SDK (replaysim install-sdk); paths relative to it unless absolute.\n"

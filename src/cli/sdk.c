@@ -143,6 +143,7 @@ int cli_sdk_find(cli_sdk *s, rsim_errbuf *eb) {
     cli_path(s->templates, sizeof s->templates, s->root, "share/templates");
     cli_path(s->examples, sizeof s->examples, s->root, "share/examples");
     cli_path(s->components, sizeof s->components, s->root, "components");
+    cli_path(s->web, sizeof s->web, s->root, "share/web");
   } else {
     /* A build: its tree beside the binary (bin/, components/), its sources
     ** where CMake says. */
@@ -155,6 +156,7 @@ int cli_sdk_find(cli_sdk *s, rsim_errbuf *eb) {
     cli_path(s->include, sizeof s->include, RSIM_SOURCE_DIR, "components/sdk");
     cli_path(s->templates, sizeof s->templates, RSIM_SOURCE_DIR, "components/templates");
     cli_path(s->examples, sizeof s->examples, RSIM_SOURCE_DIR, "examples");
+    cli_path(s->web, sizeof s->web, RSIM_SOURCE_DIR, "web");
     if (self_prefix(prefix, sizeof prefix)) cli_path(s->components, sizeof s->components, prefix, "components");
   }
   snprintf(s->cflags, sizeof s->cflags,
