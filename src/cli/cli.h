@@ -27,6 +27,10 @@ int cli_report(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 int cli_batch(int argc, char **argv);
+int cli_config(int argc, char **argv);
+int cli_new(int argc, char **argv);
+int cli_install_sdk(int argc, char **argv);
+int cli_test_component(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 the work failed (bad input, trap), 2 usage. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -129,5 +133,29 @@ typedef struct cli_progress {
 void cli_progress_init(cli_progress *p, const char *label);
 void cli_progress_update(cli_progress *p, double fraction, const char *detail);
 void cli_progress_done(cli_progress *p, const char *detail);
+
+/* The component toolchain and SDK (sdk.c): an installed SDK ($RSIM_SDK,
+** or the prefix this binary is installed in) or the build tree. */
+typedef struct cli_sdk {
+  bool installed;       /* root is an SDK from install-sdk, not a source tree */
+  char root[4096];      /* the SDK's prefix, or the source tree */
+  char cc[4096], sysroot[4096], wit_bindgen[4096], wasm_tools[4096];
+  char cflags[4300];    /* for the core module, --sysroot included */
+  char wit[4096];       /* the folder of sim.wit */
+  char include[4096];   /* the folder of rsim_guest.h */
+  char templates[4096]; /* what `new` writes from */
+  char examples[4096];  /* the demo graphs (demo/graph.yaml, composed/composed.yaml) */
+  char components[4096];/* the example components the demo graph names */
+  char web[4096];       /* the web UI's files (serve --web) */
+  char replaysim[4096]; /* this binary */
+} cli_sdk;
+
+/* Fills s and checks that every tool and file is there; RSIM_ENOTFOUND
+** naming the missing one otherwise. */
+int cli_sdk_find(cli_sdk *s, rsim_errbuf *eb);
+/* a "/" b into out (empty when it does not fit). */
+void cli_path(char *out, size_t n, const char *a, const char *b);
+/* The running binary's absolute path. */
+bool cli_self_path(char *out, size_t n);
 
 #endif /* RSIM_CLI_H */

@@ -29,12 +29,16 @@ static const struct {
     {"mcap", cli_mcap, "look into an MCAP file: info FILE | cat FILE [--json]"},
     {"batch", cli_batch, "many runs at once into one results database: GRAPH --stores 'logs/*.mcap' [--jobs N] | report RESULTS.db"},
     {"db", cli_db, "a PostgreSQL database of drives: init URI | ls URI"},
+    {"new", cli_new, "start a component project: WORLD DIR | --wit FILE --world NAME DIR"},
+    {"test-component", cli_test_component, "call a component on real readings, no graph: C.wasm --store drive.db --sensor ID [--expect F.json]"},
+    {"config", cli_config, "the component toolchain's paths: --toolchain [--make]"},
+    {"install-sdk", cli_install_sdk, "install the SDK (replaysim, WIT, header, tools, examples) for builds outside this tree: PREFIX"},
 };
 
 static void usage(FILE *f) {
   fprintf(f, "usage: replaysim <command> [options]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof kCommands / sizeof kCommands[0]; i++)
-    fprintf(f, "  %-9s %s\n", kCommands[i].name, kCommands[i].help);
+    fprintf(f, "  %-14s %s\n", kCommands[i].name, kCommands[i].help);
   fprintf(f, "\nTimes are nanoseconds since the Unix epoch, or durations from the log's start "
              "(\"+12.5s\", \"12.5s\").\n`replaysim <command> --help` for a command's options.\n");
 }

@@ -296,14 +296,48 @@ int rsim__wasm_to(const rsim_val *v, const rsim_type *t, wasmtime_component_val_
   return rc ? rc : conv(v, t, out, eb);
 }
 
+/* The guest's frames, innermost first, as "#0 name+0xOFF, #1 ..." with
+** the names of its name section (func[N] where it has none) and the module
+** once at the end; whole frames only, within n bytes.  Empty when the
+** error carries no wasm trace (a host failure before any guest code). */
+static void backtrace(const wasmtime_error_t *err, char *out, size_t n) {
+  wasm_frame_vec_t frames;
+  wasmtime_error_wasm_trace(err, &frames);
+  out[0] = 0;
+  size_t len = 0, shown = 0;
+  char module[128] = "";
+  for (size_t i = 0; i < frames.size; i++) {
+    const wasm_frame_t *f = frames.data[i];
+    const wasm_name_t *fn = wasmtime_frame_func_name(f), *mn = wasmtime_frame_module_name(f);
+    char one[200];
+    if (fn && fn->size)
+      snprintf(one, sizeof one, "%s#%zu %.*s+0x%zx", i ? ", " : "", i, (int)(fn->size < 120 ? fn->size : 120), fn->data,
+               wasm_frame_func_offset(f));
+    else
+      snprintf(one, sizeof one, "%s#%zu func[%u]+0x%zx", i ? ", " : "", i, wasm_frame_func_index(f),
+               wasm_frame_func_offset(f));
+    if (!module[0] && mn && mn->size) snprintf(module, sizeof module, "%.*s", (int)(mn->size < 100 ? mn->size : 100), mn->data);
+    if (len + strlen(one) + 40 >= n) break;
+    len += (size_t)snprintf(out + len, n - len, "%s", one);
+    shown++;
+  }
+  if (shown < frames.size && len + 24 < n)
+    len += (size_t)snprintf(out + len, n - len, ", ... %zu more", frames.size - shown);
+  if (shown && module[0] && len + strlen(module) + 6 < n) snprintf(out + len, n - len, " in %s", module);
+  wasm_frame_vec_delete(&frames);
+}
+
 void rsim__wasm_take_error(wasmtime_error_t *err, char *buf, size_t n) {
   wasm_name_t msg;
   wasmtime_error_message(err, &msg);
   char *text = rsim_xstrndup(msg.size ? msg.data : "", msg.size);
   wasm_byte_vec_delete(&msg);
+  char bt[512];
+  backtrace(err, bt, n / 2 < sizeof bt ? n / 2 : sizeof bt);
   wasmtime_error_delete(err);
   /* Wasmtime says "error while executing at wasm backtrace:\n 0: frame\n...
-  ** \nCaused by:\n    reason".  One line, reason first, then where. */
+  ** \nCaused by:\n    reason".  One line: the reason, then the guest's
+  ** backtrace (or the first frame of the text when there is no trace). */
   const char *cause = strstr(text, "Caused by:");
   const char *frame = strstr(text, " 0: ");
   char first[200] = "";
@@ -316,7 +350,10 @@ void rsim__wasm_take_error(wasmtime_error_t *err, char *buf, size_t n) {
   if (cause) {
     cause += strlen("Caused by:");
     while (*cause == ' ' || *cause == '\n') cause++;
-    snprintf(buf, n, "%s%s%s%s", cause, first[0] ? " (at " : "", first, first[0] ? ")" : "");
+    int clen = (int)strlen(cause);
+    while (clen && (cause[clen - 1] == ' ' || cause[clen - 1] == '\n')) clen--;
+    if (bt[0]) snprintf(buf, n, "%.*s; backtrace: %s", clen, cause, bt);
+    else snprintf(buf, n, "%s%s%s%s", cause, first[0] ? " (at " : "", first, first[0] ? ")" : "");
   } else {
     snprintf(buf, n, "%s", text);
   }
