@@ -134,6 +134,8 @@ typedef struct report_state {
   bool first;
   score *sc; /* whole-job scores of every job, by job */
   size_t n_sc;
+  size_t *group; /* where each job's scores start in sc (they come job by job) */
+  size_t n_group;
   char **names, **keys; /* jobs in batch order */
 } report_state;
 
@@ -152,9 +154,24 @@ static void json_num(double v) {
 static void keep_score(void *ud, const char *key, const rsim_batch_metric *m) {
   report_state *s = ud;
   if (m->window) return;
+  if (!s->n_sc || strcmp(s->sc[s->n_sc - 1].key, key)) {
+    s->group = rsim_xrealloc(s->group, (s->n_group + 1) * sizeof *s->group);
+    s->group[s->n_group++] = s->n_sc;
+  }
   s->sc = rsim_xrealloc(s->sc, (s->n_sc + 1) * sizeof *s->sc);
   s->sc[s->n_sc++] = (score){rsim_xstrdup(key), rsim_xstrdup(m->component), rsim_xstrdup(m->kind),
                              rsim_xstrdup(m->cls), rsim_xstrdup(m->metric), m->value};
+}
+
+/* The scores of job key: sc[*a .. *b). */
+static void job_scores(const report_state *s, const char *key, size_t *a, size_t *b) {
+  *a = *b = 0;
+  for (size_t g = 0; g < s->n_group; g++)
+    if (!strcmp(s->sc[s->group[g]].key, key)) {
+      *a = s->group[g];
+      *b = g + 1 < s->n_group ? s->group[g + 1] : s->n_sc;
+      return;
+    }
 }
 
 static void report_row(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
@@ -204,9 +221,10 @@ static void report_row(void *ud, const rsim_batch_job *j, const rsim_batch_resul
   /* Every whole-job score (class by class): what a script compares. */
   printf("], \"scores\": [");
   bool first = true;
-  for (size_t i = 0; i < s->n_sc; i++) {
+  size_t a, b;
+  job_scores(s, j->key, &a, &b);
+  for (size_t i = a; i < b; i++) {
     const score *x = &s->sc[i];
-    if (strcmp(x->key, j->key)) continue;
     printf("%s{\"component\": ", first ? "" : ", ");
     first = false;
     json_str(x->component);
@@ -262,14 +280,14 @@ static void print_scores(const report_state *s) {
   if (!s->json) printf("\nscores (whole job, class all; docs/evaluation.md):\n");
   for (size_t i = 0; i < s->n && !s->json; i++) {
     bool any = false;
+    size_t a, b;
+    job_scores(s, s->keys[i], &a, &b);
     for (size_t c = 0; c < nc; c++) {
       size_t nh = rsim_eval_headline(kind[c], h, 3);
       for (size_t k = 0; k < nh; k++)
-        for (size_t x = 0; x < s->n_sc; x++) {
+        for (size_t x = a; x < b; x++) {
           const score *y = &s->sc[x];
-          if (strcmp(y->key, s->keys[i]) || strcmp(y->component, comp[c]) || strcmp(y->cls, "all") ||
-              strcmp(y->metric, h[k]))
-            continue;
+          if (strcmp(y->component, comp[c]) || strcmp(y->cls, "all") || strcmp(y->metric, h[k])) continue;
           if (!any) printf("%-24s", s->names[i]);
           if (!k) printf("%s %s", any ? " |" : "", comp[c]);
           printf(" %s", h[k]);
@@ -315,6 +333,7 @@ static void report_free(report_state *s) {
     free(s->sc[i].metric);
   }
   free(s->sc);
+  free(s->group);
   for (size_t i = 0; i < s->n; i++) {
     free(s->names[i]);
     free(s->keys[i]);

@@ -213,6 +213,7 @@ typedef struct batch_load {
   size_t first, n; /* this file's jobs: runs[first .. first + n) */
   const char *path;
   bool baseline;
+  run *last; /* the job of the last score: they come job by job */
 } batch_load;
 
 static void batch_job(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
@@ -232,17 +233,18 @@ static void batch_job(void *ud, const rsim_batch_job *j, const rsim_batch_result
   rsim_buf m = {0};
   rsim_buf_printf(&m, "%s|%lld|%lld", j->store, (long long)j->from, (long long)j->to);
   x->match = rsim_buf_take_str(&m);
-  /* the job's key, until its scores are read (then its recording) */
+  /* its key, for its scores; its recorded run, for its warnings and errors */
   x->events_from = rsim_xstrdup(r->out ? r->out : "");
   x->key = rsim_xstrdup(j->key);
 }
 
 static void batch_metric(void *ud, const char *key, const rsim_batch_metric *m) {
   batch_load *b = ud;
-  run *x = NULL;
+  run *x = b->last && !strcmp(b->last->key, key) ? b->last : NULL;
   for (size_t i = 0; i < b->n && !x; i++)
     if (!strcmp(b->runs[b->first + i].key, key)) x = &b->runs[b->first + i];
   if (!x) return; /* scores of a job whose row is gone */
+  b->last = x;
   if (x->n == x->cap) {
     x->cap = x->cap ? 2 * x->cap : 256;
     x->rows = rsim_xrealloc(x->rows, x->cap * sizeof *x->rows);
