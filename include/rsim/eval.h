@@ -102,6 +102,9 @@ typedef struct rsim_eval_mot {
 } rsim_eval_mot;
 
 void rsim_eval_tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out);
+/* The same without HOTA (NaN): CLEAR MOT, IDF1 and the errors, a fraction
+** of the cost, for scores recomputed while a run plays (eval_live.h). */
+void rsim_eval_tracking_clear(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out);
 
 /* ---- planning (a planner's trajectories) ------------------------------------------ */
 

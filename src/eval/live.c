@@ -301,7 +301,7 @@ static const char *const kDetMetrics[] = {"tp", "fp", "fn", "precision", "recall
 static const char *const kTrkMetrics[] = {"mota",      "motp",   "idf1",   "idp",     "idr",
                                           "switches",  "fragmentations", "matches", "misses", "false_positives",
                                           "objects",   "predictions", "precision", "recall", "f1",
-                                          "hota",      "deta",   "assa",   NULL};
+                                          NULL};
 
 static double trk_metric(const rsim_eval_mot *x, const char *m) {
   const struct {
@@ -321,10 +321,7 @@ static double trk_metric(const rsim_eval_mot *x, const char *m) {
            {"predictions", (double)x->predictions},
            {"precision", x->precision},
            {"recall", x->recall},
-           {"f1", x->f1},
-           {"hota", x->hota},
-           {"deta", x->deta},
-           {"assa", x->assa}};
+           {"f1", x->f1}};
   for (size_t i = 0; i < sizeof t / sizeof *t; i++)
     if (!strcmp(t[i].m, m)) return t[i].v;
   return NAN;
@@ -369,8 +366,8 @@ static const trk_cache *trk_window(live_comp *c, const size_t *first, size_t w) 
   k->a = first[w], k->b = first[w + 1];
   rsim_eval_frame *f = rsim_xmalloc((k->b + 1) * sizeof *f);
   for (size_t i = 0; i < k->b; i++) f[i] = c->trk[i].f;
-  rsim_eval_tracking(f + k->a, k->b - k->a, c->to.max_dist, &k->win);
-  rsim_eval_tracking(f, k->b, c->to.max_dist, &k->cum);
+  rsim_eval_tracking_clear(f + k->a, k->b - k->a, c->to.max_dist, &k->win);
+  rsim_eval_tracking_clear(f, k->b, c->to.max_dist, &k->cum);
   free(f);
   k->ok = true;
   return k;
