@@ -679,15 +679,15 @@ static void on_instant(void *ud) {
 /* After a poll or a control: a seek back takes out what it undid; a seek
 ** that arrived scores the outputs it lands on.  The counts a seek's
 ** re-simulation added are taken as they are, without marks: they are not
-** of instants that played.  Nothing while a seek is on its way: the engine
-** is then at some earlier instant, not where the run is going. */
+** of instants that played (also when it came back to the same instant).
+** Nothing while a seek is on its way: the engine is then at some earlier
+** instant, not where the run is going. */
 static void live_sync(rsim_server *s) {
   if (!s->live) return;
   rsim_player_state ps;
   rsim_player_state_get(s->p, &ps);
   if (ps.seeking) return;
   rsim_time now = rsim_engine_time(s->e);
-  if (now == s->live_now) return;
   if (now < s->live_now) rsim_eval_live_rewind(s->live, now + 1);
   live_look(s, now, false);
 }
