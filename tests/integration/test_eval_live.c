@@ -118,6 +118,7 @@ TEST(eval_live_scores_equal_eval_over_the_recorded_run_and_survive_seeks) {
   rsim_buf report = {0};
   size_t failed = 0;
   ASSERT_OK(rsim_eval_gates(r, gates, NULL, "drive", &report, &failed, &eb));
+  rsim_buf_putc(&report, 0); /* a string to search */
   size_t eval_window_fails = 0;
   for (const char *p = (const char *)report.data; p && (p = strstr(p, "FAIL gate 1 ")); p++) eval_window_fails++;
   rsim_buf_free(&report);
