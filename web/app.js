@@ -355,12 +355,18 @@ $('comps').onclick = e => {
   for (const r of rows.values()) r.classList.toggle('sel', r === tr);
   showDetail();
 };
+// Only the latest request's answer is shown: under load an answer for the
+// row clicked before (or an earlier time) can come after the one for the
+// row clicked now, and showed the wrong component's inputs.
+let detailAsked = 0;
 function showDetail() {
   if (!selected || !state) return;
   detailTime = state.sim_time;
-  const c = state.components.find(x => x.name === selected) || {};
-  api('inputs?component=' + encodeURIComponent(selected)).then(r => r.json()).then(d => {
-    $('detailtitle').textContent = `${selected}: last inputs and output`;
+  const name = selected, asked = ++detailAsked;
+  const c = state.components.find(x => x.name === name) || {};
+  api('inputs?component=' + encodeURIComponent(name)).then(r => r.json()).then(d => {
+    if (asked !== detailAsked) return;
+    $('detailtitle').textContent = `${name}: last inputs and output`;
     const out = c.output === undefined ? 'none yet' : JSON.stringify(c.output, null, 1);
     $('detail').textContent = 'inputs ' + JSON.stringify(d.inputs, null, 1).slice(0, 6000) + '\n\noutput ' + out.slice(0, 6000) +
       (c.errors ? `\n\nerrors: ${c.errors}` : '');
