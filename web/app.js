@@ -126,15 +126,46 @@ function drawBev() {
     g.strokeStyle = col; g.lineWidth = 2; g.setLineDash(dashed ? [4, 3] : []);
     g.strokeRect(-wid * bev.scale / 2, -len * bev.scale / 2, wid * bev.scale, len * bev.scale); g.restore();
   };
-  if (layers.truth) for (const o of view.truth) box(o.x, o.y, o.length, o.width, o.heading, '#8a8f98', true);
-  for (const c of withPosition()) {
+  // With scores (GET /api/eval), the tracks of the last scored frame by
+  // outcome, as on the camera: truth a shown component missed dashed white,
+  // other truth thin grey; outputs matched in their colour, false ones red
+  // and crossed.  Outputs are found among the scored ones by position.
+  const scoredObjs = new Map(), missedIds = new Set();
+  for (const c of (evalView.data ? evalView.data.components : [])) if (c.objects) scoredObjs.set(c.name, c.objects);
+  const shown = withPosition().filter(c => {
     const fused = c.output[0].classification !== undefined;
-    if ((fused && !layers.fused) || (!fused && !layers.tracks)) continue;
-    for (const o of c.output) {
-      if (fused) box(o.position.x, o.position.y, 4.5, 1.9, 0, colours[o.classification] || '#ffffff', false);
-      else { const [px, py] = toBev(o.position.x, o.position.y); g.strokeStyle = '#f5d76e'; g.beginPath(); g.arc(px, py, 5, 0, 7); g.stroke(); }
+    return fused ? layers.fused : layers.tracks;
+  });
+  for (const c of shown) { const s = scoredObjs.get(c.name); if (s) for (const o of s.truth) if (o.outcome === 'missed') missedIds.add(o.id); }
+  const bevCount = { matched: 0, missed: 0, false: 0 };
+  if (layers.truth) for (const o of view.truth) {
+    const missed = missedIds.has(o.id);
+    box(o.x, o.y, o.length, o.width, o.heading, missed ? '#ffffff' : '#8a8f98', missed);
+    if (missed) {
+      bevCount.missed++;
+      const [px, py] = toBev(o.x, o.y); g.fillStyle = '#ffffff'; g.font = '11px system-ui'; g.fillText('missed', px + 8, py);
     }
   }
+  const cross = (px, py) => { g.strokeStyle = '#ff3b3b'; g.lineWidth = 2; g.setLineDash([]); g.beginPath(); g.moveTo(px - 6, py - 6); g.lineTo(px + 6, py + 6); g.moveTo(px + 6, py - 6); g.lineTo(px - 6, py + 6); g.stroke(); };
+  for (const c of shown) {
+    const fused = c.output[0].classification !== undefined, s = scoredObjs.get(c.name);
+    for (const o of c.output) {
+      const hit = s && s.tracks.find(h => Math.abs(h.x - o.position.x) < 0.006 && Math.abs(h.y - o.position.y) < 0.006);
+      const outcome = hit ? hit.outcome : null;
+      if (outcome) bevCount[outcome]++;
+      const col = outcome === 'false' ? '#ff3b3b' : fused ? colours[o.classification] || '#ffffff' : '#f5d76e';
+      const [px, py] = toBev(o.position.x, o.position.y);
+      if (fused) box(o.position.x, o.position.y, 4.5, 1.9, 0, col, false);
+      else { g.strokeStyle = col; g.lineWidth = 2; g.setLineDash([]); g.beginPath(); g.arc(px, py, 5, 0, 7); g.stroke(); }
+      if (outcome === 'false') cross(px, py);
+    }
+  }
+  // For the browser test: objects by outcome now, and the outcomes seen so far.
+  for (const k of ['matched', 'missed', 'false']) {
+    document.body.dataset['bev' + k] = bevCount[k];
+    if (bevCount[k]) evalView.bevSeen[k] = true;
+  }
+  document.body.dataset.bevseen = Object.keys(evalView.bevSeen).sort().join(' ');
   if (layers.plan) for (const c of withPoints()) {
     g.strokeStyle = '#7ee081'; g.lineWidth = 3; g.setLineDash([]); g.beginPath();
     c.output.points.forEach((p, i) => { const [px, py] = toBev(p.x, p.y); i ? g.lineTo(px, py) : g.moveTo(px, py); }); g.stroke();
@@ -144,12 +175,13 @@ function drawBev() {
 
 function draw() { drawCamera(); drawBev(); }
 
-// Scores so far (GET /api/eval, docs/server.md): a row a scored component,
-// and under the timeline each metric a window with the marks of faults and
-// timeouts (and gates). Rows, lines and marks are made once and changed in
+// Scores so far (GET /api/eval, docs/server.md): a row a scored component
+// (detections and tracks in tables of their own), and under the timeline
+// each metric a window with the marks of faults and timeouts and the
+// markers of gates broken (serve --gate). Rows, lines and marks are made once and changed in
 // place, so that a click lands on the mark it was aimed at while the stream
 // updates them.
-const evalView = { busy: false, shownTime: null, data: null, off: false, seen: {} };
+const evalView = { busy: false, shownTime: null, data: null, off: false, seen: {}, bevSeen: {} };
 const ratios = new Set(['precision', 'recall', 'f1']);
 const scoreRows = new Map(), plotLines = new Map(), plotMarks = new Map();
 const SVGNS = 'http://www.w3.org/2000/svg';
@@ -167,26 +199,46 @@ async function refreshEval() {
     draw();
   } finally { evalView.busy = false; }
 }
+const detCols = ['name', 'scored', 'tp', 'fp', 'fn', 'precision', 'recall', 'f1'];
+const trkCols = ['name', 'scored', 'mota', 'motp', 'idf1', 'switches', 'misses', 'false_positives'];
+const trkRatios = new Set(['mota', 'motp', 'idf1']);
 function showScores() {
-  const d = evalView.data, body = $('scores').tBodies[0];
+  const d = evalView.data;
   for (const c of d.components) {
+    const tracking = c.kind === 'tracking', cols = tracking ? trkCols : detCols;
+    const table = $(tracking ? 'trackscores' : 'scores');
     let tr = scoreRows.get(c.name);
     if (!tr) {
       tr = document.createElement('tr');
       tr.dataset.name = c.name;
-      for (const m of ['name', 'scored', 'tp', 'fp', 'fn', 'precision', 'recall', 'f1']) {
-        const td = document.createElement('td'); td.dataset.metric = m; tr.appendChild(td);
-      }
-      body.appendChild(tr);
+      for (const m of cols) { const td = document.createElement('td'); td.dataset.metric = m; tr.appendChild(td); }
+      table.tBodies[0].appendChild(tr);
+      table.classList.remove('empty');
       scoreRows.set(c.name, tr);
     }
     for (const td of tr.children) {
       const m = td.dataset.metric, v = m === 'name' ? c.name : m === 'scored' ? c.scored : c.so_far[m];
-      const text = v === null ? '–' : ratios.has(m) ? v.toFixed(3) : String(v);
+      const text = v === null || v === undefined ? '–' : ratios.has(m) || trkRatios.has(m) ? v.toFixed(3) : String(v);
       if (td.textContent !== text) td.textContent = text;
     }
   }
+  showGates(d.gates || []);
   drawPlot();
+}
+// The gates of `serve --gate` (docs/server.md): each with its state so far.
+function showGates(gates) {
+  const ul = $('gates');
+  while (ul.children.length > gates.length) ul.lastChild.remove();
+  gates.forEach((g, i) => {
+    let li = ul.children[i];
+    if (!li) { li = document.createElement('li'); ul.appendChild(li); }
+    const bound = [g.min !== null ? `≥ ${g.min}` : '', g.max !== null ? `≤ ${g.max}` : ''].filter(Boolean).join(' ');
+    const now = !g.live ? `not checked while playing: ${g.why}`
+      : `${g.so_far === null ? "–" : Number.isInteger(g.so_far) ? g.so_far : g.so_far.toFixed(3)} so far` + (g.scope === 'window' ? `, ${g.windows_failed} window(s) failed` : g.failing_now ? ', failing' : '');
+    const text = `gate ${g.gate}: ${g.component} ${g.metric} ${bound} (${g.scope}${g.class !== 'all' ? ', ' + g.class : ''}): ${now}`;
+    if (li.textContent !== text) li.textContent = text;
+    li.classList.toggle('failing', !!(g.live && (g.failing_now || g.windows_failed)));
+  });
 }
 function svgEl(kind, parent, cls) {
   const el = document.createElementNS(SVGNS, kind);
@@ -198,13 +250,13 @@ function drawPlot() {
   const d = evalView.data, svg = $('plot');
   if (!d || !state || !(state.span_ns > 0)) return;
   const W = 1000, H = 80, x = rel => Math.max(0, Math.min(W, rel / state.span_ns * W)), y = v => H - 4 - v * (H - 14);
-  for (const c of d.components) for (const m of ratios) {
+  for (const c of d.components) for (const m of (c.kind === 'tracking' ? ['mota', 'idf1'] : ratios)) {
     const key = c.name + ' ' + m;
     let path = plotLines.get(key);
     if (!path) { path = svgEl('path', svg, 'line ' + m); path.dataset.metric = m; plotLines.set(key, path); }
     let p = '', pen = false;
     for (const w of c.windows) {
-      const v = w[m];
+      const v = w[m] === undefined || w[m] === null ? null : Math.max(0, Math.min(1, w[m])); // MOTA can be below 0
       if (v === null) { pen = false; continue; }
       p += `${pen ? 'L' : 'M'}${x(w.rel_ns).toFixed(1)} ${y(v).toFixed(1)}H${x(w.rel_ns + d.window_ns).toFixed(1)}`;
       pen = true;
@@ -216,17 +268,27 @@ function drawPlot() {
   now.setAttribute('x1', x(state.rel_ns)); now.setAttribute('x2', x(state.rel_ns));
   const keep = new Set();
   for (const mk of d.marks) {
-    const key = `${mk.rel_ns} ${mk.kind} ${mk.component}`;
+    const key = `${mk.rel_ns} ${mk.kind} ${mk.component} ${mk.gate || ''}`;
     keep.add(key);
     if (plotMarks.has(key)) continue;
-    const r = svgEl('rect', svg, 'mark ' + mk.kind);
+    let r;
+    if (mk.kind === 'gate') { // a diamond along the bottom: a gate broken in the window that starts here
+      r = svgEl('polygon', svg, 'mark gate');
+      const cx = x(mk.rel_ns);
+      r.setAttribute('points', `${cx - 6},${H - 7} ${cx},${H - 14} ${cx + 6},${H - 7} ${cx},${H}`);
+      r.dataset.gate = mk.gate; r.dataset.metric = mk.metric; r.dataset.value = mk.value; r.dataset.threshold = mk.threshold;
+    } else { // a bar along the top: a fault or a timeout
+      r = svgEl('rect', svg, 'mark ' + mk.kind);
+      r.setAttribute('x', x(mk.rel_ns) - 3); r.setAttribute('y', 0); r.setAttribute('width', 6); r.setAttribute('height', 12);
+    }
     r.dataset.rel = mk.rel_ns;
-    r.setAttribute('x', x(mk.rel_ns) - 3); r.setAttribute('y', 0); r.setAttribute('width', 6); r.setAttribute('height', 12);
     svgEl('title', r).textContent = `${(mk.rel_ns / 1e9).toFixed(3)} s ${mk.kind} ${mk.component}: ${mk.message}`;
     plotMarks.set(key, r);
   }
   for (const [key, r] of plotMarks) if (!keep.has(key)) { r.remove(); plotMarks.delete(key); }
-  document.body.dataset.marks = plotMarks.size; // for the browser test
+  // For the browser test: marks drawn, the gate markers among them.
+  document.body.dataset.marks = plotMarks.size;
+  document.body.dataset.gatemarks = [...plotMarks.values()].filter(r => r.classList.contains('gate')).length;
 }
 $('plot').onclick = e => { const m = e.target.closest('.mark'); if (m) post('seek?rel=' + m.dataset.rel); };
 
@@ -293,12 +355,18 @@ $('comps').onclick = e => {
   for (const r of rows.values()) r.classList.toggle('sel', r === tr);
   showDetail();
 };
+// Only the latest request's answer is shown: under load an answer for the
+// row clicked before (or an earlier time) can come after the one for the
+// row clicked now, and showed the wrong component's inputs.
+let detailAsked = 0;
 function showDetail() {
   if (!selected || !state) return;
   detailTime = state.sim_time;
-  const c = state.components.find(x => x.name === selected) || {};
-  api('inputs?component=' + encodeURIComponent(selected)).then(r => r.json()).then(d => {
-    $('detailtitle').textContent = `${selected}: last inputs and output`;
+  const name = selected, asked = ++detailAsked;
+  const c = state.components.find(x => x.name === name) || {};
+  api('inputs?component=' + encodeURIComponent(name)).then(r => r.json()).then(d => {
+    if (asked !== detailAsked) return;
+    $('detailtitle').textContent = `${name}: last inputs and output`;
     const out = c.output === undefined ? 'none yet' : JSON.stringify(c.output, null, 1);
     $('detail').textContent = 'inputs ' + JSON.stringify(d.inputs, null, 1).slice(0, 6000) + '\n\noutput ' + out.slice(0, 6000) +
       (c.errors ? `\n\nerrors: ${c.errors}` : '');

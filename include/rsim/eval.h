@@ -102,6 +102,9 @@ typedef struct rsim_eval_mot {
 } rsim_eval_mot;
 
 void rsim_eval_tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out);
+/* The same without HOTA (NaN): CLEAR MOT, IDF1 and the errors, a fraction
+** of the cost, for scores recomputed while a run plays (eval_live.h). */
+void rsim_eval_tracking_clear(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out);
 
 /* ---- planning (a planner's trajectories) ------------------------------------------ */
 
@@ -281,5 +284,25 @@ int rsim_eval_gates(const rsim_eval_result *r, const char *gates_yaml, const cha
 typedef double (*rsim_eval_baseline_fn)(void *ud, const rsim_eval_row *x);
 int rsim_eval_gates_with(const rsim_eval_result *r, const char *gates_yaml, rsim_eval_baseline_fn base_fn,
                          void *base_ud, const char *drive, rsim_buf *report, size_t *failed, rsim_errbuf *eb);
+
+/*
+** A gate file loaded (the same YAML), for checks other than a scored run's:
+** the server's gate markers while a run plays (rsim/eval_live.h).
+*/
+typedef struct rsim_eval_gate {
+  char *component, *cls, *metric; /* cls "all" when the gate names none */
+  bool window;                    /* scope: window (else run) */
+  bool has_min, has_max, has_reg;
+  double min, max, reg;
+  int line; /* in the gate file */
+} rsim_eval_gate;
+typedef struct rsim_eval_gateset rsim_eval_gateset;
+int rsim_eval_gateset_load(const char *path, rsim_eval_gateset **out, rsim_errbuf *eb);
+size_t rsim_eval_gateset_n(const rsim_eval_gateset *G);
+const rsim_eval_gate *rsim_eval_gateset_at(const rsim_eval_gateset *G, size_t i);
+/* Whether v breaks the gate's min or max: "below min" or "above max" with
+** *limit the bound, or NULL (max_regression needs a baseline: not here). */
+const char *rsim_eval_gate_bound(const rsim_eval_gate *g, double v, double *limit);
+void rsim_eval_gateset_free(rsim_eval_gateset *G);
 
 #endif /* RSIM_EVAL_H */

@@ -85,6 +85,15 @@ void rsim_player_free(rsim_player *p);
 /* Replaces the listener (a server created after the player, for instance). */
 void rsim_player_set_listener(rsim_player *p, rsim_player_listener fn, void *ud);
 
+/*
+** Called after every instant (and single component run) the player itself
+** runs -- playing, stepping; not those a seek re-simulates -- with the
+** engine at that instant, so that an observer sees every output once
+** whatever the speed (a poll at max speed runs many instants).
+*/
+typedef void (*rsim_player_instant_fn)(void *ud);
+void rsim_player_set_instant_hook(rsim_player *p, rsim_player_instant_fn fn, void *ud);
+
 void rsim_player_play(rsim_player *p);
 void rsim_player_pause(rsim_player *p);
 /* Seeks exactly (rsim_engine_seek); a time outside the range is clamped,

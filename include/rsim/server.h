@@ -10,6 +10,7 @@
 **   POST /api/speed?x=2              (0.01 .. 100, or max)
 **   GET  /api/sensors | /api/truth | /api/frame?sensor=ID (JPEG) | /api/points?sensor=ID
 **   GET  /api/inputs?component=NAME  its last call's arguments
+**   GET  /api/eval                   scores so far, marks and gate markers
 **   WS   /  protocol "rsim"          a state document at display rate
 **
 ** Every answer is JSON; a malformed request is a 4xx with {"error": "..."}.
@@ -43,6 +44,7 @@ typedef struct rsim_server_opts {
   int control_burst;     /* control requests a client may make at once; 0 = 20 when a token is
                             needed, no limit otherwise; given = always enforced */
   int64_t control_period_ns; /* in which control_burst more are allowed; 0 = 1 s */
+  const char *gates;     /* a gate file (eval --gate's YAML): markers where the scores so far break one; NULL = none */
 } rsim_server_opts;
 
 int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,

@@ -29,9 +29,10 @@ static void on_player_event(void *server, const rsim_player_event *ev) {
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
                   "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
-                  "                       [--web DIR] [--require-hashes] [sensor filters, --topics ...]\n"
+                  "                       [--web DIR] [--gate gates.yaml] [--require-hashes] [sensor filters, --topics ...]\n"
                   "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed), as it\n"
-                  "  does wherever --token is given; a client may send N controls per D (default 20/1s)\n");
+                  "  does wherever --token is given; a client may send N controls per D (default 20/1s);\n"
+                  "  --gate: markers under the timeline where the scores so far break a gate (eval --gate's file)\n");
   return CLI_USAGE;
 }
 
@@ -87,6 +88,7 @@ int cli_serve(int argc, char **argv) {
       if (control_limit(v, &so, &eb)) return cli_bad_value("serve", "--control-limit", &eb);
     }
     else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
+    else if (cli_opt(argc, argv, &i, "--gate", &v)) so.gates = v;
     else if (cli_time_opt(argc, argv, &i, "serve", &from, &to, &bad)) {
       if (bad) return bad;
     }

@@ -908,6 +908,7 @@ struct rsim_eval_cam {
   ctx c;
   rsim_eval_opts o;
   rsim_errbuf eb;
+  idmap ids; /* track ids given as strings, numbered as eval numbers them */
 };
 
 int rsim_eval_cam_open(rsim_store *st, const rsim_eval_opts *o, rsim_eval_cam **out, rsim_errbuf *eb) {
@@ -917,8 +918,13 @@ int rsim_eval_cam_open(rsim_store *st, const rsim_eval_opts *o, rsim_eval_cam **
   if (k->o.min_px <= 0) k->o.min_px = 8;
   if (k->o.min_visible <= 0) k->o.min_visible = 0.5;
   k->c = (ctx){.o = &k->o, .st = st, .eb = eb};
+  /* The whole truth, as eval loads it: an output between two truth frames
+  ** is scored against the truth moved to its time, as eval scores it. */
   int rc = setup_camera(&k->c);
+  if (!rc) rc = load_truth(&k->c);
   if (rc) {
+    free(k->c.truth);
+    free(k->c.frame_at);
     free(k);
     return rc;
   }
@@ -937,6 +943,7 @@ void rsim_eval_cam_image(rsim_eval_cam *k, const rsim_val *v, const rsim_type *t
   free(one.t);
   free(one.images);
   free(one.frames);
+  free(one.plans);
 }
 
 const char *rsim_eval_cam_class(const rsim_eval_cam *k, int cls) {
@@ -951,8 +958,33 @@ void rsim_eval_image_clear(rsim_eval_image *im) {
   *im = (rsim_eval_image){0};
 }
 
+bool rsim_eval_cam_truth(const rsim_eval_cam *k, rsim_time t, rsim_truth **g, size_t *ng) {
+  *g = NULL;
+  *ng = 0;
+  return truth_at(&k->c, t, g, ng);
+}
+
+rsim_time rsim_eval_cam_truth_start(const rsim_eval_cam *k) { return k->c.truth[0].t; }
+
+bool rsim_eval_cam_is_tracks(const rsim_type *t) { return records_with(t, "id", "position") != NULL; }
+
+void rsim_eval_cam_tracks(rsim_eval_cam *k, const rsim_eval_track_opts *to, const rsim_val *v, const rsim_type *t,
+                          const rsim_truth *g, size_t ng, rsim_eval_frame *f) {
+  comp one = {.type = (rsim_type *)t, .point = to->point, .max_dist = to->max_dist, .roi_sensor = to->sensor};
+  tracking_frame(&k->c, &one, &k->ids, 0, v, g, ng);
+  *f = one.frames[0];
+  free(one.t);
+  free(one.images);
+  free(one.frames);
+  free(one.plans);
+}
+
 void rsim_eval_cam_free(rsim_eval_cam *k) {
   if (!k) return;
+  for (size_t i = 0; i < k->ids.n; i++) free(k->ids.s[i]);
+  free(k->ids.s);
+  free(k->c.truth);
+  free(k->c.frame_at);
   for (size_t i = 0; i < k->c.n_classes; i++) free(k->c.classes[i]);
   free(k->c.classes);
   free(k);

@@ -18,18 +18,13 @@
 
 #include "eval/eval_int.h"
 
-typedef struct gate {
-  char *component, *cls, *metric;
-  bool window;
-  bool has_min, has_max, has_reg;
-  double min, max, reg;
-  int line;
-} gate;
+typedef rsim_eval_gate gate;
 
-typedef struct gates {
+struct rsim_eval_gateset {
   gate *g;
   size_t n;
-} gates;
+};
+typedef struct rsim_eval_gateset gates;
 
 static void gates_free(gates *G) {
   for (size_t i = 0; i < G->n; i++) {
@@ -128,6 +123,33 @@ static int load_gates(const char *path, gates *G, rsim_errbuf *eb) {
   return rc;
 }
 
+int rsim_eval_gateset_load(const char *path, rsim_eval_gateset **out, rsim_errbuf *eb) {
+  gates *G = rsim_xcalloc(1, sizeof *G);
+  int rc = load_gates(path, G, eb);
+  if (rc) {
+    gates_free(G);
+    free(G);
+    G = NULL;
+  }
+  *out = G;
+  return rc;
+}
+
+size_t rsim_eval_gateset_n(const rsim_eval_gateset *G) { return G ? G->n : 0; }
+const rsim_eval_gate *rsim_eval_gateset_at(const rsim_eval_gateset *G, size_t i) { return &G->g[i]; }
+
+void rsim_eval_gateset_free(rsim_eval_gateset *G) {
+  if (!G) return;
+  gates_free(G);
+  free(G);
+}
+
+const char *rsim_eval_gate_bound(const rsim_eval_gate *g, double v, double *limit) {
+  if (g->has_min && v < g->min) return *limit = g->min, "below min";
+  if (g->has_max && v > g->max) return *limit = g->max, "above max";
+  return NULL;
+}
+
 /* The baseline's value of the same number in a run's eval table: the
 ** whole run's, or the window that starts at the same time.  NaN when it
 ** has none. */
@@ -214,9 +236,8 @@ int rsim_eval_gates_with(const rsim_eval_result *r, const char *gates_yaml, rsim
           continue;
         }
         why = "undefined";
-      } else if (g->has_min && v < g->min) why = "below min", limit = g->min;
-      else if (g->has_max && v > g->max) why = "above max", limit = g->max;
-      else if (g->has_reg) {
+      } else if ((why = rsim_eval_gate_bound(g, v, &limit))) {
+      } else if (g->has_reg) {
         base = base_fn(base_ud, x);
         int dir = rsim_eval_metric_direction(g->metric);
         if (!isnan(base) && (dir > 0 ? base - v : v - base) > g->reg) {

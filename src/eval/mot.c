@@ -383,12 +383,21 @@ static void hota(const rsim_eval_frame *f, size_t nf, double max_dist, const ids
   free(mc);
 }
 
-void rsim_eval_tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out) {
+static void tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, bool with_hota, rsim_eval_mot *out) {
   memset(out, 0, sizeof *out);
   ids G = collect(f, n_frames, true), H = collect(f, n_frames, false);
   clear_mot(f, n_frames, max_dist, &G, &H, out);
   identity(f, n_frames, max_dist, &G, &H, out);
-  hota(f, n_frames, max_dist, &G, &H, out);
+  if (with_hota) hota(f, n_frames, max_dist, &G, &H, out);
+  else out->hota = out->deta = out->assa = out->loca = NAN;
   free(G.v);
   free(H.v);
+}
+
+void rsim_eval_tracking(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out) {
+  tracking(f, n_frames, max_dist, true, out);
+}
+
+void rsim_eval_tracking_clear(const rsim_eval_frame *f, size_t n_frames, double max_dist, rsim_eval_mot *out) {
+  tracking(f, n_frames, max_dist, false, out);
 }

@@ -34,6 +34,8 @@ struct rsim_player {
   rsim_time seek_target;
   char seek_msg[300];        /* said when it arrives (a clamp), or empty */
   char msg[300];
+  rsim_player_instant_fn on_instant; /* after each instant the player runs */
+  void *instant_ud;
 };
 
 static int64_t now_ns(const rsim_player *p) { return p->o.clock ? p->o.clock(p->o.clock_ud) : rsim_monotonic_ns(); }
@@ -90,6 +92,15 @@ void rsim_player_free(rsim_player *p) { free(p); }
 void rsim_player_set_listener(rsim_player *p, rsim_player_listener fn, void *ud) {
   p->o.listener = fn;
   p->o.listener_ud = ud;
+}
+
+void rsim_player_set_instant_hook(rsim_player *p, rsim_player_instant_fn fn, void *ud) {
+  p->on_instant = fn;
+  p->instant_ud = ud;
+}
+
+static void ran(rsim_player *p) {
+  if (p->on_instant) p->on_instant(p->instant_ud);
 }
 
 void rsim_player_play(rsim_player *p) {
@@ -191,7 +202,7 @@ static int end_or_loop(rsim_player *p) {
 
 static int step_once(rsim_player *p) {
   int rc = rsim_engine_step(p->e);
-  if (rc == RSIM_OK) p->instants++;
+  if (rc == RSIM_OK) p->instants++, ran(p);
   else if (rc != RSIM_EEOF) emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
   return rc;
 }
@@ -219,7 +230,7 @@ int rsim_player_step(rsim_player *p) {
   int rc = settle(p);
   if (rc) return rc;
   rc = rsim_engine_step(p->e);
-  if (!rc) p->instants++;
+  if (!rc) p->instants++, ran(p);
   return stepped(p, rc, NULL);
 }
 
@@ -227,7 +238,9 @@ int rsim_player_step_run(rsim_player *p, size_t *component) {
   hold(p);
   int rc = settle(p);
   if (rc) return rc;
-  return stepped(p, rsim_engine_step_run(p->e, component), "one component run");
+  rc = rsim_engine_step_run(p->e, component);
+  if (!rc) ran(p);
+  return stepped(p, rc, "one component run");
 }
 
 int rsim_player_step_back(rsim_player *p) {

@@ -67,7 +67,6 @@ struct rsim_server {
   rsim_eval_live *live;
   char live_why[600];
   rsim_time live_now;        /* the engine's time at the last look: going back is a seek back */
-  rsim_time *live_out_t;     /* each component's output time last scored */
   rsim_component_stats *live_stats; /* each component's counts at the last look */
 };
 
@@ -157,8 +156,15 @@ static void state_doc(rsim_server *s, rsim_buf *b, bool outputs) {
   rsim_buf_putc(b, '}');
 }
 
+static void live_sync(rsim_server *s);
+
 void rsim_server_player_event(void *server, const rsim_player_event *ev) {
   rsim_server *s = server;
+  /* The run moved without playing (a seek arrived, play after the end or a
+  ** loop started over, a step back): in step before the next instant plays. */
+  if (ev->kind == RSIM_PLAYER_EV_SEEK || ev->kind == RSIM_PLAYER_EV_PLAY || ev->kind == RSIM_PLAYER_EV_LOOP ||
+      ev->kind == RSIM_PLAYER_EV_STEP)
+    live_sync(s);
   static const char *const kinds[] = {"play", "pause", "seek", "speed", "step", "loop", "end", "lag", "error", "seeking"};
   rsim_buf b = {0};
   rsim_buf_printf(&b, "{\"id\":%llu,\"kind\":\"%s\",\"sim_time\":%lld,\"message\":", (unsigned long long)s->n_events,
@@ -459,6 +465,7 @@ static int api(rsim_server *s, struct lws *wsi, http_pss *h) {
       if (rsim_player_set_speed(s->p, x)) return reply_error(h, 400, "speed must be 0.01 to 100, or max");
     }
   }
+  live_sync(s);
   if (rc && rc != RSIM_EEOF) return reply_error(h, 500, rsim_engine_errmsg(s->e));
   h->reply.len = 0;
   state_doc(s, &h->reply, false); /* with the events, e.g. a seek's clamp */
@@ -637,39 +644,59 @@ static const struct lws_protocols kProtocols[] = {
 
 /* ---- timers ---------------------------------------------------------------------------- */
 
-/* After a poll: scores each new output (the latest of each component: a
-** poll that ran several instants scores the last one), marks faults,
-** limit stops and timing violations, and forgets what a seek back undid. */
-static void live_update(rsim_server *s) {
-  if (!s->live) return;
-  rsim_time now = rsim_engine_time(s->e);
-  if (now < s->live_now) rsim_eval_live_rewind(s->live, now + 1);
-  s->live_now = now;
+/* The outputs of the instant the engine is at, each scored once (the
+** live module skips one it has), and with marks when the instant's calls
+** faulted, ran out of fuel or time, or took longer than their budget. */
+static void live_look(rsim_server *s, rsim_time now, bool marks) {
   for (size_t i = 0; i < rsim_engine_n_components(s->e); i++) {
     rsim_component_stats st, *was = &s->live_stats[i];
     rsim_engine_stats(s->e, i, &st);
-    if (st.errors > was->errors && st.limit_hits == was->limit_hits)
+    if (marks && st.errors > was->errors && st.limit_hits == was->limit_hits)
       rsim_eval_live_mark(s->live, now, "fault", st.name, "the call trapped or failed");
-    if (st.limit_hits > was->limit_hits)
+    if (marks && st.limit_hits > was->limit_hits)
       rsim_eval_live_mark(s->live, now, "timeout", st.name, "the call ran out of fuel or time");
-    if (st.timing_violations > was->timing_violations)
+    if (marks && st.timing_violations > was->timing_violations)
       rsim_eval_live_mark(s->live, now, "timeout", st.name, "the call took longer than its budget");
     *was = st;
     const rsim_type *t;
     rsim_time ot;
     const rsim_val *v = rsim_engine_output(s->e, i, &t, &ot);
-    if (v && ot != s->live_out_t[i]) {
-      s->live_out_t[i] = ot;
-      rsim_eval_live_output(s->live, st.name, ot, v, t);
-    }
+    if (v) rsim_eval_live_output(s->live, st.name, ot, v, t);
   }
+  s->live_now = now;
+}
+
+/* After every instant the player runs (rsim_player_set_instant_hook): at
+** max speed a poll runs many, and each is scored, not only the last. */
+static void on_instant(void *ud) {
+  rsim_server *s = ud;
+  if (!s->live) return;
+  rsim_time now = rsim_engine_time(s->e);
+  if (now < s->live_now) rsim_eval_live_rewind(s->live, now + 1);
+  live_look(s, now, true);
+}
+
+/* After a poll or a control: a seek back takes out what it undid; a seek
+** that arrived scores the outputs it lands on.  The counts a seek's
+** re-simulation added are taken as they are, without marks: they are not
+** of instants that played (also when it came back to the same instant).
+** Nothing while a seek is on its way: the engine is then at some earlier
+** instant, not where the run is going. */
+static void live_sync(rsim_server *s) {
+  if (!s->live) return;
+  rsim_player_state ps;
+  rsim_player_state_get(s->p, &ps);
+  if (ps.seeking) return;
+  rsim_time now = rsim_engine_time(s->e);
+  if (now < s->live_now) rsim_eval_live_rewind(s->live, now + 1);
+  live_look(s, now, false);
 }
 
 static void on_poll(lws_sorted_usec_list_t *sul) {
   rsim_server *s = lws_container_of(sul, rsim_server, sul_poll);
   int64_t wait;
   rsim_player_poll(s->p, &wait);
-  live_update(s);
+  live_sync(s);
   /* Paused or ended: look again soon, a control may have changed that. */
   lws_usec_t us = wait < 0 ? 20000 : wait / 1000;
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, us > 20000 ? 20000 : us);
@@ -756,15 +783,30 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
     rsim_time from, to;
     rsim_engine_range(e, &from, &to);
     rsim_errbuf why = {0};
-    if (rsim_eval_live_new(s->o.store, from, 0, &s->live, &why))
-      snprintf(s->live_why, sizeof s->live_why, "no scores while playing: %s", why.msg);
+    size_t n_block = 0;
+    const rsim_kv *block = rsim_graph_eval(g, &n_block);
+    int rc = rsim_eval_live_new(s->o.store, from, to, 0, block, n_block, NULL, &s->live, &why);
+    if (rc == RSIM_EGRAPH) { /* a bad eval: block is the user's to fix, not a store that cannot be scored */
+      rsim_server_free(s);
+      return rsim_errbuf_set(eb, rc, "%s", why.msg);
+    }
+    if (rc) snprintf(s->live_why, sizeof s->live_why, "no scores while playing: %s", why.msg);
     s->live_now = INT64_MIN;
     size_t n = rsim_engine_n_components(e);
-    s->live_out_t = rsim_xmalloc((n + 1) * sizeof *s->live_out_t);
-    for (size_t i = 0; i < n; i++) s->live_out_t[i] = INT64_MIN;
     s->live_stats = rsim_xcalloc(n + 1, sizeof *s->live_stats);
+    for (size_t i = 0; i < n; i++) rsim_engine_stats(e, i, &s->live_stats[i]); /* marks count from here */
   } else
     snprintf(s->live_why, sizeof s->live_why, "no scores while playing: this server has no store");
+  if (s->o.gates) {
+    rsim_errbuf why = {0};
+    int rc = s->live ? rsim_eval_live_gates(s->live, s->o.gates, &why)
+                     : rsim_errbuf_set(&why, RSIM_EINVAL, "--gate %s: %s", s->o.gates, s->live_why);
+    if (rc) {
+      rsim_server_free(s);
+      return rsim_errbuf_set(eb, rc, "%s", why.msg);
+    }
+  }
+  rsim_player_set_instant_hook(p, on_instant, s);
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, 1);
   lws_sul_schedule(s->ctx, 0, &s->sul_push, on_push, 1);
   *out = s;
@@ -795,13 +837,13 @@ void rsim_server_stop(rsim_server *s) {
 
 void rsim_server_free(rsim_server *s) {
   if (!s) return;
+  rsim_player_set_instant_hook(s->p, NULL, NULL);
   lws_context_destroy(s->ctx);
   for (int i = 0; i < 32; i++) free(s->events[i]);
   rsim_buf_free(&s->jpeg);
   rsim_buf_free(&s->pts);
   free(s->peers);
   rsim_eval_live_free(s->live);
-  free(s->live_out_t);
   free(s->live_stats);
   free(s);
 }

@@ -5,17 +5,21 @@
 // screenshot.  The server requires a control token (--token): the page gets
 // it in the address's fragment, as `serve` prints it, and every control
 // above needs it; a page opened without it is refused.
-// Usage: node ui_test.mjs REPLAYSIM GRAPH DRIVE SCREENSHOT.png
+// With a gate file (serve --gate) set to fail, it finds the gate markers
+// under the timeline, their tooltips, and clicks one to go there; it sees
+// the tracking scores beside the detection scores, and the bird's-eye view
+// drawing matched, missed and false objects as /api/eval has them.
+// Usage: node ui_test.mjs REPLAYSIM GRAPH DRIVE SCREENSHOT.png GATES.yaml
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
-const [replaysim, graph, drive, shot] = process.argv.slice(2);
+const [replaysim, graph, drive, shot, gates] = process.argv.slice(2);
 const fail = msg => { console.error('FAIL: ' + msg); process.exitCode = 1; throw new Error(msg); };
 
 const token = randomBytes(16).toString('hex');
-const server = spawn(replaysim, ['serve', graph, '--store', drive, '--port', '0', '--token', token], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(replaysim, ['serve', graph, '--store', drive, '--port', '0', '--token', token, '--gate', gates], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve, reject) => {
   const rl = createInterface({ input: server.stdout });
   rl.once('line', line => { const m = line.match(/:(\d+)\//); m ? resolve(Number(m[1])) : reject(new Error(line)); });
@@ -41,6 +45,27 @@ try {
   const shown = () => page.$eval('#time', el => parseFloat(el.textContent));
   await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('paused'));
   if ((await shown()) !== 0) fail('the UI does not start at 0 s');
+
+  // The bird's-eye view by outcome: a few steps in, the trackers have not
+  // caught every object yet (missed truth) and fusion reports a camera-only
+  // object no truth is near (false). What is drawn is what /api/eval has.
+  while ((await api('state')).rel_ns < 60e6) {
+    const before = (await api('state')).rel_ns;
+    await page.click('#step');
+    await page.waitForFunction(b => fetch('/api/state').then(r => r.json()).then(s => s.rel_ns > b), before);
+  }
+  await page.waitForFunction(() => Promise.all([fetch('/api/eval').then(r => r.json()), fetch('/api/truth').then(r => r.json())]).then(([d, t]) => {
+    const b = document.body.dataset, ids = new Set(t.objects.map(o => o.id)), missed = new Set();
+    let matched = 0, falsePos = 0;
+    for (const c of d.components) if (c.objects) {
+      for (const o of c.objects.truth) if (o.outcome === 'missed' && ids.has(o.id)) missed.add(o.id);
+      for (const o of c.objects.tracks) { matched += o.outcome === 'matched'; falsePos += o.outcome === 'false'; }
+    }
+    return missed.size > 0 && matched > 0 && falsePos > 0 && Number(b.bevmissed) === missed.size &&
+      Number(b.bevmatched) === matched && Number(b.bevfalse) === falsePos;
+  }));
+  const bev = await page.evaluate(() => ['bevmatched', 'bevmissed', 'bevfalse'].map(k => document.body.dataset[k]));
+  console.log(`bird's-eye view by outcome: ${bev[0]} matched, ${bev[1]} missed (dashed), ${bev[2]} false`);
 
   await page.click('#play');
   await page.waitForFunction(() => parseFloat(document.getElementById('time').textContent) > 0.5);
@@ -97,6 +122,43 @@ try {
       td('tp').textContent === String(c.so_far.tp) && td('fp').textContent === String(c.so_far.fp);
   }));
   console.log('scores so far shown: detector F1', await page.$eval('#scores tr[data-name="detector"] td[data-metric="f1"]', el => el.textContent));
+  // Tracking scores beside them: the tracks the graph's eval: block names.
+  await page.waitForFunction(() => fetch('/api/eval').then(r => r.json()).then(d => {
+    const c = d.components.find(x => x.name === 'tracker');
+    const td = m => document.querySelector(`#trackscores tr[data-name="tracker"] td[data-metric="${m}"]`);
+    return c && c.kind === 'tracking' && td('mota') && td('mota').textContent === c.so_far.mota.toFixed(3) &&
+      td('idf1').textContent === c.so_far.idf1.toFixed(3) && td('switches').textContent === String(c.so_far.switches) &&
+      getComputedStyle(document.getElementById('trackscores')).display !== 'none';
+  }));
+  console.log('tracking scores shown: tracker MOTA', await page.$eval('#trackscores tr[data-name="tracker"] td[data-metric="mota"]', el => el.textContent),
+    'IDF1', await page.$eval('#trackscores tr[data-name="tracker"] td[data-metric="idf1"]', el => el.textContent));
+
+  // Gate markers: the F1 gate fails in some windows; a diamond for each
+  // under the timeline, its tooltip naming metric, value and threshold.
+  const gateMarks = () => fetch(base + '/api/eval').then(r => r.json()).then(d => d.marks.filter(m => m.kind === 'gate'));
+  await page.waitForFunction(() => fetch('/api/eval').then(r => r.json()).then(d => {
+    const n = d.marks.filter(m => m.kind === 'gate').length;
+    return n > 0 && document.querySelectorAll('#plot .mark.gate').length === n && Number(document.body.dataset.gatemarks) === n;
+  }));
+  const marksAtEnd = await gateMarks();
+  const tips = await page.$$eval('#plot .mark.gate title', els => els.map(e => e.textContent));
+  for (const t of tips) if (!/f1 [0-9.]+ below min 0\.99/.test(t)) fail('a gate marker\'s tooltip does not name metric, value and threshold: ' + t);
+  if (new Set(marksAtEnd.map(m => m.gate + ' ' + m.rel_ns)).size !== marksAtEnd.length) fail('a gate marker twice');
+  const last = marksAtEnd.reduce((a, m) => (m.rel_ns > a.rel_ns ? m : a));
+  if (!(last.rel_ns > 0)) fail('no gate marker after the start to click');
+  await page.click(`#plot .mark.gate[data-rel="${last.rel_ns}"]`);
+  await page.waitForFunction(r => Math.abs(parseFloat(document.getElementById('time').textContent) - r / 1e9) < 0.0015, last.rel_ns);
+  const atGate = await api('state');
+  if (atGate.rel_ns !== last.rel_ns) fail(`the gate marker at ${last.rel_ns} ns went to ${atGate.rel_ns} ns`);
+  console.log(`a gate marker clicked: went to ${(last.rel_ns / 1e9).toFixed(3)} s (${tips.length} markers: ${tips[0]})`);
+  // Played on from there, the same markers again, none twice.
+  await page.click('#play');
+  await page.waitForFunction(() => document.getElementById('mode').textContent.startsWith('ended'));
+  await page.waitForFunction(n => fetch('/api/eval').then(r => r.json()).then(d =>
+    fetch('/api/state').then(r => r.json()).then(s => d.sim_time === s.sim_time &&
+      document.querySelectorAll('#plot .mark.gate').length === n)), marksAtEnd.length);
+  if (JSON.stringify(await gateMarks()) !== JSON.stringify(marksAtEnd)) fail('played again, the gate markers differ');
+  console.log('gate markers the same after a seek back and play');
 
   // A timeout mark (the tracker's 1 us budget) on the plot: a click goes there.
   await page.waitForFunction(() => document.querySelectorAll('#plot .mark.timeout').length > 2);
