@@ -2,10 +2,13 @@
 ** convert.c -- values across the boundary: Wasmtime's dynamic component
 ** values <-> rsim_val, guided by the rsim_type of the slot.
 **
-** Wasmtime's C API has no packed byte list: a list<u8> is one 32-byte value
-** per byte in each direction.  rsim_val keeps bytes packed, so this file is
-** the only place that pays that cost, and readings cross as list<u64> (eight
-** bytes a value) to pay an eighth of it.  Everything going to Wasmtime is built
+** Stock Wasmtime's C API has no packed byte list: a list<u8> is one 32-byte
+** value per byte in each direction.  rsim_val keeps bytes packed, so this
+** file is the only place that pays that cost, and readings cross as
+** list<u64> (eight bytes a value) to pay an eighth of it.  Built against a
+** Wasmtime with patches/wasmtime applied (WASMTIME_COMPONENT_PACKED_LIST
+** defined), lists of numbers cross as one packed value each way instead:
+** one copy of the bytes.  Everything going to Wasmtime is built
 ** with Wasmtime's allocators (it frees host-callback results itself), and
 ** every string is checked for valid UTF-8, because Wasmtime aborts the
 ** process on invalid UTF-8 -- once: not again when it came out of Wasmtime
@@ -37,6 +40,52 @@ static int case_index(const rsim_type *t, const wasm_name_t *n) {
 }
 
 /* ---- Wasmtime -> rsim ------------------------------------------------------------ */
+
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+/* A packed list of numbers (its canonical ABI image, little-endian): bytes
+** for list<u8>, else one rsim_val per element, as the unpacked list gives. */
+static int from_packed(const wasm_byte_vec_t *b, const rsim_type *et, rsim_val *out, rsim_errbuf *eb) {
+  if (et->kind == RSIM_U8) {
+    out->kind = RSIM_BYTES;
+    out->of.bytes.ptr = rsim_xmalloc(b->size);
+    out->of.bytes.len = b->size;
+    if (b->size) memcpy(out->of.bytes.ptr, b->data, b->size);
+    return RSIM_OK;
+  }
+  size_t w;
+  switch (et->kind) {
+    case RSIM_S8: w = 1; break;
+    case RSIM_U16: case RSIM_S16: w = 2; break;
+    case RSIM_U32: case RSIM_S32: case RSIM_F32: w = 4; break;
+    case RSIM_U64: case RSIM_S64: case RSIM_F64: w = 8; break;
+    default: return bad(eb, "a packed list of something other than numbers", et);
+  }
+  if (b->size % w) return bad(eb, "a packed list with a partial element", et);
+  size_t n = b->size / w;
+  rsim_val_set_agg(out, RSIM_LIST, n);
+  const uint8_t *p = (const uint8_t *)b->data;
+  for (size_t i = 0; i < n; i++, p += w) {
+    uint64_t u = 0;
+    for (size_t j = 0; j < w; j++) u |= (uint64_t)p[j] << (8 * j);
+    rsim_val *v = &out->of.agg.items[i];
+    v->kind = et->kind;
+    switch (et->kind) {
+      case RSIM_S8: v->of.s = (int8_t)u; break;
+      case RSIM_S16: v->of.s = (int16_t)u; break;
+      case RSIM_S32: v->of.s = (int32_t)u; break;
+      case RSIM_S64: v->of.s = (int64_t)u; break;
+      case RSIM_F32: {
+        uint32_t bits = (uint32_t)u;
+        memcpy(&v->of.f32, &bits, 4);
+        break;
+      }
+      case RSIM_F64: memcpy(&v->of.f64, &u, 8); break;
+      default: v->of.u = u; break;
+    }
+  }
+  return RSIM_OK;
+}
+#endif
 
 int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_val *out,
                     rsim_errbuf *eb) {
@@ -132,6 +181,11 @@ int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_
       }
       break;
     }
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+    case WASMTIME_COMPONENT_PACKED_LIST:
+      if (t->kind != RSIM_LIST) return bad(eb, "a list", t);
+      return from_packed(&w->of.packed, t->types[0], out, eb);
+#endif
     case WASMTIME_COMPONENT_FLAGS:
       if (t->kind != RSIM_FLAGS || t->n > 64) return bad(eb, "flags (at most 64 supported)", t);
       out->kind = RSIM_FLAGS;
@@ -215,8 +269,29 @@ static void put_packed_u64(const rsim_val *v, wasmtime_component_val_t *out) {
   }
 }
 
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+/* Bytes as one packed list<u8>, or list<u64> zero-padded to whole elements:
+** one copy, into the slot's buffer when it has the size already. */
+static void put_packed(const rsim_val *v, size_t elem, wasmtime_component_val_t *out) {
+  size_t len = v->of.bytes.len, n = (len + elem - 1) / elem * elem;
+  if (out->kind != WASMTIME_COMPONENT_PACKED_LIST || out->of.packed.size != n) {
+    release(out);
+    out->kind = WASMTIME_COMPONENT_PACKED_LIST;
+    wasm_byte_vec_new_uninitialized(&out->of.packed, n);
+  }
+  if (len) memcpy(out->of.packed.data, v->of.bytes.ptr, len);
+  if (n > len) memset(out->of.packed.data + len, 0, n - len);
+}
+#endif
+
 static int put_list(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
   rsim_kind ek = t->types[0]->kind;
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+  if (v->kind == RSIM_BYTES && (ek == RSIM_U8 || ek == RSIM_U64)) {
+    put_packed(v, ek == RSIM_U8 ? 1 : 8, out);
+    return RSIM_OK;
+  }
+#endif
   if (ek == RSIM_U8) {
     if (v->kind != RSIM_BYTES) return RSIM_ETYPE;
     wasmtime_component_val_t *d = list_of(out, v->of.bytes.len);

@@ -92,6 +92,11 @@ int rsim_wasm_engine_new_opts(const rsim_wasm_engine_opts *o, rsim_wasm_engine *
   /* Built with component-model-async; its concurrency support roughly
   ** doubles the cost of every call, and replaysim makes no async calls. */
   wasmtime_config_concurrency_support_set(cfg, false);
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+  /* Our patched Wasmtime (patches/wasmtime): lists of numbers come back as
+  ** one packed value, not one value per element (convert.c). */
+  wasmtime_config_component_model_packed_lists_set(cfg, true);
+#endif
   wasm_engine_t *engine = wasm_engine_new_with_config(cfg);
   if (!engine) return rsim_errbuf_set(eb, RSIM_EBACKEND, "wasmtime: cannot create an engine");
   rsim_wasm_engine *e = rsim_xcalloc(1, sizeof *e);
