@@ -7,8 +7,8 @@
 **
 ** Needs RSIM_AB_REPLAYSIM (the other build's replaysim) and
 ** RSIM_AB_WASMTIME_DIR (the Wasmtime it was built against); skipped
-** without them.  scripts/test.sh sets them when a patched build exists
-** (RSIM_WASMTIME=patched; docs/benchmarks.md, section 2).
+** without them.  `RSIM_WASMTIME_AB=1 scripts/test.sh` builds the patched
+** Wasmtime and sets them for both suites (docs/benchmarks.md, 2a and 4).
 */
 #include <stdlib.h>
 
