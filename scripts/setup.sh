@@ -4,16 +4,29 @@
 #   2. the Wasmtime C API at a pinned version: the official libwasmtime.so
 #      from PyPI's "wasmtime" wheel and the matching C headers from the
 #      crates.io "wasmtime-c-api-impl" crate (conf.h rendered by its own
-#      CMake script),
+#      CMake script); or, with `--wasmtime patched` (or RSIM_WASMTIME=patched),
+#      built from the crates' sources with patches/wasmtime applied (cargo
+#      [patch]; docs/benchmarks.md section 4 has the first build's time),
 #   3. wit-bindgen, wasm-tools and wac from crates.io (cargo install --locked).
 # Heavy results are cached in $RSIM_CACHE keyed by version (see env.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --wasmtime) RSIM_WASMTIME="${2:?--wasmtime needs stock or patched}"; shift 2 ;;
+    --wasmtime=*) RSIM_WASMTIME="${1#--wasmtime=}"; shift ;;
+    *) echo "usage: $0 [--wasmtime stock|patched]" >&2; exit 2 ;;
+  esac
+done
+case "${RSIM_WASMTIME:=stock}" in
+  stock|patched) export RSIM_WASMTIME ;;
+  *) echo "--wasmtime must be stock or patched, not '$RSIM_WASMTIME'" >&2; exit 2 ;;
+esac
 . "$here/env.sh"
 step() { printf '\n==> %s\n' "$*"; }
 
 # ---- 1. Debian packages -------------------------------------------------------
-APT_PACKAGES=(build-essential cmake pkg-config clang-19 lld-19 wasi-libc
+APT_PACKAGES=(build-essential cmake pkg-config patch clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libclang-rt-19-dev libsqlite3-dev sqlite3 libyaml-dev
   libzstd-dev liblz4-dev zlib1g-dev libturbojpeg0-dev libpng-dev libjansson-dev libwebsockets-dev
   libfreetype-dev fonts-dejavu-core libpq-dev
@@ -32,8 +45,75 @@ else
 fi
 
 # ---- 2. Wasmtime C API --------------------------------------------------------
+# The patched build: the two crates from the registry, patches/wasmtime
+# applied, built as one cdylib by a wrapper crate that [patch]es them in.
+# Only the features replaysim uses (component model, Cranelift, parallel
+# compilation), which is also what keeps the first build short.  The cargo
+# target folder is kept in the cache, so a changed patch rebuilds only the
+# two patched crates.
+build_patched_wasmtime() {
+  step "building Wasmtime $WASMTIME_VERSION from source with patches/wasmtime ($RSIM_WASMTIME_PATCH_HASH) into $WASMTIME_DIR"
+  local work src crate c
+  work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/wrap/src" "$work/src"
+  cat >"$work/wrap/Cargo.toml" <<TOML
+[package]
+name = "rsim-wasmtime"
+version = "$WASMTIME_VERSION"
+edition = "2021"
+publish = false
+
+[lib]
+name = "wasmtime"
+crate-type = ["cdylib"]
+path = "src/lib.rs"
+
+[dependencies]
+wasmtime-c-api = { package = "wasmtime-c-api-impl", version = "=$WASMTIME_VERSION", default-features = false, features = ["component-model", "cranelift", "parallel-compilation"] }
+wasmtime = { version = "=$WASMTIME_VERSION", default-features = false }
+TOML
+  echo 'pub use wasmtime_c_api::*;' >"$work/wrap/src/lib.rs"
+  (cd "$work/wrap" && cargo fetch -q)
+  for c in wasmtime wasmtime-c-api-impl; do
+    crate="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$c-$WASMTIME_VERSION" | head -1)"
+    cp -r "$crate" "$work/src/$c"
+  done
+  for p in "$here"/../patches/wasmtime/*.patch; do
+    echo "  - applying $(basename "$p")"
+    patch -s -p1 -d "$work/src" <"$p"
+  done
+  cat >>"$work/wrap/Cargo.toml" <<TOML
+
+[patch.crates-io]
+wasmtime = { path = "$work/src/wasmtime" }
+wasmtime-c-api-impl = { path = "$work/src/wasmtime-c-api-impl" }
+TOML
+  echo "  - cargo build --release (first time: long; see docs/benchmarks.md section 4)"
+  if ! (cd "$work/wrap" && CARGO_TARGET_DIR="$RSIM_CACHE/wasmtime-$WASMTIME_VERSION-target" \
+          cargo build --release -j"${RSIM_JOBS:-$(nproc)}" >"$work/cargo.log" 2>&1); then
+    tail -30 "$work/cargo.log" >&2
+    echo "building the patched Wasmtime failed (cargo build, above)" >&2
+    exit 1
+  fi
+  local so="$RSIM_CACHE/wasmtime-$WASMTIME_VERSION-target/release/libwasmtime.so"
+  rm -rf "$WASMTIME_DIR.tmp"; mkdir -p "$WASMTIME_DIR.tmp/lib"
+  cmake -DWASMTIME_HEADER_DST="$WASMTIME_DIR.tmp/include" -DWASMTIME_DISABLE_ALL_FEATURES=ON \
+    -DWASMTIME_FEATURE_COMPONENT_MODEL=ON -DWASMTIME_FEATURE_CRANELIFT=ON \
+    -DWASMTIME_FEATURE_PARALLEL_COMPILATION=ON \
+    -P "$work/src/wasmtime-c-api-impl/cmake/install-headers.cmake" >/dev/null
+  cp "$so" "$WASMTIME_DIR.tmp/lib/libwasmtime.so"
+  echo "$WASMTIME_VERSION crates+patches/wasmtime $RSIM_WASMTIME_PATCH_HASH" >"$WASMTIME_DIR.tmp/VERSION"
+  rm -rf "$WASMTIME_DIR"; mv "$WASMTIME_DIR.tmp" "$WASMTIME_DIR"
+  grep -q WASMTIME_COMPONENT_PACKED_LIST "$WASMTIME_DIR/include/wasmtime/component/val.h"
+  rm -rf "$work"; trap - EXIT
+  echo "  done: $(du -sh "$WASMTIME_DIR" | cut -f1)"
+}
+
 if [ -f "$WASMTIME_DIR/include/wasmtime.h" ] && [ -f "$WASMTIME_DIR/lib/libwasmtime.so" ]; then
   step "Wasmtime C API present in $WASMTIME_DIR"
+elif [ "$RSIM_WASMTIME" = patched ] &&
+     [ "$WASMTIME_DIR" = "$RSIM_CACHE/wasmtime-$WASMTIME_VERSION-patched-$RSIM_WASMTIME_PATCH_HASH" ]; then
+  build_patched_wasmtime
 elif [ "$WASMTIME_DIR" != "$RSIM_CACHE/wasmtime-$WASMTIME_VERSION" ]; then
   echo "WASMTIME_DIR=$WASMTIME_DIR has no include/wasmtime.h and lib/libwasmtime.so" >&2
   exit 1

@@ -42,6 +42,19 @@ printf '\n==> npm ci in tests/browser (playwright-core; no browser is downloaded
 (cd "$root/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || exit 1
 "$here/build.sh" "$root/build" || exit 1
 "$here/build.sh" "$root/build-asan" -DRSIM_SANITIZE=ON || exit 1
+# RSIM_WASMTIME_AB=1: also build Wasmtime from source with patches/wasmtime
+# (setup.sh --wasmtime patched; long the first time, then cached), build
+# replaysim against it, and run the suite on it too; each run then replays
+# the demo, composed and fault graphs with the other build as well and
+# compares digests (tests/integration/test_runtime_ab.c).
+stock_wasmtime="$WASMTIME_DIR"
+patched_wasmtime=""
+if [ "${RSIM_WASMTIME_AB:-0}" = 1 ]; then
+  env -u WASMTIME_DIR RSIM_WASMTIME=patched "$here/setup.sh" || exit 1
+  patched_wasmtime="$(unset WASMTIME_DIR; RSIM_WASMTIME=patched; . "$here/env.sh"; echo "$WASMTIME_DIR")"
+  WASMTIME_DIR="$patched_wasmtime" "$here/build.sh" "$root/build-patched" || exit 1
+  export RSIM_AB_REPLAYSIM="$root/build-patched/bin/replaysim" RSIM_AB_WASMTIME_DIR="$patched_wasmtime"
+fi
 
 total_p=0; total_f=0; total_s=0
 run_suite() { # label, build dir
@@ -55,6 +68,11 @@ run_suite() { # label, build dir
   total_p=$((total_p + $1)); total_f=$((total_f + $3)); total_s=$((total_s + $5))
 }
 run_suite "plain build" "$root/build"
+if [ -n "$patched_wasmtime" ]; then
+  LD_LIBRARY_PATH="$patched_wasmtime/lib:$LD_LIBRARY_PATH" \
+    RSIM_AB_REPLAYSIM="$root/build/bin/replaysim" RSIM_AB_WASMTIME_DIR="$stock_wasmtime" \
+    run_suite "Wasmtime with patches/wasmtime" "$root/build-patched"
+fi
 # Wasmtime handles traps with its own SIGSEGV handler: ASan must let it.
 export ASAN_OPTIONS="handle_segv=0:allow_user_segv_handler=1:detect_leaks=1:abort_on_error=0"
 export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"

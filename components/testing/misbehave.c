@@ -6,7 +6,9 @@
 **   fault: alloc     allocates without end   (stopped by its memory limit)
 **   fault: badvalue  returns a string that is not UTF-8 (refused by the host)
 **   fault: echo      no fault: the object's id is "LEN HASH", the payload's
-**                    length and FNV-1a hash as it arrived (packing tests)
+**                    length and FNV-1a hash as it arrived (packing tests);
+**                    and `restore` keeps the bytes it is given, which
+**                    `save` returns (lists of bytes both ways)
 **   at: N            the first faulty call (default 2); calls before it
 **                    return one object
 */
@@ -68,5 +70,37 @@ void exports_rsim_sim_camera_processing_process_frame(
   }
 }
 
-/* The call count is the state: a restored instance traps when the original would. */
-RSIM_STATE(g_calls)
+/* The call count is the state: a restored instance traps when the original
+** would.  In echo mode the state is whatever bytes restore was last given. */
+static uint8_t *g_echo;
+static size_t g_echo_len;
+
+static bool echo_mode(void) {
+  char fault[16];
+  rsim_config_str("fault", fault, sizeof fault, "loop");
+  return !strcmp(fault, "echo");
+}
+
+void exports_rsim_sim_state_save(camera_detector_list_u8_t *ret) {
+  bool echo = echo_mode();
+  size_t n = echo ? g_echo_len : sizeof g_calls;
+  ret->len = n;
+  ret->ptr = n ? (uint8_t *)malloc(n) : NULL;
+  if (n) memcpy(ret->ptr, echo ? g_echo : (const uint8_t *)&g_calls, n);
+}
+
+bool exports_rsim_sim_state_restore(camera_detector_list_u8_t *bytes, camera_detector_string_t *err) {
+  bool ok = true;
+  if (echo_mode()) {
+    free(g_echo);
+    g_echo = bytes->len ? (uint8_t *)malloc(bytes->len) : NULL;
+    if (bytes->len) memcpy(g_echo, bytes->ptr, bytes->len);
+    g_echo_len = bytes->len;
+  } else if ((ok = bytes->len == sizeof g_calls)) {
+    memcpy(&g_calls, bytes->ptr, sizeof g_calls);
+  } else {
+    *err = rsim_str_dup("state of the wrong size (another build?)");
+  }
+  if (bytes->len) free(bytes->ptr); /* an empty list's pointer is not malloc's */
+  return ok;
+}

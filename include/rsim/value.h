@@ -92,6 +92,10 @@ int rsim_type_member(const rsim_type *t, const char *name);
 typedef struct rsim_val rsim_val;
 struct rsim_val {
   rsim_kind kind;
+  /* STRING only: the bytes are known to be valid UTF-8 (they came out of
+  ** Wasmtime, which guarantees it), so the boundary need not check them
+  ** again.  Cleared by every setter; copied by rsim_val_copy. */
+  bool str_valid;
   union {
     bool b;
     int64_t s;   /* S8..S64 */

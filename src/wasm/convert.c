@@ -2,13 +2,18 @@
 ** convert.c -- values across the boundary: Wasmtime's dynamic component
 ** values <-> rsim_val, guided by the rsim_type of the slot.
 **
-** Wasmtime's C API has no packed byte list: a list<u8> is one 32-byte value
-** per byte in each direction.  rsim_val keeps bytes packed, so this file is
-** the only place that pays that cost, and readings cross as list<u64> (eight
-** bytes a value) to pay an eighth of it.  Everything going to Wasmtime is built
+** Stock Wasmtime's C API has no packed byte list: a list<u8> is one 32-byte
+** value per byte in each direction.  rsim_val keeps bytes packed, so this
+** file is the only place that pays that cost, and readings cross as
+** list<u64> (eight bytes a value) to pay an eighth of it.  Built against a
+** Wasmtime with patches/wasmtime applied (WASMTIME_COMPONENT_PACKED_LIST
+** defined), lists of numbers cross as one packed value each way instead:
+** one copy of the bytes.  Everything going to Wasmtime is built
 ** with Wasmtime's allocators (it frees host-callback results itself), and
-** every string is checked for valid UTF-8 first, because Wasmtime aborts the
-** process on invalid UTF-8.
+** every string is checked for valid UTF-8, because Wasmtime aborts the
+** process on invalid UTF-8 -- once: not again when it came out of Wasmtime
+** or is already in the argument slot.  An export's argument slots live on
+** between calls and are rewritten in place (put() below).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +41,52 @@ static int case_index(const rsim_type *t, const wasm_name_t *n) {
 
 /* ---- Wasmtime -> rsim ------------------------------------------------------------ */
 
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+/* A packed list of numbers (its canonical ABI image, little-endian): bytes
+** for list<u8>, else one rsim_val per element, as the unpacked list gives. */
+static int from_packed(const wasm_byte_vec_t *b, const rsim_type *et, rsim_val *out, rsim_errbuf *eb) {
+  if (et->kind == RSIM_U8) {
+    out->kind = RSIM_BYTES;
+    out->of.bytes.ptr = rsim_xmalloc(b->size);
+    out->of.bytes.len = b->size;
+    if (b->size) memcpy(out->of.bytes.ptr, b->data, b->size);
+    return RSIM_OK;
+  }
+  size_t w;
+  switch (et->kind) {
+    case RSIM_S8: w = 1; break;
+    case RSIM_U16: case RSIM_S16: w = 2; break;
+    case RSIM_U32: case RSIM_S32: case RSIM_F32: w = 4; break;
+    case RSIM_U64: case RSIM_S64: case RSIM_F64: w = 8; break;
+    default: return bad(eb, "a packed list of something other than numbers", et);
+  }
+  if (b->size % w) return bad(eb, "a packed list with a partial element", et);
+  size_t n = b->size / w;
+  rsim_val_set_agg(out, RSIM_LIST, n);
+  const uint8_t *p = (const uint8_t *)b->data;
+  for (size_t i = 0; i < n; i++, p += w) {
+    uint64_t u = 0;
+    for (size_t j = 0; j < w; j++) u |= (uint64_t)p[j] << (8 * j);
+    rsim_val *v = &out->of.agg.items[i];
+    v->kind = et->kind;
+    switch (et->kind) {
+      case RSIM_S8: v->of.s = (int8_t)u; break;
+      case RSIM_S16: v->of.s = (int16_t)u; break;
+      case RSIM_S32: v->of.s = (int32_t)u; break;
+      case RSIM_S64: v->of.s = (int64_t)u; break;
+      case RSIM_F32: {
+        uint32_t bits = (uint32_t)u;
+        memcpy(&v->of.f32, &bits, 4);
+        break;
+      }
+      case RSIM_F64: memcpy(&v->of.f64, &u, 8); break;
+      default: v->of.u = u; break;
+    }
+  }
+  return RSIM_OK;
+}
+#endif
+
 int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_val *out,
                     rsim_errbuf *eb) {
   memset(out, 0, sizeof *out);
@@ -55,6 +106,7 @@ int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_
     case WASMTIME_COMPONENT_CHAR: out->of.ch = w->of.character; break;
     case WASMTIME_COMPONENT_STRING:
       rsim_val_set_string(out, (const char *)w->of.string.data, w->of.string.size);
+      out->str_valid = true; /* Wasmtime's strings are Rust strings: valid UTF-8 */
       break;
     case WASMTIME_COMPONENT_LIST: {
       const wasmtime_component_vallist_t *l = &w->of.list;
@@ -129,6 +181,11 @@ int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_
       }
       break;
     }
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+    case WASMTIME_COMPONENT_PACKED_LIST:
+      if (t->kind != RSIM_LIST) return bad(eb, "a list", t);
+      return from_packed(&w->of.packed, t->types[0], out, eb);
+#endif
     case WASMTIME_COMPONENT_FLAGS:
       if (t->kind != RSIM_FLAGS || t->n > 64) return bad(eb, "flags (at most 64 supported)", t);
       out->kind = RSIM_FLAGS;
@@ -147,153 +204,282 @@ int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_
 
 /* ---- rsim -> Wasmtime -------------------------------------------------------------- */
 
+/*
+** put() writes v into a Wasmtime value that may still hold what the same
+** slot carried on the previous call (or a zeroed BOOL).  Where the shape
+** is the same -- a list of the same length, a record, the same case, a
+** string of the same length -- it is overwritten in place, so a call with
+** the same shapes as the last one allocates nothing on either side and
+** Wasmtime frees nothing.  A slot only ever holds values of one type (an
+** export's parameter), and a subtree is kept only when its case is the
+** same, so a kept record's field names are the right ones.
+**
+** put() also checks v against t as it goes (the checks of rsim_val_check,
+** without building a path for every member); on a mismatch it returns
+** RSIM_ETYPE and the caller asks rsim_val_check for the detailed message.
+** Whatever happens, *out stays a valid Wasmtime value.
+*/
+
+/* Makes *out a scalar slot again: frees whatever Wasmtime owns under it. */
+static void release(wasmtime_component_val_t *out) {
+  if (out->kind >= WASMTIME_COMPONENT_STRING) wasmtime_component_val_delete(out);
+  memset(out, 0, sizeof *out);
+}
+
 static void name_new(wasm_name_t *out, const char *s, size_t n) {
   wasm_byte_vec_new_uninitialized(out, n);
   if (n) memcpy(out->data, s, n);
 }
 
-static int conv(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out, rsim_errbuf *eb);
-
-/* Moves a converted payload onto Wasmtime's heap. */
-static int boxed(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t **out, rsim_errbuf *eb) {
-  wasmtime_component_val_t tmp = {0};
-  int rc = conv(v, t, &tmp, eb);
-  if (rc) return rc;
-  *out = wasmtime_component_val_new(&tmp);
-  return RSIM_OK;
+static bool name_is(const wasm_name_t *n, const char *s) {
+  size_t len = strlen(s);
+  return n->size == len && !memcmp(n->data, s, len);
 }
 
-static int to_list(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out, rsim_errbuf *eb) {
-  out->kind = WASMTIME_COMPONENT_LIST;
-  if (v->kind == RSIM_BYTES && t->types[0]->kind == RSIM_U64) {
-    /* Packed bytes (value.h): eight to an element, so an eighth of the
-       per-element cost that dominates large payloads. */
-    size_t n = (v->of.bytes.len + 7) / 8;
+/* A list slot of n elements: kept when it has n already, else new ones
+** (zeroed: valid BOOLs until written). */
+static wasmtime_component_val_t *list_of(wasmtime_component_val_t *out, size_t n) {
+  if (out->kind != WASMTIME_COMPONENT_LIST || out->of.list.size != n) {
+    release(out);
+    out->kind = WASMTIME_COMPONENT_LIST;
     wasmtime_component_vallist_new_uninit(&out->of.list, n);
-    wasmtime_component_val_t *d = out->of.list.data;
-    const uint8_t *p = v->of.bytes.ptr;
-    for (size_t i = 0; i < n; i++) {
-      size_t k = v->of.bytes.len - 8 * i < 8 ? v->of.bytes.len - 8 * i : 8;
-      uint64_t w = 0;
-      for (size_t j = 0; j < k; j++) w |= (uint64_t)p[8 * i + j] << (8 * j);
-      d[i].kind = WASMTIME_COMPONENT_U64;
-      d[i].of.u64 = w;
-    }
+    if (n) memset(out->of.list.data, 0, n * sizeof *out->of.list.data);
+  }
+  return out->of.list.data;
+}
+
+static int put(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out);
+
+/* Packed bytes as list<u64>, eight to an element, little-endian, the last
+** zero-padded (value.h). */
+static void put_packed_u64(const rsim_val *v, wasmtime_component_val_t *out) {
+  size_t len = v->of.bytes.len, n = (len + 7) / 8;
+  wasmtime_component_val_t *d = list_of(out, n);
+  const uint8_t *p = v->of.bytes.ptr;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t w = 0;
+    size_t k = len - 8 * i < 8 ? len - 8 * i : 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&w, p + 8 * i, k);
+#else
+    for (size_t j = 0; j < k; j++) w |= (uint64_t)p[8 * i + j] << (8 * j);
+#endif
+    d[i].kind = WASMTIME_COMPONENT_U64;
+    d[i].of.u64 = w;
+  }
+}
+
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+/* Bytes as one packed list<u8>, or list<u64> zero-padded to whole elements:
+** one copy, into the slot's buffer when it has the size already. */
+static void put_packed(const rsim_val *v, size_t elem, wasmtime_component_val_t *out) {
+  size_t len = v->of.bytes.len, n = (len + elem - 1) / elem * elem;
+  if (out->kind != WASMTIME_COMPONENT_PACKED_LIST || out->of.packed.size != n) {
+    release(out);
+    out->kind = WASMTIME_COMPONENT_PACKED_LIST;
+    wasm_byte_vec_new_uninitialized(&out->of.packed, n);
+  }
+  if (len) memcpy(out->of.packed.data, v->of.bytes.ptr, len);
+  if (n > len) memset(out->of.packed.data + len, 0, n - len);
+}
+#endif
+
+static int put_list(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
+  rsim_kind ek = t->types[0]->kind;
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+  if (v->kind == RSIM_BYTES && (ek == RSIM_U8 || ek == RSIM_U64)) {
+    put_packed(v, ek == RSIM_U8 ? 1 : 8, out);
     return RSIM_OK;
   }
-  if (v->kind == RSIM_BYTES) {
-    wasmtime_component_vallist_new_uninit(&out->of.list, v->of.bytes.len);
-    wasmtime_component_val_t *d = out->of.list.data;
+#endif
+  if (ek == RSIM_U8) {
+    if (v->kind != RSIM_BYTES) return RSIM_ETYPE;
+    wasmtime_component_val_t *d = list_of(out, v->of.bytes.len);
     for (size_t i = 0; i < v->of.bytes.len; i++) {
       d[i].kind = WASMTIME_COMPONENT_U8;
       d[i].of.u8 = v->of.bytes.ptr[i];
     }
     return RSIM_OK;
   }
-  wasmtime_component_vallist_new_uninit(&out->of.list, v->of.agg.n);
-  memset(out->of.list.data, 0, v->of.agg.n * sizeof *out->of.list.data);
+  if (v->kind == RSIM_BYTES && ek == RSIM_U64) {
+    put_packed_u64(v, out);
+    return RSIM_OK;
+  }
+  if (v->kind != RSIM_LIST) return RSIM_ETYPE;
+  wasmtime_component_val_t *d = list_of(out, v->of.agg.n);
   for (size_t i = 0; i < v->of.agg.n; i++) {
-    int rc = conv(&v->of.agg.items[i], t->types[0], &out->of.list.data[i], eb);
+    int rc = put(&v->of.agg.items[i], t->types[0], &d[i]);
     if (rc) return rc;
   }
   return RSIM_OK;
 }
 
-static int to_record(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out, rsim_errbuf *eb) {
-  out->kind = WASMTIME_COMPONENT_RECORD;
-  wasmtime_component_valrecord_new_uninit(&out->of.record, t->n);
-  memset(out->of.record.data, 0, t->n * sizeof *out->of.record.data);
+static int put_record(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
+  if (v->of.agg.n != t->n) return RSIM_ETYPE;
+  if (out->kind != WASMTIME_COMPONENT_RECORD || out->of.record.size != t->n) {
+    release(out);
+    out->kind = WASMTIME_COMPONENT_RECORD;
+    wasmtime_component_valrecord_new_uninit(&out->of.record, t->n);
+    memset(out->of.record.data, 0, t->n * sizeof *out->of.record.data);
+    for (size_t i = 0; i < t->n; i++)
+      name_new(&out->of.record.data[i].name, t->names[i], strlen(t->names[i]));
+  }
   for (size_t i = 0; i < t->n; i++) {
-    wasmtime_component_valrecord_entry_t *e = &out->of.record.data[i];
-    name_new(&e->name, t->names[i], strlen(t->names[i]));
-    int rc = conv(&v->of.agg.items[i], t->types[i], &e->val, eb);
+    int rc = put(&v->of.agg.items[i], t->types[i], &out->of.record.data[i].val);
     if (rc) return rc;
   }
   return RSIM_OK;
 }
 
-static int to_case(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out, rsim_errbuf *eb) {
-  const rsim_val *p = v->of.var.payload;
+static int put_tuple(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
+  if (v->of.agg.n != t->n) return RSIM_ETYPE;
+  if (out->kind != WASMTIME_COMPONENT_TUPLE || out->of.tuple.size != t->n) {
+    release(out);
+    out->kind = WASMTIME_COMPONENT_TUPLE;
+    wasmtime_component_valtuple_new_uninit(&out->of.tuple, t->n);
+    memset(out->of.tuple.data, 0, t->n * sizeof *out->of.tuple.data);
+  }
+  for (size_t i = 0; i < t->n; i++) {
+    int rc = put(&v->of.agg.items[i], t->types[i], &out->of.tuple.data[i]);
+    if (rc) return rc;
+  }
+  return RSIM_OK;
+}
+
+/* The payload box of a case: kept when there is one, else a new one. */
+static int put_payload(const rsim_val *p, const rsim_type *pt, wasmtime_component_val_t **box) {
+  if (!*box) {
+    wasmtime_component_val_t tmp = {0};
+    *box = wasmtime_component_val_new(&tmp);
+  }
+  return put(p, pt, *box);
+}
+
+static int put_case(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
   uint32_t i = v->of.var.index;
+  const rsim_val *p = v->of.var.payload;
+  size_t ncases = t->kind == RSIM_OPTION || t->kind == RSIM_RESULT ? 2 : t->n;
+  if (i >= ncases) return RSIM_ETYPE;
+  const rsim_type *pt = t->kind == RSIM_ENUM     ? NULL
+                        : t->kind == RSIM_OPTION ? (i ? t->types[0] : NULL)
+                                                 : t->types[i];
+  if (!pt != !p) return RSIM_ETYPE;
   switch (t->kind) {
     case RSIM_ENUM:
-      out->kind = WASMTIME_COMPONENT_ENUM;
-      name_new(&out->of.enumeration, t->names[i], strlen(t->names[i]));
+      if (out->kind != WASMTIME_COMPONENT_ENUM || !name_is(&out->of.enumeration, t->names[i])) {
+        release(out);
+        out->kind = WASMTIME_COMPONENT_ENUM;
+        name_new(&out->of.enumeration, t->names[i], strlen(t->names[i]));
+      }
       return RSIM_OK;
     case RSIM_VARIANT:
-      out->kind = WASMTIME_COMPONENT_VARIANT;
-      name_new(&out->of.variant.discriminant, t->names[i], strlen(t->names[i]));
-      out->of.variant.val = NULL;
-      return p ? boxed(p, t->types[i], &out->of.variant.val, eb) : RSIM_OK;
+      if (out->kind != WASMTIME_COMPONENT_VARIANT || !name_is(&out->of.variant.discriminant, t->names[i])) {
+        release(out);
+        out->kind = WASMTIME_COMPONENT_VARIANT;
+        name_new(&out->of.variant.discriminant, t->names[i], strlen(t->names[i]));
+      }
+      return p ? put_payload(p, pt, &out->of.variant.val) : RSIM_OK;
     case RSIM_OPTION:
-      out->kind = WASMTIME_COMPONENT_OPTION;
-      out->of.option = NULL;
-      return i ? boxed(p, t->types[0], &out->of.option, eb) : RSIM_OK;
+      if (out->kind != WASMTIME_COMPONENT_OPTION || !out->of.option != !i) {
+        release(out);
+        out->kind = WASMTIME_COMPONENT_OPTION;
+      }
+      return i ? put_payload(p, pt, &out->of.option) : RSIM_OK;
     default:
-      out->kind = WASMTIME_COMPONENT_RESULT;
-      out->of.result.is_ok = i == 0;
-      out->of.result.val = NULL;
-      return p ? boxed(p, t->types[i], &out->of.result.val, eb) : RSIM_OK;
+      if (out->kind != WASMTIME_COMPONENT_RESULT || out->of.result.is_ok != (i == 0) ||
+          !out->of.result.val != !p) {
+        release(out);
+        out->kind = WASMTIME_COMPONENT_RESULT;
+        out->of.result.is_ok = i == 0;
+      }
+      return p ? put_payload(p, pt, &out->of.result.val) : RSIM_OK;
   }
 }
 
-static int conv(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out, rsim_errbuf *eb) {
-  memset(out, 0, sizeof *out);
-  int rc = RSIM_OK;
+/* A string: bytes already in the slot need no copy and no second UTF-8
+** check (they were checked when written); so do strings that came out of
+** Wasmtime (str_valid). */
+static int put_string(const rsim_val *v, wasmtime_component_val_t *out) {
+  size_t n = v->of.str.len;
+  bool same_len = out->kind == WASMTIME_COMPONENT_STRING && out->of.string.size == n;
+  if (same_len && (!n || !memcmp(out->of.string.data, v->of.str.ptr, n))) return RSIM_OK;
+  if (!v->str_valid && !rsim_utf8_valid(v->of.str.ptr, n)) return RSIM_ETYPE;
+  if (same_len) {
+    memcpy(out->of.string.data, v->of.str.ptr, n);
+    return RSIM_OK;
+  }
+  release(out);
+  out->kind = WASMTIME_COMPONENT_STRING;
+  name_new(&out->of.string, v->of.str.ptr, n);
+  return RSIM_OK;
+}
+
+static int put_flags(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
+  if (t->n < 64 && (v->of.u >> t->n)) return RSIM_ETYPE;
+  size_t n = 0;
+  for (size_t i = 0; i < t->n && i < 64; i++) n += v->of.u >> i & 1;
+  release(out);
+  out->kind = WASMTIME_COMPONENT_FLAGS;
+  wasmtime_component_valflags_new_uninit(&out->of.flags, n);
+  for (size_t i = 0, k = 0; i < t->n && i < 64; i++)
+    if (v->of.u >> i & 1) name_new(&out->of.flags.data[k++], t->names[i], strlen(t->names[i]));
+  return RSIM_OK;
+}
+
+/* A scalar: drops what the slot held if it was not one. */
+#define SCALAR(WK, FIELD, EXPR)                               \
+  do {                                                        \
+    if (out->kind >= WASMTIME_COMPONENT_STRING) release(out); \
+    out->kind = WK;                                           \
+    out->of.FIELD = EXPR;                                     \
+  } while (0)
+
+static int put(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
+  if (t->kind == RSIM_LIST) return put_list(v, t, out);
+  if (v->kind != t->kind) return RSIM_ETYPE;
   switch (t->kind) {
-    case RSIM_BOOL: out->kind = WASMTIME_COMPONENT_BOOL; out->of.boolean = v->of.b; break;
-    case RSIM_S8: out->kind = WASMTIME_COMPONENT_S8; out->of.s8 = (int8_t)v->of.s; break;
-    case RSIM_S16: out->kind = WASMTIME_COMPONENT_S16; out->of.s16 = (int16_t)v->of.s; break;
-    case RSIM_S32: out->kind = WASMTIME_COMPONENT_S32; out->of.s32 = (int32_t)v->of.s; break;
-    case RSIM_S64: out->kind = WASMTIME_COMPONENT_S64; out->of.s64 = v->of.s; break;
-    case RSIM_U8: out->kind = WASMTIME_COMPONENT_U8; out->of.u8 = (uint8_t)v->of.u; break;
-    case RSIM_U16: out->kind = WASMTIME_COMPONENT_U16; out->of.u16 = (uint16_t)v->of.u; break;
-    case RSIM_U32: out->kind = WASMTIME_COMPONENT_U32; out->of.u32 = (uint32_t)v->of.u; break;
-    case RSIM_U64: out->kind = WASMTIME_COMPONENT_U64; out->of.u64 = v->of.u; break;
-    case RSIM_F32: out->kind = WASMTIME_COMPONENT_F32; out->of.f32 = v->of.f32; break;
-    case RSIM_F64: out->kind = WASMTIME_COMPONENT_F64; out->of.f64 = v->of.f64; break;
-    case RSIM_CHAR: out->kind = WASMTIME_COMPONENT_CHAR; out->of.character = v->of.ch; break;
-    case RSIM_STRING:
-      out->kind = WASMTIME_COMPONENT_STRING;
-      name_new(&out->of.string, v->of.str.ptr, v->of.str.len);
+    case RSIM_BOOL: SCALAR(WASMTIME_COMPONENT_BOOL, boolean, v->of.b); break;
+    case RSIM_S8: SCALAR(WASMTIME_COMPONENT_S8, s8, (int8_t)v->of.s); break;
+    case RSIM_S16: SCALAR(WASMTIME_COMPONENT_S16, s16, (int16_t)v->of.s); break;
+    case RSIM_S32: SCALAR(WASMTIME_COMPONENT_S32, s32, (int32_t)v->of.s); break;
+    case RSIM_S64: SCALAR(WASMTIME_COMPONENT_S64, s64, v->of.s); break;
+    case RSIM_U8: SCALAR(WASMTIME_COMPONENT_U8, u8, (uint8_t)v->of.u); break;
+    case RSIM_U16: SCALAR(WASMTIME_COMPONENT_U16, u16, (uint16_t)v->of.u); break;
+    case RSIM_U32: SCALAR(WASMTIME_COMPONENT_U32, u32, (uint32_t)v->of.u); break;
+    case RSIM_U64: SCALAR(WASMTIME_COMPONENT_U64, u64, v->of.u); break;
+    case RSIM_F32: SCALAR(WASMTIME_COMPONENT_F32, f32, v->of.f32); break;
+    case RSIM_F64: SCALAR(WASMTIME_COMPONENT_F64, f64, v->of.f64); break;
+    case RSIM_CHAR:
+      if (v->of.ch > 0x10FFFF || (v->of.ch >= 0xD800 && v->of.ch <= 0xDFFF)) return RSIM_ETYPE;
+      SCALAR(WASMTIME_COMPONENT_CHAR, character, v->of.ch);
       break;
-    case RSIM_LIST: rc = to_list(v, t, out, eb); break;
-    case RSIM_RECORD: rc = to_record(v, t, out, eb); break;
-    case RSIM_TUPLE:
-      out->kind = WASMTIME_COMPONENT_TUPLE;
-      wasmtime_component_valtuple_new_uninit(&out->of.tuple, t->n);
-      memset(out->of.tuple.data, 0, t->n * sizeof *out->of.tuple.data);
-      for (size_t i = 0; i < t->n && !rc; i++)
-        rc = conv(&v->of.agg.items[i], t->types[i], &out->of.tuple.data[i], eb);
-      break;
-    case RSIM_VARIANT: case RSIM_ENUM: case RSIM_OPTION: case RSIM_RESULT:
-      rc = to_case(v, t, out, eb);
-      break;
-    case RSIM_FLAGS: {
-      size_t n = 0;
-      for (size_t i = 0; i < t->n; i++) n += v->of.u >> i & 1;
-      out->kind = WASMTIME_COMPONENT_FLAGS;
-      wasmtime_component_valflags_new_uninit(&out->of.flags, n);
-      for (size_t i = 0, k = 0; i < t->n; i++)
-        if (v->of.u >> i & 1) name_new(&out->of.flags.data[k++], t->names[i], strlen(t->names[i]));
-      break;
-    }
-    default: rc = bad(eb, "resources cannot be passed", t);
+    case RSIM_STRING: return put_string(v, out);
+    case RSIM_RECORD: return put_record(v, t, out);
+    case RSIM_TUPLE: return put_tuple(v, t, out);
+    case RSIM_VARIANT: case RSIM_ENUM: case RSIM_OPTION: case RSIM_RESULT: return put_case(v, t, out);
+    case RSIM_FLAGS: return put_flags(v, t, out);
+    default: return RSIM_ETYPE; /* resources cannot be passed */
   }
-  if (rc) {
-    wasmtime_component_val_delete(out);
-    memset(out, 0, sizeof *out);
-  }
-  return rc;
+  return RSIM_OK;
+}
+
+/* The detailed message for a value put() refused. */
+static int refused(const rsim_val *v, const rsim_type *t, rsim_errbuf *eb) {
+  int rc = rsim_val_check(v, t, eb);
+  return rc ? rc : bad(eb, "resources cannot be passed", t);
 }
 
 int rsim__wasm_to(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out,
                   rsim_errbuf *eb) {
   memset(out, 0, sizeof *out);
-  /* Checking the whole tree first keeps the conversion simple and every
-  ** string handed to Wasmtime valid UTF-8. */
-  int rc = rsim_val_check(v, t, eb);
-  return rc ? rc : conv(v, t, out, eb);
+  return rsim__wasm_update(v, t, out, eb);
+}
+
+int rsim__wasm_update(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *slot,
+                      rsim_errbuf *eb) {
+  if (put(v, t, slot) == RSIM_OK) return RSIM_OK;
+  release(slot);
+  return refused(v, t, eb);
 }
 
 /* The guest's frames, innermost first, as "#0 name+0xOFF, #1 ..." with

@@ -36,6 +36,11 @@ struct rsim_instance {
   wasmtime_component_instance_t inst;
   wasmtime_component_func_t *funcs; /* one per export */
   bool *has_func;
+  /* Per export, its arguments as the last call left them (NULL until the
+  ** first call): rsim__wasm_update rewrites them in place, so a call with
+  ** the shapes of the last one allocates nothing.  Holds one call's
+  ** arguments per export in memory (a camera frame: its size in C values). */
+  wasmtime_component_val_t **args;
   bool poisoned;
   uint64_t last_fuel;
   rsim_limit_kind last_limit;
@@ -87,6 +92,11 @@ int rsim_wasm_engine_new_opts(const rsim_wasm_engine_opts *o, rsim_wasm_engine *
   /* Built with component-model-async; its concurrency support roughly
   ** doubles the cost of every call, and replaysim makes no async calls. */
   wasmtime_config_concurrency_support_set(cfg, false);
+#ifdef WASMTIME_COMPONENT_PACKED_LIST
+  /* Our patched Wasmtime (patches/wasmtime): lists of numbers come back as
+  ** one packed value, not one value per element (convert.c). */
+  wasmtime_config_component_model_packed_lists_set(cfg, true);
+#endif
   wasm_engine_t *engine = wasm_engine_new_with_config(cfg);
   if (!engine) return rsim_errbuf_set(eb, RSIM_EBACKEND, "wasmtime: cannot create an engine");
   rsim_wasm_engine *e = rsim_xcalloc(1, sizeof *e);
@@ -382,6 +392,7 @@ int rsim_instance_new(rsim_component *c, const char *name, const rsim_host_def *
   if (limits) in->limits = *limits;
   in->funcs = rsim_xcalloc(c->n_exports ? c->n_exports : 1, sizeof *in->funcs);
   in->has_func = rsim_xcalloc(c->n_exports ? c->n_exports : 1, sizeof *in->has_func);
+  in->args = rsim_xcalloc(c->n_exports ? c->n_exports : 1, sizeof *in->args);
   int rc = build_linker(in, defs, n_defs, eb);
   if (!rc) rc = instantiate(in, eb);
   if (rc) {
@@ -397,6 +408,12 @@ void rsim_instance_free(rsim_instance *in) {
   if (in->store) wasmtime_store_delete(in->store);
   if (in->linker) wasmtime_component_linker_delete(in->linker);
   free(in->bindings);
+  for (size_t i = 0; i < in->c->n_exports && in->args; i++) {
+    for (size_t k = 0; in->args[i] && k < in->c->exports[i].n_params; k++)
+      wasmtime_component_val_delete(&in->args[i][k]);
+    free(in->args[i]);
+  }
+  free(in->args);
   free(in->funcs);
   free(in->has_func);
   free(in->name);
@@ -448,16 +465,16 @@ int rsim_instance_call(rsim_instance *in, size_t export_index, const rsim_val *a
     return RSIM_EINVAL;
   }
   const rsim_func_sig *s = &in->c->exports[export_index];
-  wasmtime_component_val_t stack[4], *wargs = nargs <= 4 ? stack : rsim_xcalloc(nargs, sizeof *wargs);
+  if (!in->args[export_index]) in->args[export_index] = rsim_xcalloc(nargs ? nargs : 1, sizeof **in->args);
+  wasmtime_component_val_t *wargs = in->args[export_index];
   wasmtime_component_val_t wres;
   memset(&wres, 0, sizeof wres);
   rsim_errbuf eb = {0};
-  size_t built = 0;
   int rc = RSIM_OK;
-  for (; built < nargs; built++)
-    if (rsim__wasm_to(&args[built], s->param_types[built], &wargs[built], &eb)) {
+  for (size_t i = 0; i < nargs; i++)
+    if (rsim__wasm_update(&args[i], s->param_types[i], &wargs[i], &eb)) {
       snprintf(in->errmsg, sizeof in->errmsg, "component %s: argument '%s' of %s: %s", in->name,
-               s->param_names[built], s->name, eb.msg);
+               s->param_names[i], s->name, eb.msg);
       rc = RSIM_ETYPE;
       break;
     }
@@ -499,7 +516,5 @@ int rsim_instance_call(rsim_instance *in, size_t export_index, const rsim_val *a
       wasmtime_component_val_delete(&wres);
     }
   }
-  for (size_t i = 0; i < built; i++) wasmtime_component_val_delete(&wargs[i]);
-  if (wargs != stack) free(wargs);
   return rc;
 }

@@ -43,12 +43,21 @@ int rsim__wasm_from(const wasmtime_component_val_t *w, const rsim_type *t, rsim_
                     rsim_errbuf *eb);
 /*
 ** rsim value -> Wasmtime value, allocated with Wasmtime's allocators (as host
-** callbacks' results must be).  Strings are UTF-8-checked first: invalid
-** UTF-8 would abort the process inside Wasmtime.  On error *out is left a
-** harmless bool.
+** callbacks' results must be).  v is checked against t on the way (strings
+** for valid UTF-8 too, unless they are known valid: invalid UTF-8 would
+** abort the process inside Wasmtime).  On error *out is left a harmless
+** bool and eb says where v differs from t.
 */
 int rsim__wasm_to(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out,
                   rsim_errbuf *eb);
+/*
+** Same, into a slot that still holds the value the previous call put there
+** (or a zeroed bool): what has the same shape is overwritten in place, so a
+** call with the shapes of the last one allocates and frees nothing.  The
+** slot must only ever carry values of type t.
+*/
+int rsim__wasm_update(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *slot,
+                      rsim_errbuf *eb);
 
 /* Copies a Wasmtime error's message into buf and deletes the error. */
 void rsim__wasm_take_error(wasmtime_error_t *err, char *buf, size_t n);

@@ -291,3 +291,75 @@ TEST(wasm_payloads_arrive_byte_exact_at_every_length) {
   rsim_component_free(c);
   rsim_wasm_engine_free(we);
 }
+
+/*
+** Bytes both ways through misbehave's echo mode: restore(list<u8>) into the
+** component, save() -> list<u8> back, and the same bytes as a reading's
+** packed list<u64> payload.  Every length up to 2 KiB (all tails) and the
+** lengths around each power of two up to 1 MiB, in an order that changes
+** the shape from call to call, so the host's argument slots (reused between
+** calls, convert.c) are grown, shrunk and rewritten in place.  Runs against
+** whichever Wasmtime the build uses: stock (values per element) or
+** patches/wasmtime (packed lists).
+*/
+TEST(wasm_bytes_cross_byte_exact_both_ways_at_every_length) {
+  rsim_wasm_engine *we;
+  rsim_errbuf eb = {0};
+  ASSERT_OK(rsim_wasm_engine_new(&we, &eb));
+  rsim_component *c;
+  ASSERT_OK(rsim_component_load(we, test_component_path("misbehave"), &c, &eb));
+  rsim_host_def defs[4] = {kDefs[0], kDefs[1], kDefs[2], {IFACE, "get-config", h_config_echo}};
+  rsim_instance *in;
+  ASSERT_OK(rsim_instance_new(c, "echo", defs, 4, NULL, NULL, &in, &eb));
+  int fn = rsim_component_find_export(c, "process-frame");
+  int save = rsim_component_find_export(c, "save"), restore = rsim_component_find_export(c, "restore");
+  ASSERT(fn >= 0 && save >= 0 && restore >= 0);
+  size_t lens[2200], n = 0;
+  for (size_t l = 0; l <= 2048; l++) lens[n++] = l;
+  for (size_t k = 12; k <= 20; k++) {
+    lens[n++] = ((size_t)1 << k) + 1;
+    lens[n++] = ((size_t)1 << k) - 1;
+    lens[n++] = (size_t)1 << k;
+  }
+  lens[n++] = 640 * 360 * 3;
+  lens[n++] = 3;
+  /* The longest length is 1 MiB + 1, read from one byte in on odd calls. */
+  size_t max = ((size_t)1 << 20) + 2;
+  uint8_t *p = malloc(max);
+  uint32_t seed = 777;
+  for (size_t i = 0; i < max; i++) p[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+  for (size_t k = 0; k < n; k++) {
+    /* Odd calls start one byte in: same length, other bytes. */
+    const uint8_t *b = p + (k & 1);
+    size_t len = lens[k];
+    rsim_val arg, res;
+    rsim_val_set_bytes(&arg, b, len);
+    ASSERT_OK(rsim_instance_call(in, (size_t)restore, &arg, 1, &res));
+    ASSERT_EQ(res.kind, RSIM_RESULT);
+    ASSERT_EQ(res.of.var.index, 0);
+    rsim_val_clear(&arg);
+    rsim_val_clear(&res);
+    ASSERT_OK(rsim_instance_call(in, (size_t)save, NULL, 0, &res));
+    ASSERT_EQ(res.kind, RSIM_BYTES);
+    ASSERT_EQ(res.of.bytes.len, len);
+    ASSERT(len == 0 || !memcmp(res.of.bytes.ptr, b, len));
+    rsim_val_clear(&res);
+    if (len > 4096 || k % 7 == 0) { /* the packed reading: a sample of lengths */
+      rsim_reading r = {.sensor_id = (char *)"cam", .t = 5, .kind = RSIM_SENSOR_CAMERA,
+                        .payload = (uint8_t *)b, .payload_len = len};
+      rsim_engine_reading_to_val(&r, &arg);
+      ASSERT_OK(rsim_instance_call(in, (size_t)fn, &arg, 1, &res));
+      uint32_t h = 2166136261u;
+      for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 16777619u;
+      char want[32];
+      snprintf(want, sizeof want, "%zu %x", len, h);
+      ASSERT_STREQ(res.of.agg.items[0].of.agg.items[0].of.str.ptr, want);
+      rsim_val_clear(&arg);
+      rsim_val_clear(&res);
+    }
+  }
+  free(p);
+  rsim_instance_free(in);
+  rsim_component_free(c);
+  rsim_wasm_engine_free(we);
+}
