@@ -288,8 +288,8 @@ uint64_t rsim_store_shared_reads(const rsim_store *st);
 ** window is max_readings readings or max_bytes payload bytes, whichever is
 ** reached first (0: the defaults below, measured in docs/benchmarks.md).
 */
-#define RSIM_READAHEAD_READINGS 256
-#define RSIM_READAHEAD_BYTES ((size_t)32 << 20)
+#define RSIM_READAHEAD_READINGS 64
+#define RSIM_READAHEAD_BYTES ((size_t)8 << 20)
 typedef struct rsim_readahead_opts {
   size_t max_readings;
   size_t max_bytes;
