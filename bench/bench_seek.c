@@ -1,7 +1,11 @@
 /*
 ** bench_seek.c -- what checkpoints cost and what seeking takes.
 **
-**   bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX]
+**   bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX] [on|off|READINGS[:MB]]
+**
+** The last argument is reading ahead (rsim_store_readahead): on (the
+** default, with the default window, as the CLI does), off, or a window of
+** READINGS readings and MB megabytes of payload.
 **
 ** 1. The whole drive played twice at max speed, without checkpoints (only
 **    the start) and with one every K seconds of sim time: the overhead,
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rsim/engine.h"
 #include "rsim/store.h"
@@ -25,6 +30,13 @@ static void die(const char *what, const char *msg) {
 }
 
 static size_t g_cap; /* checkpoint_max; 0 = the engine's default */
+static double g_thread_cpu, g_proc_cpu; /* of the last run(): the engine's thread, the whole process */
+
+static double cpu_s(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double run(rsim_graph *g, rsim_store *st, int64_t every, rsim_engine **keep) {
   rsim_errbuf eb = {0};
@@ -32,10 +44,13 @@ static double run(rsim_graph *g, rsim_store *st, int64_t every, rsim_engine **ke
   rsim_engine *e;
   if (rsim_engine_new(g, &o, &e, &eb)) die("engine", eb.msg);
   int64_t t0 = rsim_monotonic_ns();
+  double th0 = cpu_s(CLOCK_THREAD_CPUTIME_ID), pr0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
   int rc;
   while ((rc = rsim_engine_step(e)) == RSIM_OK) {
   }
   double s = (double)(rsim_monotonic_ns() - t0) / 1e9;
+  g_thread_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - th0;
+  g_proc_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - pr0;
   if (rc != RSIM_EEOF) die("run", rsim_engine_errmsg(e));
   if (keep) *keep = e;
   else rsim_engine_free(e);
@@ -56,7 +71,7 @@ static void pct(double *v, int n, double *p50, double *p95, double *max) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX]\n");
+    fprintf(stderr, "usage: bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX] [on|off|READINGS[:MB]]\n");
     return 2;
   }
   double k_s = argc > 3 ? atof(argv[3]) : 1.0;
@@ -66,9 +81,23 @@ int main(int argc, char **argv) {
   rsim_store *st;
   rsim_graph *g;
   if (rsim_store_open(argv[1], &st, &eb)) die(argv[1], eb.msg);
+  const char *ahead = argc > 6 ? argv[6] : "on";
+  if (strcmp(ahead, "off")) {
+    rsim_readahead_opts ro = {.own_base = true};
+    if (strcmp(ahead, "on")) {
+      double mb = 0;
+      ro.max_readings = (size_t)atol(ahead);
+      const char *colon = strchr(ahead, ':');
+      if (colon) mb = atof(colon + 1);
+      ro.max_bytes = (size_t)(mb * 1048576.0);
+    }
+    rsim_store *base = st;
+    rsim_store_readahead(base, &ro, &st);
+  }
   if (rsim_graph_load(argv[2], &g, &eb)) die(argv[2], eb.msg);
   int64_t every = (int64_t)(k_s * 1e9);
   double plain = run(g, st, -1, NULL);
+  double plain_thread = g_thread_cpu, plain_proc = g_proc_cpu;
   rsim_engine *e;
   double with = run(g, st, every, &e);
   rsim_time from, to;
@@ -92,8 +121,13 @@ int main(int argc, char **argv) {
   pct(lat, n, &p50, &p95, &max);
   pct(back, n, &b50, &b95, &bmax);
   double sim = (double)(to - from) / 1e9;
-  printf("| %.0f s drive, K = %.2f s | |\n|---|---|\n", sim, k_s);
+  size_t peak_n, peak_b;
+  rsim_store_readahead_peak(st, &peak_n, &peak_b);
+  printf("| %.0f s drive, K = %.2f s, read-ahead %s | |\n|---|---|\n", sim, k_s, ahead);
+  if (strcmp(ahead, "off"))
+    printf("| read ahead at most | %zu readings, %.1f MB |\n", peak_n, (double)peak_b / 1048576.0);
   printf("| run without checkpoints | %.2f s |\n", plain);
+  printf("| its CPU time: the engine's thread, the whole process | %.2f s, %.2f s |\n", plain_thread, plain_proc);
   printf("| run with checkpoints | %.2f s (%+.1f%%), %llu taken, %zu held (every %.2f s), %.1f MB |\n", with,
          100.0 * (with - plain) / plain, (unsigned long long)cs.taken, cs.held, (double)cs.interval_ns / 1e9,
          (double)cs.bytes / 1e6);

@@ -31,6 +31,7 @@ typedef struct trk_params {
   float alpha, beta;       /* filter gains (default 0.5, 0.3) */
   uint32_t confirm_hits;   /* hits before a track is reported (default 3) */
   uint32_t max_misses;     /* consecutive misses before deletion (default 3) */
+  float mount_yaw;         /* radar facing, rad to the left of forward (default 0) */
 } trk_params;
 
 /* A candidate track-detection pairing (scratch space of trk_update). */

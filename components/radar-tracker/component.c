@@ -19,8 +19,13 @@ void exports_rsim_sim_radar_processing_process_scan(
     trk_params p;
     trk_params_default(&p);
     p.mount_x = rsim_config_f32("radar.mount_x", p.mount_x);
+    p.mount_y = rsim_config_f32("radar.mount_y", p.mount_y);
+    p.mount_yaw = rsim_config_f32("radar.mount_yaw", p.mount_yaw);
     p.gate_m = rsim_config_f32("gate_m", p.gate_m);
     trk_init(&g_state, &p);
+    /* Several trackers feeding one fusion: ids apart (id_base + 1, ...). */
+    float base = rsim_config_f32("id_base", 0.0f);
+    if (base > 0 && base < 4e9f) g_state.next_id = (uint32_t)base + 1;
     g_init = true;
   }
   trk_detection d[TRK_MAX_DET];

@@ -19,6 +19,7 @@ void trk_params_default(trk_params *p) {
   p->beta = 0.3f;
   p->confirm_hits = 3;
   p->max_misses = 3;
+  p->mount_yaw = 0.0f;
 }
 
 void trk_init(trk_state *s, const trk_params *p) {
@@ -61,8 +62,8 @@ void trk_update(trk_state *s, int64_t t_ns, const trk_detection *d, int n) {
   }
   float mx[MAX_DET], my[MAX_DET];
   for (int j = 0; j < n; j++) {
-    mx[j] = s->p.mount_x + d[j].range * cosf(d[j].azimuth);
-    my[j] = s->p.mount_y + d[j].range * sinf(d[j].azimuth);
+    mx[j] = s->p.mount_x + d[j].range * cosf(d[j].azimuth + s->p.mount_yaw);
+    my[j] = s->p.mount_y + d[j].range * sinf(d[j].azimuth + s->p.mount_yaw);
   }
   /* Every pair inside the gate, cheapest first: a simple global greedy. */
   trk_pair *pairs = s->pairs;
@@ -120,7 +121,7 @@ void trk_update(trk_state *s, int64_t t_ns, const trk_detection *d, int n) {
     t->azimuth = d[j].azimuth;
     t->range_rate = d[j].range_rate;
     /* Seed the velocity from the Doppler: radial only, the best first guess. */
-    t->vx = d[j].range_rate * cosf(d[j].azimuth);
-    t->vy = d[j].range_rate * sinf(d[j].azimuth);
+    t->vx = d[j].range_rate * cosf(d[j].azimuth + s->p.mount_yaw);
+    t->vy = d[j].range_rate * sinf(d[j].azimuth + s->p.mount_yaw);
   }
 }

@@ -274,6 +274,35 @@ int rsim_store_shared(rsim_store *base, size_t max_kept, rsim_store **out);
 ** store). */
 uint64_t rsim_store_shared_reads(const rsim_store *st);
 
+/*
+** A store over base whose cursors read ahead: each cursor has a thread
+** that reads, decodes and (MCAP) decompresses base's readings into a
+** bounded window while the caller works, so reading overlaps the replay.
+** The readings, their order, the end and any error (with base's message,
+** after the same readings) are exactly base's cursor's.  Closing a cursor
+** stops and joins its thread (a seek reopens the engine's cursor, and so
+** restarts reading ahead from the new time).  Every other call goes to
+** base, which is used by one thread at a time; while the read-ahead store
+** is open, base must be used through it only.  Warnings of base show up
+** here as the caller reaches the readings after which they arose.  The
+** window is max_readings readings or max_bytes payload bytes, whichever is
+** reached first (0: the defaults below, measured in docs/benchmarks.md).
+*/
+#define RSIM_READAHEAD_READINGS 64
+#define RSIM_READAHEAD_BYTES ((size_t)8 << 20)
+typedef struct rsim_readahead_opts {
+  size_t max_readings;
+  size_t max_bytes;
+  bool own_base; /* base is closed with the read-ahead store */
+} rsim_readahead_opts;
+
+int rsim_store_readahead(rsim_store *base, const rsim_readahead_opts *o, rsim_store **out);
+/* Whether st is a store from rsim_store_readahead. */
+bool rsim_store_is_readahead(const rsim_store *st);
+/* The most readings and payload bytes one of st's cursors held read ahead
+** so far (0, 0 for another kind of store): the window's memory. */
+void rsim_store_readahead_peak(rsim_store *st, size_t *readings, size_t *bytes);
+
 /* Groups writes into one transaction (the generator writes millions of rows). */
 int rsim_store_begin(rsim_store *st);
 int rsim_store_commit(rsim_store *st);

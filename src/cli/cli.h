@@ -49,7 +49,9 @@ bool cli_time_opt(int argc, char **argv, int *i, const char *verb, const char **
 ** P[,P...], --exclude P (repeatable), --remap OLD=NEW (repeatable); patterns
 ** are shell-style.  For MCAP input, the topic map: --topics FILE.yaml and
 ** --topic TOPIC=ID[:KIND] (repeatable), and --on-corrupt stop|skip (skip:
-** a damaged chunk is a gap, not an error). */
+** a damaged chunk is a gap, not an error).  --no-read-ahead: the store is
+** read on the command's own thread (by default each cursor reads ahead on
+** a thread of its own, rsim_store_readahead). */
 typedef struct cli_filters {
   const char *include[32], *exclude[32], *remap[32];
   size_t n_include, n_exclude, n_remap;
@@ -58,14 +60,16 @@ typedef struct cli_filters {
   size_t n_topics;
   rsim_errbuf topic_err; /* a bad --topic/--topics/--on-corrupt, reported on open */
   bool skip_corrupt;
+  bool no_read_ahead;
   size_t warned;         /* store warnings printed so far */
 } cli_filters;
 
 /* Consumes one filter option at argv[*i]; false if it is not one. */
 bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f);
-/* Opens path with the topic map into *base and sets *st to a filtered view
-** of it when any filter was given, else to *base (close both: the view owns
-** nothing). */
+/* Opens path with the topic map into *base (read ahead unless
+** --no-read-ahead: then *base owns the store it reads) and sets *st to a
+** filtered view of it when any filter was given, else to *base (close
+** both: the view owns nothing). */
 int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_store **st, rsim_errbuf *eb);
 /* Prints the store's warnings not printed yet (a store read unindexed,
 ** gaps) on stderr; cli_store_open prints those of opening. */

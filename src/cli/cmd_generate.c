@@ -19,6 +19,7 @@ int cli_generate(int argc, char **argv) {
   uint64_t seed = 1;
   rsim_time start = RSIM_GEN_DEFAULT_START;
   bool overwrite = false, quiet = false;
+  rsim_gen_rig rig = RSIM_GEN_RIG_DEFAULT;
   rsim_store_opts so = {.foxglove = true}; /* an MCAP drive opens in Foxglove */
   rsim_errbuf eb = {0};
   for (int i = 1; i < argc; i++) {
@@ -29,6 +30,11 @@ int cli_generate(int argc, char **argv) {
       if (rsim_parse_uint(v, &seed, &eb)) return cli_bad_value("generate", "--seed", &eb);
     } else if (cli_opt(argc, argv, &i, "--start", &v)) {
       if (rsim_parse_time_arg(v, 0, &start, &eb)) return cli_bad_value("generate", "--start", &eb);
+    } else if (cli_opt(argc, argv, &i, "--rig", &v)) {
+      if (rsim_gen_rig_parse(v, &rig)) {
+        fprintf(stderr, "generate: --rig '%s': must be default or surround\n", v);
+        return CLI_USAGE;
+      }
     } else if (cli_opt(argc, argv, &i, "--schemas", &v) && (!strcmp(v, "foxglove") || !strcmp(v, "rsim")))
       so.foxglove = !strcmp(v, "foxglove");
     else if (!strcmp(argv[i], "--overwrite")) overwrite = true;
@@ -36,6 +42,7 @@ int cli_generate(int argc, char **argv) {
     else {
       fprintf(stderr, "usage: replaysim generate --out drive.db|drive.mcap [--duration 60s] [--seed N] "
                       "[--start NS] [--overwrite] [--quiet]\n"
+                      "                         [--rig default|surround]   (surround: cameras and radars on four sides)\n"
                       "                         [--schemas foxglove|rsim]   (MCAP: Foxglove schemas by default)\n");
       return CLI_USAGE;
     }
@@ -48,7 +55,7 @@ int cli_generate(int argc, char **argv) {
   if (rsim_store_create_opts(out, overwrite, &so, &st, &eb)) return cli_fail("generate: %s", eb.msg);
   cli_progress pr;
   cli_progress_init(&pr, "generating");
-  rsim_gen_opts o = {.duration_ns = duration, .seed = seed, .start = start};
+  rsim_gen_opts o = {.duration_ns = duration, .seed = seed, .start = start, .rig = rig};
   if (!quiet) {
     o.progress = on_progress;
     o.progress_ud = &pr;
@@ -63,6 +70,7 @@ int cli_generate(int argc, char **argv) {
   rsim_format_duration(duration, d, sizeof d);
   rsim_format_duration(rsim_monotonic_ns() - t0, w, sizeof w);
   if (!quiet) cli_progress_done(&pr, NULL);
-  printf("wrote %s: %s synthetic drive, seed %llu, in %s\n", out, d, (unsigned long long)seed, w);
+  printf("wrote %s: %s synthetic drive%s, seed %llu, in %s\n", out, d, rig ? " (surround rig)" : "",
+         (unsigned long long)seed, w);
   return CLI_OK;
 }

@@ -41,6 +41,10 @@ bool cli_filter_opt(int argc, char **argv, int *i, cli_filters *f) {
     rsim_topic_rules_free(r, n);
     return true;
   }
+  if (!strcmp(argv[*i], "--no-read-ahead")) {
+    f->no_read_ahead = true;
+    return true;
+  }
   if (cli_opt(argc, argv, i, "--on-corrupt", &v)) {
     f->skip_corrupt = !strcmp(v, "skip");
     if (strcmp(v, "skip") && strcmp(v, "stop") && !f->topic_err.code)
@@ -63,6 +67,11 @@ int cli_store_open(const char *path, cli_filters *f, rsim_store **base, rsim_sto
   rsim_store_opts o = {.topics = f->topics, .n_topics = f->n_topics, .skip_corrupt = f->skip_corrupt};
   int rc = rsim_store_open_opts(path, &o, base, eb);
   if (rc) return rc;
+  if (!f->no_read_ahead) { /* the commands use base through it only, as it requires */
+    rsim_readahead_opts ra = {.own_base = true};
+    rsim_store *raw = *base;
+    rsim_store_readahead(raw, &ra, base);
+  }
   cli_store_warnings(*base, f);
   *st = *base;
   if (!f->n_include && !f->n_exclude && !f->n_remap) return RSIM_OK;

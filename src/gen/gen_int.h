@@ -64,8 +64,11 @@ void rsim__world_step(rsim__world *w, double dt);
 #define CAM_X 1.5
 #define CAM_Z 1.4
 
-/* Renders the camera image (RGB, CAM_W x CAM_H) with noise from rng. */
-void rsim__render_camera(const rsim__world *w, rsim__rng *rng, uint8_t *rgb);
+/* Renders the image (RGB, CAM_W x CAM_H) of a camera mounted at (mx, my,
+** CAM_Z) in the vehicle frame and turned quarter * 90 degrees to the left
+** (0 front, 1 left, 2 rear, 3 right), with noise from rng.  The front
+** camera of the default rig is (CAM_X, 0, 0). */
+void rsim__render_camera(const rsim__world *w, rsim__rng *rng, uint8_t *rgb, double mx, double my, int quarter);
 /* Casts the lidar; writes points (x, y, z, intensity) in the vehicle frame
 ** into pts (room for 16 * 720 points) and returns the count. */
 int rsim__render_lidar(const rsim__world *w, rsim__rng *rng, float *pts);

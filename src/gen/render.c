@@ -32,8 +32,8 @@ static const uint8_t kSky[3] = {170, 190, 215}, kGround[3] = {110, 100, 85},
                      kRoad[3] = {70, 70, 75}, kMark[3] = {230, 230, 230}, kRail[3] = {150, 150, 150};
 
 /* Road users and rail segments relative to a sensor at (sx, sy, sz) in the
-** world; returns the count. */
-static int collect_boxes(const rsim__world *w, double sx, double sy, double sz, box *out, int max) {
+** world, rails from `back` metres behind the ego; returns the count. */
+static int collect_boxes(const rsim__world *w, double sx, double sy, double sz, double back, box *out, int max) {
   int n = 0;
   for (int i = 0; i < w->n_obj && n < max; i++) {
     const rsim__obj *o = &w->obj[i];
@@ -48,7 +48,7 @@ static int collect_boxes(const rsim__world *w, double sx, double sy, double sz, 
   }
   /* Rails in 8 m segments with 2 m gaps, so they look like posts and beams
   ** and never hide the whole road edge. */
-  double start = floor((w->ex - 10) / 10.0) * 10.0;
+  double start = floor((w->ex - back) / 10.0) * 10.0;
   for (double x = start; x < w->ex + 160 && n + 2 <= max; x += 10.0)
     for (int side = -1; side <= 1; side += 2) {
       box *b = &out[n++];
@@ -109,8 +109,17 @@ static const uint8_t *ground_colour(double wx, double wy) {
   return kRoad;
 }
 
-void rsim__render_camera(const rsim__world *w, rsim__rng *rng, uint8_t *rgb) {
-  double cam_wx = w->ex + CAM_X;
+/* A box from world axes (relative to the camera) into the frame of a camera
+** turned quarter * 90 degrees to the left: boxes stay axis-aligned. */
+static void turn(box *b, int quarter) {
+  double x0 = b->x0, x1 = b->x1, y0 = b->y0, y1 = b->y1;
+  if (quarter == 1) b->x0 = y0, b->x1 = y1, b->y0 = -x1, b->y1 = -x0;
+  else if (quarter == 2) b->x0 = -x1, b->x1 = -x0, b->y0 = -y1, b->y1 = -y0;
+  else if (quarter == 3) b->x0 = -y1, b->x1 = -y0, b->y0 = x0, b->y1 = x1;
+}
+
+void rsim__render_camera(const rsim__world *w, rsim__rng *rng, uint8_t *rgb, double mx, double my, int quarter) {
+  double cam_wx = w->ex + mx, cam_wy = w->ey + my;
   for (int v = 0; v < CAM_H; v++) {
     double dz = v - CAM_CY;
     double dist = dz > 0.5 ? CAM_FY * CAM_Z / dz : -1; /* ground distance of the row */
@@ -120,12 +129,17 @@ void rsim__render_camera(const rsim__world *w, rsim__rng *rng, uint8_t *rgb) {
         put(rgb, u, v, dist < 0 ? sky : kGround, 1.0);
         continue;
       }
-      double wy = w->ey + (CAM_CX - u) * dist / CAM_FX;
-      put(rgb, u, v, ground_colour(cam_wx + dist, wy), 1.0);
+      double side = (CAM_CX - u) * dist / CAM_FX; /* to the camera's left */
+      if (quarter == 0) put(rgb, u, v, ground_colour(cam_wx + dist, cam_wy + side), 1.0);
+      else if (quarter == 1) put(rgb, u, v, ground_colour(cam_wx - side, cam_wy + dist), 1.0);
+      else if (quarter == 2) put(rgb, u, v, ground_colour(cam_wx - dist, cam_wy - side), 1.0);
+      else put(rgb, u, v, ground_colour(cam_wx + side, cam_wy - dist), 1.0);
     }
   }
   box boxes[80];
-  int n = collect_boxes(w, cam_wx, w->ey, CAM_Z, boxes, 80);
+  /* A camera that looks back or aside sees the rails behind the ego too. */
+  int n = collect_boxes(w, cam_wx, cam_wy, CAM_Z, quarter ? 160 : 10, boxes, 80);
+  for (int i = 0; i < n; i++) turn(&boxes[i], quarter);
   qsort(boxes, (size_t)n, sizeof *boxes, cmp_far_first);
   for (int i = 0; i < n; i++) draw_box(rgb, &boxes[i]);
   for (size_t i = 0; i < (size_t)CAM_W * CAM_H * 3; i++) {
@@ -159,7 +173,7 @@ static double hit_box(const double o[3], const double d[3], const box *b) {
 int rsim__render_lidar(const rsim__world *w, rsim__rng *rng, float *pts) {
   const double mount[3] = {1.2, 0.0, 1.9}, max_range = 80.0;
   box boxes[80];
-  int nb = collect_boxes(w, w->ex + mount[0], w->ey + mount[1], mount[2], boxes, 80);
+  int nb = collect_boxes(w, w->ex + mount[0], w->ey + mount[1], mount[2], 10, boxes, 80);
   const double origin[3] = {0, 0, 0};
   int n = 0;
   for (int beam = 0; beam < 16; beam++) {

@@ -29,7 +29,8 @@ clang-19 "${common[@]}" "$here/fuzz_value_decode.c" "${core[@]}" -lm -o "$out/fu
 # The graph loader parses transforms (sample.c), which use the store's
 # reading helpers; link the store and its backends for them.
 store=("$root"/src/store/*.c "$root"/src/mcap/*.c)
-store_libs=$(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3 jansson yaml-0.1 libpq)
+# -pthread: the read-ahead store (src/store/readahead.c) starts threads.
+store_libs="$(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng sqlite3 jansson yaml-0.1 libpq) -pthread"
 clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "$root/src/engine/sample.c" \
   "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_graph"
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
