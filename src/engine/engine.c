@@ -1173,15 +1173,20 @@ static int record_check(rsim_engine *e, int rc) {
 }
 
 /* With workers, the rest of the instant (opened first when none is open)
-** runs on them when two runs or more are left; advance() then closes it. */
+** runs on them when two of its runs can overlap; advance() then closes it.
+** Runs s-1 and s can overlap when s does not need s-1 (need[s] < s); when
+** no two can, the runs form a chain and handing each to a worker would
+** only add two thread switches a run (the demo graph: fusion, then the
+** planner that reads it). */
 static int run_rest_parallel(rsim_engine *e) {
   if (!e->pool || (e->o.record && rsim_record_error(e->o.record))) return RSIM_OK;
   if (!e->mid) {
     int rc = open_instant(e);
     if (rc) return record_check(e, rc);
   }
-  if (e->n_runs - e->committed < 2) return RSIM_OK;
-  return rsim__pool_run_instant(e);
+  for (size_t s = e->committed + 1; s < e->n_runs; s++)
+    if (e->runs[s].need < s) return rsim__pool_run_instant(e);
+  return RSIM_OK;
 }
 
 int rsim_engine_step(rsim_engine *e) {
