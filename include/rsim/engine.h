@@ -18,9 +18,17 @@
 ** quantised to a base tick.
 **
 ** Determinism.  The same store, graph and components give the same outputs
-** bit for bit, whatever the playback speed; the run digest (SHA-256 over
-** every output in execution order: component name, time, canonical value
-** encoding) proves it.
+** bit for bit, whatever the playback speed and the number of threads; the
+** run digest (SHA-256 over every output in execution order: component
+** name, time, canonical value encoding) proves it.
+**
+** Threads.  With opts.threads > 1 (the default: one a core, at most one a
+** component), the runs of one instant that do not feed each other are
+** called on worker threads at the same time, each component's instance by
+** one thread at a time; their outputs, log lines and stats are committed
+** in the serial order (docs/design.md, "Parallel schedule").  Log
+** callbacks and the record are used from the caller's thread only.
+** rsim_engine_step_run runs exactly one call, on the caller's thread.
 */
 #ifndef RSIM_ENGINE_H
 #define RSIM_ENGINE_H
@@ -107,6 +115,7 @@ typedef struct rsim_engine_opts {
   int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 1 s, < 0 = only the start */
   size_t checkpoint_max;  /* checkpoints kept in memory; when full, every other one goes and the interval doubles; 0 = 4096 */
   const char *checkpoint_dir; /* also write each checkpoint there (created if missing); NULL = memory only */
+  int threads;            /* threads for the runs of one instant; 0 = one a core, 1 = the caller's only (see below) */
 } rsim_engine_opts;
 
 /* Log levels, as in the WIT enum log-level. */
@@ -137,6 +146,8 @@ int rsim_engine_step(rsim_engine *e);
 ** finishes the instant.  Outputs are the same as stepping by instants.
 */
 int rsim_engine_step_run(rsim_engine *e, size_t *component);
+/* Threads the runs of an instant use (opts.threads resolved). */
+int rsim_engine_threads(const rsim_engine *e);
 /* Time of the instant the last step ran (the start before any step). */
 rsim_time rsim_engine_time(const rsim_engine *e);
 /* Time of the next instant, or RSIM_EEOF. */

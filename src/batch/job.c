@@ -268,7 +268,9 @@ int rsim_batch_run_job(const rsim_batch_job *job, const char *out, bool score, v
     if ((rc = rsim__batch_tmp_run(tmp, sizeof tmp, &jeb))) goto out;
     out = tmp;
   }
-  rsim_engine_opts o = {.store = st, .from = job->from, .to = job->to};
+  /* One engine thread: a batch already runs a job a core (--jobs, ranks),
+  ** and more threads a job would only compete with the other jobs. */
+  rsim_engine_opts o = {.store = st, .from = job->from, .to = job->to, .threads = 1};
   if (job->from && job->warmup_ns) {
     rsim_time first = 0, last = 0;
     rsim_store_time_range(st, &first, &last);

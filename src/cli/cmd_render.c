@@ -15,7 +15,8 @@
 
 static int usage(void) {
   fprintf(stderr, "usage: replaysim render GRAPH --store drive.db (--at T --out frame.png | --every D --out DIR/)\n"
-                  "                        [--camera ID] [--lidar ID] [--scale PX_PER_M] [--require-hashes] [sensor filters]\n"
+                  "                        [--camera ID] [--lidar ID] [--scale PX_PER_M] [--require-hashes] [--threads N]\n"
+                  "                        [sensor filters]\n"
                   "  T: ns since the epoch or a duration into the log (12.5s); clamped to the log\n");
   return CLI_USAGE;
 }
@@ -40,6 +41,7 @@ int cli_render(int argc, char **argv) {
   bool require_hashes = false;
   rsim_errbuf eb = {0};
   int64_t step = 0;
+  int threads = 0, bad = 0;
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--store", &v)) store = v;
     else if (cli_opt(argc, argv, &i, "--at", &v)) {
@@ -58,6 +60,9 @@ int cli_render(int argc, char **argv) {
       if (rsim_parse_real(v, 0.1, 1000, &ro.bev_scale, &eb)) return cli_bad_value("render", "--scale", &eb);
     }
     else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
+    else if (cli_threads_opt(argc, argv, &i, "render", &threads, &bad)) {
+      if (bad) return bad;
+    }
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
@@ -71,7 +76,8 @@ int cli_render(int argc, char **argv) {
   if (rsim_graph_load(graph, &g, &eb)) goto done;
   rsim_graph_require_hashes(g, require_hashes);
   if (cli_store_open(store, &filters, &base, &st, &eb)) goto done;
-  rsim_engine_opts eo = {.store = st, .log_level = RSIM_LOG_ERROR, .log = cli_engine_log, .log_ud = &log_from};
+  rsim_engine_opts eo = {.store = st, .log_level = RSIM_LOG_ERROR, .log = cli_engine_log, .log_ud = &log_from,
+                         .threads = threads};
   rsim_store_time_range(st, &log_from, &(rsim_time){0}); /* the engine's range: the whole log */
   if (rsim_engine_new(g, &eo, &e, &eb)) goto done;
   ro.title = graph;

@@ -34,6 +34,7 @@ typedef struct run_args {
   int64_t checkpoint_every;
   bool loop;
   int64_t delay, offset;
+  int threads; /* 0: one a core */
   const char *checkpoint_dir, *resume;
   cli_filters filters;
   cli_variant variant; /* --variant: an A/B run (variant.c) */
@@ -53,6 +54,7 @@ static int usage(void) {
           "                     [--no-read-ahead]   (read the store on the replay's thread)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
           "                     [--loop] [--delay D] [--offset D]   (start D into the range)\n"
+          "                     [--threads N]   (components of one instant called at once; default: one a core)\n"
           "                     [--variant COMPONENT[=FILE.wasm] [--variant-config KEY=VALUE] [--out-variant B.db]]\n"
           "                       (A/B: the graph and the graph with COMPONENT replaced, side by side)\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");
@@ -72,6 +74,9 @@ static int parse_args(int argc, char **argv, run_args *a) {
     }
     else if (cli_opt(argc, argv, &i, "--out", &v)) a->out = v;
     else if (cli_time_opt(argc, argv, &i, "run", &a->from, &a->to, &bad)) {
+      if (bad) return bad;
+    }
+    else if (cli_threads_opt(argc, argv, &i, "run", &a->threads, &bad)) {
       if (bad) return bad;
     }
     else if (cli_opt(argc, argv, &i, "--checkpoint-dir", &v)) a->checkpoint_dir = v;
@@ -269,7 +274,7 @@ int cli_run(int argc, char **argv) {
   if (cli_store_open(a.store, &a.filters, &base, &st, &eb)) goto out;
   rsim_engine_opts o = {.store = st, .on_error = a.on_error, .log_level = a.log_level,
                         .log = cli_engine_log, .log_ud = &log_from,
-                        .checkpoint_every_ns = a.checkpoint_every,
+                        .checkpoint_every_ns = a.checkpoint_every, .threads = a.threads,
                         .checkpoint_dir = a.checkpoint_dir ? a.checkpoint_dir : a.resume};
   int rrc = cli_range("run", st, a.from, a.to, &o.from, &o.to, &eb);
   if (rrc) {

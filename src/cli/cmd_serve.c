@@ -29,7 +29,8 @@ static void on_player_event(void *server, const rsim_player_event *ev) {
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
                   "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
-                  "                       [--web DIR] [--gate gates.yaml] [--require-hashes] [sensor filters, --topics ...]\n"
+                  "                       [--web DIR] [--gate gates.yaml] [--require-hashes] [--threads N]\n"
+                  "                       [sensor filters, --topics ...]\n"
                   "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed), as it\n"
                   "  does wherever --token is given; a client may send N controls per D (default 20/1s);\n"
                   "  --gate: markers under the timeline where the scores so far break a gate (eval --gate's file)\n");
@@ -70,6 +71,7 @@ int cli_serve(int argc, char **argv) {
   double speed = 1;
   cli_filters filters = {0};
   bool require_hashes = false;
+  int threads = 0;
   rsim_errbuf eb = {0};
   int bad = 0;
   for (int i = 1; i < argc; i++) {
@@ -96,6 +98,9 @@ int cli_serve(int argc, char **argv) {
       if (rsim_parse_speed(v, &speed, &eb)) return cli_bad_value("serve", "--speed", &eb);
     }
     else if (!strcmp(argv[i], "--require-hashes")) require_hashes = true;
+    else if (cli_threads_opt(argc, argv, &i, "serve", &threads, &bad)) {
+      if (bad) return bad;
+    }
     else if (cli_filter_opt(argc, argv, &i, &filters)) continue;
     else if (argv[i][0] != '-' && !graph) graph = argv[i];
     else return usage();
@@ -114,7 +119,7 @@ int cli_serve(int argc, char **argv) {
   if (cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN,
-                         .log = cli_engine_log, .log_ud = &log_from};
+                         .log = cli_engine_log, .log_ud = &log_from, .threads = threads};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
   if (!(log_from = eo.from)) rsim_store_time_range(st, &log_from, &(rsim_time){0});
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;

@@ -61,6 +61,16 @@ int cli_bad_value(const char *verb, const char *opt, const rsim_errbuf *eb) {
   return CLI_USAGE;
 }
 
+bool cli_threads_opt(int argc, char **argv, int *i, const char *verb, int *threads, int *bad) {
+  const char *v;
+  if (!cli_opt(argc, argv, i, "--threads", &v)) return false;
+  int64_t n;
+  rsim_errbuf eb = {0};
+  if (rsim_parse_int(v, 1, 256, &n, &eb)) *bad = cli_bad_value(verb, "--threads", &eb);
+  else *threads = (int)n;
+  return true;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     usage(argc < 2 ? stderr : stdout);

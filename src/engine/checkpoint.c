@@ -247,15 +247,19 @@ void rsim__ckpt_free(rsim_engine *e) {
 
 /* ---- restoring --------------------------------------------------------------------- */
 
-/* Puts node i's component back into the state of checkpoint c. */
-static int restore_component(rsim_engine *e, size_t i, const ckpt *c) {
+/* Puts node i's component back into the state of checkpoint c; why gets
+** the reason it could not.  It touches only node i's instance (and reads
+** c), so a worker thread may restore its component after a fault. */
+static int restore_component(rsim_engine *e, size_t i, const ckpt *c, char *why, size_t why_len) {
   struct rsim__ckpts *k = e->ck;
   node_rt *n = &e->nodes[i];
   /* The start, or a poisoned store: a fresh instance first. */
   if (c->start || k->restore_idx[i] < 0 || rsim_instance_poisoned(n->inst)) {
     int rc = rsim_instance_reset(n->inst);
-    if (rc) return rsim__engine_seterr(e, rc, "component '%s' could not be re-instantiated: %s", n->g->name,
-                                       rsim_instance_errmsg(n->inst));
+    if (rc) {
+      snprintf(why, why_len, "component '%s' could not be re-instantiated: %s", n->g->name, rsim_instance_errmsg(n->inst));
+      return rc;
+    }
   }
   if (c->start || k->restore_idx[i] < 0) return RSIM_OK;
   rsim_val arg = {0}, res = {0};
@@ -263,12 +267,13 @@ static int restore_component(rsim_engine *e, size_t i, const ckpt *c) {
   int rc = rsim_instance_call(n->inst, (size_t)k->restore_idx[i], &arg, 1, &res);
   rsim_val_clear(&arg);
   if (!rc && res.kind == RSIM_RESULT && res.of.var.index == 1) {
-    const rsim_val *why = res.of.var.payload;
-    rc = rsim__engine_seterr(e, RSIM_ECORRUPT, "component '%s' refused its state of t=%lld: %s", n->g->name,
-                             (long long)c->now, why && why->kind == RSIM_STRING ? why->of.str.ptr : "no reason");
+    const rsim_val *r = res.of.var.payload;
+    rc = RSIM_ECORRUPT;
+    snprintf(why, why_len, "component '%s' refused its state of t=%lld: %s", n->g->name, (long long)c->now,
+             r && r->kind == RSIM_STRING ? r->of.str.ptr : "no reason");
   } else if (rc)
-    rsim__engine_seterr(e, rc, "component '%s': restoring its state of t=%lld: %s", n->g->name, (long long)c->now,
-                        rsim_instance_errmsg(n->inst));
+    snprintf(why, why_len, "component '%s': restoring its state of t=%lld: %s", n->g->name, (long long)c->now,
+             rsim_instance_errmsg(n->inst));
   rsim_val_clear(&res);
   return rc;
 }
@@ -307,8 +312,9 @@ static int restore(rsim_engine *e, const ckpt *c) {
       }
       lr->qn = lc->qn;
     }
-    int rc = restore_component(e, i, c);
-    if (rc) return rc;
+    char why[1024];
+    int rc = restore_component(e, i, c, why, sizeof why);
+    if (rc) return rsim__engine_seterr(e, rc, "%s", why);
   }
   e->digest = c->digest;
   e->readings = c->readings;
@@ -316,6 +322,7 @@ static int restore(rsim_engine *e, const ckpt *c) {
   e->now = c->now;
   e->started = !c->start;
   e->mid = false;
+  rsim__engine_drop_runs(e);
   int rc = rsim__engine_reopen(e, c->start ? e->from - 1 : c->now);
   if (!rc) rsim__engine_reload_bridge(e);
   e->ck->stats.restores++;
@@ -329,7 +336,8 @@ bool rsim__ckpt_restore_node(rsim_engine *e, size_t i) {
   for (size_t j = k->n; j-- > 0 && !c;)
     if (k->ring[j].now <= e->now) c = &k->ring[j];
   if (!c) return false; /* the start: the fresh instance is that state */
-  return restore_component(e, i, c) == RSIM_OK;
+  char why[1024];
+  return restore_component(e, i, c, why, sizeof why) == RSIM_OK;
 }
 
 /* ---- seeking ----------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine_int.h"
 #include "engine/engine_rt.h"
@@ -187,12 +188,13 @@ static void derived_answer(rsim_engine *e, sensor_slot *s) {
   char msg[300];
   rsim_reading tmp = {0};
   if (rsim__transform(s->gs->ops, s->gs->n_ops, b->ans_r, &tmp, msg, sizeof msg)) {
-    if (!s->warned) {
+    /* Said once, by the commit of the first run (in serial order) that
+    ** asked: slot_val hands the line to every asker until then. */
+    if (!s->warned && !s->fail_msg) {
       char line[400];
       snprintf(line, sizeof line, "sensor %s: %s; answering none", s->id, msg);
-      emit_log(e, "bridge", RSIM_LOG_WARN, line);
+      s->fail_msg = rsim_xstrdup(line);
     }
-    s->warned = true;
     s->ans = ANS_NONE;
     return;
   }
@@ -259,13 +261,34 @@ static void patch_val_meta(rsim_val *v, int ans, rsim_time age) {
   rsim_val_set_string(av, agebuf, strlen(agebuf));
 }
 
+static void job_ev(run_job *j, int kind, int level, const char *component, const char *msg);
+
+/* A derived sensor's failed transform, said once: by the commit of the
+** asker's run, or at once when no run is asking. */
+static void say_once(rsim_engine *e, node_rt *asker, int idx) {
+  sensor_slot *s = &e->slots[idx];
+  if (asker && asker->job) {
+    job_ev(asker->job, EV_ONCE, RSIM_LOG_WARN, "bridge", s->fail_msg);
+    asker->job->ev[asker->job->n_ev - 1].slot = idx;
+    return;
+  }
+  emit_log(e, "bridge", RSIM_LOG_WARN, s->fail_msg);
+  s->warned = true;
+  free(s->fail_msg);
+  s->fail_msg = NULL;
+}
+
 /* The answer of slot idx as a value, borrowed until the slot changes;
-** NULL for none. */
-static const rsim_val *slot_val(rsim_engine *e, int idx) {
+** NULL for none.  The caller holds the bridge lock; asker is the
+** component whose run asks. */
+static const rsim_val *slot_val(rsim_engine *e, int idx, node_rt *asker) {
   uint64_t done = e->bst.transforms;
   slot_answer(e, idx);
   sensor_slot *s = &e->slots[idx];
-  if (s->ans == ANS_NONE) return NULL;
+  if (s->ans == ANS_NONE) {
+    if (s->fail_msg && !s->warned) say_once(e, asker, idx);
+    return NULL;
+  }
   /* Every use of a derived reading that did not transform is a cache hit. */
   if (s->src >= 0 && e->bst.transforms == done) e->bst.transform_hits++;
   if (!s->has_val || s->val_gen != s->gen) {
@@ -299,11 +322,28 @@ static void emit_log(rsim_engine *e, const char *component, int level, const cha
   if (level >= e->o.log_level && e->o.log) e->o.log(e->o.log_ud, e->now, component, level, msg);
 }
 
-void rsim__engine_log(rsim_engine *e, size_t node, int level, const char *msg) {
-  emit_log(e, e->nodes[node].g->name, level, msg);
+/* A line of component n: kept with its run until the commit, when one is
+** executing (so that lines come in the serial order whatever thread ran
+** it), else said at once. */
+static void node_say(rsim_engine *e, node_rt *n, int level, const char *msg) {
+  if (n->job) job_ev(n->job, EV_LOG, level, n->g->name, msg);
+  else emit_log(e, n->g->name, level, msg);
 }
 
+void rsim__engine_log(rsim_engine *e, size_t node, int level, const char *msg) {
+  node_say(e, &e->nodes[node], level, msg);
+}
+
+static int sensor_val_locked(rsim_engine *e, size_t node, const char *id, rsim_val *out);
+
 int rsim__engine_sensor_val(rsim_engine *e, size_t node, const char *id, rsim_val *out) {
+  pthread_mutex_lock(&e->bridge_lock);
+  int rc = sensor_val_locked(e, node, id, out);
+  pthread_mutex_unlock(&e->bridge_lock);
+  return rc;
+}
+
+static int sensor_val_locked(rsim_engine *e, size_t node, const char *id, rsim_val *out) {
   int s = slot_of(e, id);
   if (s < 0 && (rsim_store_sensor(e->o.store, id) || rsim__graph_sensor(e->g, id))) {
     /* A sensor the graph does not stream: the store answers for it.
@@ -312,13 +352,13 @@ int rsim__engine_sensor_val(rsim_engine *e, size_t node, const char *id, rsim_va
     for (size_t i = e->n_streamed; i < e->n_slots; i++)
       if (e->slots[i].src < 0) e->slots[i].adhoc = true;
   }
+  node_rt *n = &e->nodes[node];
   if (s >= 0) {
-    const rsim_val *v = slot_val(e, s);
+    const rsim_val *v = slot_val(e, s, n);
     if (!v) return RSIM_ENOTFOUND;
     rsim_val_copy(out, v);
     return RSIM_OK;
   }
-  node_rt *n = &e->nodes[node];
   for (size_t i = 0; i < n->n_warned; i++)
     if (!strcmp(n->warned[i], id)) return RSIM_ENOTFOUND;
   n->warned = rsim_xrealloc(n->warned, (n->n_warned + 1) * sizeof *n->warned);
@@ -326,7 +366,7 @@ int rsim__engine_sensor_val(rsim_engine *e, size_t node, const char *id, rsim_va
   char msg[512];
   snprintf(msg, sizeof msg, "asked for sensor '%s', which %s does not have; answering none", id,
            rsim_store_path(e->o.store));
-  emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
+  node_say(e, n, RSIM_LOG_WARN, msg);
   return RSIM_ENOTFOUND;
 }
 
@@ -458,9 +498,12 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
                     rsim_errbuf *eb) {
   *out = NULL;
   if (!opts || !opts->store) return rsim_errbuf_set(eb, RSIM_EINVAL, "engine: no store given");
+  if (opts->threads < 0) return rsim_errbuf_set(eb, RSIM_EINVAL, "engine: threads must be 0 (one a core) or more, not %d", opts->threads);
   rsim_engine *e = rsim_xcalloc(1, sizeof *e);
   e->g = g;
   e->o = *opts;
+  pthread_mutex_init(&e->bridge_lock, NULL);
+  e->last_run = rsim_xcalloc(g->n ? g->n : 1, sizeof *e->last_run);
   rsim_sha256_init(&e->digest);
   /* Fuel metering and the deadline ticker cost something: only when used. */
   rsim_wasm_engine_opts wo = {0};
@@ -499,6 +542,13 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
   for (size_t i = 0; i < g->n && !rc; i++) rc = wire_node(e, g->order[i]);
   if (!rc) rc = position(e, first);
   if (!rc) rc = rsim__ckpt_init(e);
+  if (!rc) {
+    /* More threads than components could never all be busy. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = opts->threads ? opts->threads : cores > 0 ? (int)cores : 1;
+    e->threads = (size_t)want > g->n ? (int)(g->n ? g->n : 1) : want;
+    if (e->threads > 1) rc = rsim__pool_new(e, e->threads);
+  }
   if (rc) {
     rsim_errbuf_set(eb, rc, "%s", e->errmsg);
     goto fail;
@@ -512,6 +562,10 @@ fail:
 
 void rsim_engine_free(rsim_engine *e) {
   if (!e) return;
+  rsim__pool_free(e->pool);
+  rsim__engine_drop_runs(e);
+  free(e->runs);
+  free(e->last_run);
   rsim__ckpt_free(e);
   for (size_t i = 0; e->nodes && i < e->g->n; i++) {
     node_rt *n = &e->nodes[i];
@@ -539,6 +593,7 @@ void rsim_engine_free(rsim_engine *e) {
     rsim_reading_clear(&sl->xf);
     rsim_cursor_close(sl->ahead);
     if (sl->has_val) rsim_val_clear(&sl->val);
+    free(sl->fail_msg);
   }
   free(e->slots);
   for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
@@ -546,6 +601,7 @@ void rsim_engine_free(rsim_engine *e) {
   rsim_cursor_close(e->cur);
   rsim_wasm_engine_free(e->we);
   rsim_buf_free(&e->scratch);
+  pthread_mutex_destroy(&e->bridge_lock);
   free(e);
 }
 
@@ -637,42 +693,61 @@ static int policy_of(const rsim_engine *e, const node_rt *n) {
   return e->o.on_error == RSIM_ON_ERROR_STOP ? RSIM__FAULT_HALT : RSIM__FAULT_SKIP;
 }
 
-/* A fault (trap, exceeded limit, malformed result) of n at e->now: reported
-** with the component, the sim time and the reason; the instance is started
-** afresh (a trap poisons its store) unless the policy halts the run.
-** Returns the error when the run must stop, else RSIM_OK.  A restarted
-** component gets its state at the latest checkpoint (checkpoint.c). */
-static int on_fault(rsim_engine *e, node_rt *n, int rc, bool will_retry) {
-  char tbuf[32];
+/* ---- runs: prepare, execute, commit ---------------------------------------------- */
+
+/* Keeps a line (or message) of run j until its commit. */
+static void job_ev(run_job *j, int kind, int level, const char *component, const char *msg) {
+  if (j->n_ev == j->cap_ev) {
+    j->cap_ev = j->cap_ev ? 2 * j->cap_ev : 4;
+    j->ev = rsim_xrealloc(j->ev, j->cap_ev * sizeof *j->ev);
+  }
+  j->ev[j->n_ev++] = (run_ev){.kind = kind, .level = level, .component = component, .msg = rsim_xstrdup(msg)};
+}
+
+/* A fault (trap, exceeded limit, malformed result) of n at e->now, on the
+** thread executing its run: the reason (component, sim time) is kept for
+** the commit; the instance is started afresh (a trap poisons its store)
+** unless the policy halts the run.  Returns the error when the run must
+** stop, else RSIM_OK.  A restarted component gets its state at the latest
+** checkpoint (checkpoint.c). */
+static int on_fault(rsim_engine *e, node_rt *n, run_job *j, int rc, bool will_retry) {
+  char tbuf[32], why[1024];
   rsim_format_duration(e->now - e->from, tbuf, sizeof tbuf);
-  seterr(e, rc, "component '%s' failed at sim time %s (t=%lld ns): %s", n->g->name, tbuf,
-         (long long)e->now, rsim_instance_errmsg(n->inst));
-  n->st.errors++;
-  if (rc == RSIM_ELIMIT) n->st.limit_hits++;
+  snprintf(why, sizeof why, "component '%s' failed at sim time %s (t=%lld ns): %s", n->g->name, tbuf,
+           (long long)e->now, rsim_instance_errmsg(n->inst));
+  j->d.errors++;
+  if (rc == RSIM_ELIMIT) j->d.limit_hits++;
+  job_ev(j, EV_ERRMSG, 0, NULL, why);
+  j->ev[j->n_ev - 1].code = rc;
   if (policy_of(e, n) == RSIM__FAULT_HALT) {
     /* The caller reports it; keep it in the output database too. */
-    if (e->o.record) rsim_record_event(e->o.record, e->now, n->g->name, RSIM_LOG_ERROR, e->errmsg);
+    job_ev(j, EV_RECORD, RSIM_LOG_ERROR, n->g->name, why);
     return rc;
   }
-  emit_log(e, n->g->name, RSIM_LOG_ERROR, e->errmsg);
+  job_ev(j, EV_LOG, RSIM_LOG_ERROR, n->g->name, why);
   bool from_ckpt = false;
   if (rsim_instance_poisoned(n->inst) || rc == RSIM_ELIMIT) {
     int rr = rsim_instance_reset(n->inst);
-    if (rr) return seterr(e, rr, "component '%s' could not be restarted: %s", n->g->name,
-                          rsim_instance_errmsg(n->inst));
-    n->st.restarts++;
+    if (rr) {
+      snprintf(why, sizeof why, "component '%s' could not be restarted: %s", n->g->name, rsim_instance_errmsg(n->inst));
+      job_ev(j, EV_ERRMSG, 0, NULL, why);
+      j->ev[j->n_ev - 1].code = rr;
+      return rr;
+    }
+    j->d.restarts++;
     from_ckpt = rsim__ckpt_restore_node(e, (size_t)(n - e->nodes));
   }
   char msg[200];
   snprintf(msg, sizeof msg, "restarted%s; %s", from_ckpt ? " from its state at the latest checkpoint" : "",
            will_retry ? "calling it again with the same inputs" : "no output from this call");
-  emit_log(e, n->g->name, RSIM_LOG_WARN, msg);
-  if (!will_retry) n->st.skipped++;
+  job_ev(j, EV_LOG, RSIM_LOG_WARN, n->g->name, msg);
+  if (!will_retry) j->d.skipped++;
   return RSIM_OK;
 }
 
 /* A call longer than the budget (or the period, at 1x real time) is a
-** timing violation: counted, logged, and the end of the run if asked. */
+** timing violation: counted, logged, and the end of the run if asked.
+** At the commit: it is wall time, but what it leads to is said in order. */
 static int check_timing(rsim_engine *e, node_rt *n, int64_t dt) {
   int64_t budget = n->g->budget_ns ? n->g->budget_ns : n->g->period_ns;
   if (!budget || dt <= budget) return RSIM_OK;
@@ -694,27 +769,28 @@ static int check_timing(rsim_engine *e, node_rt *n, int64_t dt) {
   return RSIM_OK;
 }
 
-/* Calls n with args under its fault policy.  *got tells whether *result
-** holds an output. */
-static int call_node(rsim_engine *e, node_rt *n, const rsim_val *args, size_t np, rsim_val *result, bool *got) {
-  *got = false;
+/* Calls n with run j's arguments under its fault policy (executing). */
+static int call_node(rsim_engine *e, node_rt *n, run_job *j) {
   for (int attempt = 0;; attempt++) {
     int64_t t0 = rsim_monotonic_ns();
-    int rc = rsim_instance_call(n->inst, n->export_index, args, np, result);
+    int rc = rsim_instance_call(n->inst, n->export_index, j->args, j->np, &j->result);
     int64_t dt = rsim_monotonic_ns() - t0;
-    n->st.calls++;
-    n->st.total_ns += dt;
-    if (dt > n->st.max_ns) n->st.max_ns = dt;
+    j->d.calls++;
+    j->d.total_ns += dt;
+    if (dt > j->d.max_ns) j->d.max_ns = dt;
     uint64_t fuel = rsim_instance_last_fuel(n->inst);
-    if (n->g->limits.fuel_per_call && fuel > n->st.max_fuel) n->st.max_fuel = fuel;
+    if (n->g->limits.fuel_per_call && fuel > j->d.max_fuel) j->d.max_fuel = fuel;
     if (rc == RSIM_OK) {
-      *got = n->sig->result != NULL;
-      return check_timing(e, n, dt);
+      j->got = n->sig->result != NULL;
+      if (!j->got) rsim_val_clear(&j->result);
+      j->last_dt = dt;
+      return RSIM_OK;
     }
+    rsim_val_clear(&j->result);
     bool retry = attempt == 0 && policy_of(e, n) == RSIM__FAULT_RETRY;
-    int frc = on_fault(e, n, rc, retry);
+    int frc = on_fault(e, n, j, rc, retry);
     if (frc || !retry) return frc;
-    n->st.retries++;
+    j->d.retries++;
   }
 }
 
@@ -732,7 +808,7 @@ static void list_append(rsim_val *dst, const rsim_val *v, bool concat) {
 /* The current value of one source (NULL when it has none), counting what a
 ** latest-policy target never saw. */
 static const rsim_val *src_value(rsim_engine *e, node_rt *n, src_rt *sr, bool consume) {
-  if (sr->slot >= 0) return slot_val(e, sr->slot);
+  if (sr->slot >= 0) return slot_val(e, sr->slot, n);
   node_rt *s = &e->nodes[sr->node];
   if (!s->has_out) return NULL;
   if (consume) {
@@ -813,9 +889,9 @@ static void feed_queues(rsim_engine *e, size_t src) {
 
 /* The value of a trigger reading: the slot's cached answer for the last
 ** reading of the instant, else built for this one reading. */
-static const rsim_val *trigger_val(rsim_engine *e, size_t pi, rsim_val *tmp) {
+static const rsim_val *trigger_val(rsim_engine *e, node_rt *n, size_t pi, rsim_val *tmp) {
   pending *p = &e->pend[pi];
-  if (p->last) return slot_val(e, p->slot);
+  if (p->last) return slot_val(e, p->slot, n);
   const rsim_reading *r = &p->r;
   rsim_reading xf = {0};
   sensor_slot *s = &e->slots[p->slot];
@@ -833,103 +909,220 @@ static const rsim_val *trigger_val(rsim_engine *e, size_t pi, rsim_val *tmp) {
   return tmp;
 }
 
-/* Runs node n once at e->now; trig is the index of the triggering pending
-** reading or -1. */
-static int run_node(rsim_engine *e, node_rt *n, int trig) {
+/*
+** Prepares run j on the engine's thread: its rate schedule moves on and its
+** arguments are built (borrowed from the bus and the bridge, which stay as
+** they are until the instant ends, or lists of its own).  Every source it
+** reads from has committed all its runs of the instant (j->need).
+*/
+void rsim__run_prepare(rsim_engine *e, run_job *j) {
+  node_rt *n = &e->nodes[j->node];
+  if (j->trig < 0) n->next_tick += n->g->period_ns;
   size_t np = n->sig->n_params;
-  rsim_val args_stack[8], *args = np <= 8 ? args_stack : rsim_xcalloc(np, sizeof *args);
-  bool owned_stack[8], *owned = np <= 8 ? owned_stack : rsim_xcalloc(np, sizeof *owned);
-  rsim_val trig_tmp = {0};
+  j->args = rsim_xcalloc(np ? np : 1, sizeof *j->args);
+  j->owned = rsim_xcalloc(np ? np : 1, sizeof *j->owned);
   bool ready = true;
   size_t built = 0;
+  pthread_mutex_lock(&e->bridge_lock);
+  n->job = j; /* a bridge warning belongs to this run */
   for (size_t p = 0; p < np && ready; p++, built++) {
     link_rt *lr = n->param_link[p];
-    owned[p] = false;
-    if (trig >= 0 && !lr->l->fan_in && lr->l->policy == RSIM__LINK_LATEST && lr->srcs[0].slot == n->trigger_slot) {
-      const rsim_val *v = trigger_val(e, (size_t)trig, &trig_tmp);
+    if (j->trig >= 0 && !lr->l->fan_in && lr->l->policy == RSIM__LINK_LATEST && lr->srcs[0].slot == n->trigger_slot) {
+      const rsim_val *v = trigger_val(e, n, (size_t)j->trig, &j->trig_tmp);
       ready = v != NULL;
-      if (ready) args[p] = *v;
+      if (ready) j->args[p] = *v;
     } else {
-      ready = link_arg(e, n, lr, &args[p], &owned[p]);
+      ready = link_arg(e, n, lr, &j->args[p], &j->owned[p]);
     }
   }
-  int rc = RSIM_OK;
-  if (!ready) {
-    n->st.not_ready++;
-  } else {
-    if (e->keep_inputs) { /* for inspection: a copy, the call owns nothing of it */
-      rsim__engine_drop_inputs(n);
-      n->last_in = rsim_xcalloc(np ? np : 1, sizeof *n->last_in);
-      for (size_t p = 0; p < np; p++) rsim_val_copy(&n->last_in[p], &args[p]);
-      n->n_last_in = np;
-      n->last_in_t = e->now;
-    }
-    rsim_val result = {0};
-    bool got;
-    rc = call_node(e, n, args, np, &result, &got);
-    if (got) {
-      if (n->has_out) rsim_val_clear(&n->out);
-      n->out = result; /* moves ownership into the bus */
-      n->has_out = true;
-      n->out_seq++;
-      n->out_t = e->now;
-      n->st.outputs++;
-      fold_output(e, n, e->now);
-      feed_queues(e, (size_t)(n - e->nodes));
-    } else
-      rsim_val_clear(&result);
+  n->job = NULL;
+  pthread_mutex_unlock(&e->bridge_lock);
+  j->np = built;
+  j->ready = ready;
+  if (ready && e->keep_inputs) { /* for inspection: a copy, the call owns nothing of it */
+    rsim__engine_drop_inputs(n);
+    n->last_in = rsim_xcalloc(np ? np : 1, sizeof *n->last_in);
+    for (size_t p = 0; p < np; p++) rsim_val_copy(&n->last_in[p], &j->args[p]);
+    n->n_last_in = np;
+    n->last_in_t = e->now;
   }
-  for (size_t p = 0; p < built; p++)
-    if (owned[p]) rsim_val_clear(&args[p]);
-  rsim_val_clear(&trig_tmp);
-  if (args != args_stack) free(args);
-  if (owned != owned_stack) free(owned);
-  return rc;
+}
+
+/* Executes run j on any thread: the call (and a restart and a retry); only
+** j, its node's instance and the bridge (under its lock) are touched. */
+void rsim__run_execute(rsim_engine *e, run_job *j) {
+  node_rt *n = &e->nodes[j->node];
+  if (j->ready) {
+    n->job = j;
+    j->rc = call_node(e, n, j);
+    n->job = NULL;
+  }
+  for (size_t p = 0; p < j->np; p++)
+    if (j->owned[p]) rsim_val_clear(&j->args[p]);
+  rsim_val_clear(&j->trig_tmp);
+  free(j->args);
+  free(j->owned);
+  j->args = NULL;
+  j->owned = NULL;
+  j->np = 0;
+}
+
+static int record_check(rsim_engine *e, int rc);
+
+static void job_free_events(run_job *j) {
+  for (size_t i = 0; i < j->n_ev; i++) free(j->ev[i].msg);
+  free(j->ev);
+  j->ev = NULL;
+  j->n_ev = j->cap_ev = 0;
+}
+
+/*
+** Commits the next run of the instant, on the engine's thread: what it
+** said, in the order it said it; its stats; its timing; its output to the
+** bus, the digest, the record and the queues fed by it.  This is the order
+** of a serial run whatever thread executed it, so outputs, digests, records
+** and log lines cannot depend on the number of threads.
+*/
+int rsim__run_commit_next(rsim_engine *e) {
+  run_job *j = &e->runs[e->committed++];
+  node_rt *n = &e->nodes[j->node];
+  for (size_t i = 0; i < j->n_ev; i++) {
+    run_ev *v = &j->ev[i];
+    switch (v->kind) {
+    case EV_LOG: emit_log(e, v->component, v->level, v->msg); break;
+    case EV_RECORD:
+      if (e->o.record) rsim_record_event(e->o.record, e->now, v->component, v->level, v->msg);
+      break;
+    case EV_ERRMSG: seterr(e, v->code, "%s", v->msg); break;
+    case EV_ONCE: {
+      pthread_mutex_lock(&e->bridge_lock);
+      sensor_slot *s = &e->slots[v->slot];
+      if (!s->warned) {
+        emit_log(e, v->component, v->level, v->msg);
+        s->warned = true;
+        free(s->fail_msg);
+        s->fail_msg = NULL;
+      }
+      pthread_mutex_unlock(&e->bridge_lock);
+      break;
+    }
+    }
+  }
+  job_free_events(j);
+  rsim_component_stats *st = &n->st;
+  if (!j->ready) st->not_ready++;
+  st->calls += j->d.calls;
+  st->total_ns += j->d.total_ns;
+  if (j->d.max_ns > st->max_ns) st->max_ns = j->d.max_ns;
+  if (j->d.max_fuel > st->max_fuel) st->max_fuel = j->d.max_fuel;
+  st->errors += j->d.errors;
+  st->limit_hits += j->d.limit_hits;
+  st->restarts += j->d.restarts;
+  st->retries += j->d.retries;
+  st->skipped += j->d.skipped;
+  int rc = j->rc;
+  if (j->ready && !rc) rc = check_timing(e, n, j->last_dt);
+  if (j->got) {
+    if (n->has_out) rsim_val_clear(&n->out);
+    n->out = j->result; /* moves ownership into the bus */
+    memset(&j->result, 0, sizeof j->result);
+    j->got = false;
+    n->has_out = true;
+    n->out_seq++;
+    n->out_t = e->now;
+    n->st.outputs++;
+    fold_output(e, n, e->now);
+    feed_queues(e, j->node);
+  }
+  return record_check(e, rc);
+}
+
+static void job_clear(run_job *j) {
+  for (size_t p = 0; p < j->np; p++)
+    if (j->owned && j->owned[p]) rsim_val_clear(&j->args[p]);
+  free(j->args);
+  free(j->owned);
+  rsim_val_clear(&j->trig_tmp);
+  rsim_val_clear(&j->result);
+  job_free_events(j);
+  memset(j, 0, sizeof *j);
+}
+
+void rsim__engine_drop_runs(rsim_engine *e) {
+  for (size_t r = 0; r < e->n_runs; r++) job_clear(&e->runs[r]);
+  e->n_runs = e->committed = 0;
+}
+
+static void push_run(rsim_engine *e, size_t node, int trig) {
+  if (e->n_runs == e->cap_runs) {
+    e->cap_runs = e->cap_runs ? 2 * e->cap_runs : 16;
+    e->runs = rsim_xrealloc(e->runs, e->cap_runs * sizeof *e->runs);
+  }
+  run_job *j = &e->runs[e->n_runs];
+  memset(j, 0, sizeof *j);
+  j->node = node;
+  j->trig = trig;
+  /* Its own earlier run, and every run of each component it reads from. */
+  const node_rt *n = &e->nodes[node];
+  size_t need = e->last_run[node];
+  for (size_t k = 0; k < n->g->n_inputs; k++)
+    for (size_t s = 0; s < n->links[k].l->n_srcs; s++) {
+      const src_rt *sr = &n->links[k].srcs[s];
+      if (sr->slot < 0 && e->last_run[sr->node] > need) need = e->last_run[sr->node];
+    }
+  j->need = need;
+  e->last_run[node] = ++e->n_runs;
+}
+
+/*
+** Opens the next instant: its readings are taken in and its runs listed in
+** serial order -- in topological order, each component's rate run (when
+** its tick is now) and then one run per reading of its trigger sensor.
+*/
+static int open_instant(rsim_engine *e) {
+  rsim_time t;
+  int rc = rsim_engine_next_time(e, &t);
+  if (rc) return rc;
+  e->now = t;
+  e->started = true;
+  rc = take_readings(e, t);
+  if (rc) return rc;
+  rsim__engine_drop_runs(e);
+  memset(e->last_run, 0, e->g->n * sizeof *e->last_run);
+  for (size_t k = 0; k < e->g->n; k++) {
+    size_t idx = e->g->order[k];
+    node_rt *n = &e->nodes[idx];
+    if (n->g->period_ns && n->next_tick == e->now) push_run(e, idx, -1);
+    for (size_t i = 0; n->trigger_slot >= 0 && i < e->n_pending; i++)
+      if (e->pend[i].slot == n->trigger_slot) push_run(e, idx, (int)i);
+  }
+  e->mid = true;
+  return RSIM_OK;
 }
 
 /*
 ** One due run of the current instant, opening the next instant first when
-** none is open (readings taken in, the phase reset); the call after the
-** instant's last run closes it (and may take a checkpoint).  *ran is the
-** node that ran, or -1.  The order is that of the step described at the
-** top of this file, so stepping run by run computes exactly what stepping
-** instant by instant does.
+** none is open; the call after the instant's last run closes it (and may
+** take a checkpoint).  *ran is the node that ran, or -1.  A run executed
+** already (on a worker, before an earlier run stopped the instant) is only
+** committed.  Stepping run by run computes exactly what stepping instant by
+** instant does, on any number of threads.
 */
 static int advance_1(rsim_engine *e, int *ran) {
   *ran = -1;
   if (!e->mid) {
-    rsim_time t;
-    int rc = rsim_engine_next_time(e, &t);
+    int rc = open_instant(e);
     if (rc) return rc;
-    e->now = t;
-    e->started = true;
-    rc = take_readings(e, t);
-    if (rc) return rc;
-    e->mid = true;
-    e->mid_k = e->mid_pi = 0;
-    e->mid_tick = false;
   }
-  while (e->mid_k < e->g->n) {
-    size_t idx = e->g->order[e->mid_k];
-    node_rt *n = &e->nodes[idx];
-    if (!e->mid_tick) {
-      e->mid_tick = true;
-      if (n->g->period_ns && n->next_tick == e->now) {
-        n->next_tick += n->g->period_ns;
-        *ran = (int)idx;
-        return run_node(e, n, -1);
-      }
+  if (e->committed < e->n_runs) {
+    run_job *j = &e->runs[e->committed];
+    if (j->state == RUN_NEW) {
+      rsim__run_prepare(e, j);
+      rsim__run_execute(e, j);
+      j->state = RUN_DONE;
     }
-    while (n->trigger_slot >= 0 && e->mid_pi < e->n_pending) {
-      size_t i = e->mid_pi++;
-      if (e->pend[i].slot == n->trigger_slot) {
-        *ran = (int)idx;
-        return run_node(e, n, (int)i);
-      }
-    }
-    e->mid_k++;
-    e->mid_pi = 0;
-    e->mid_tick = false;
+    *ran = (int)j->node;
+    return rsim__run_commit_next(e);
   }
   e->mid = false;
   if (e->o.record) rsim_record_instant_done(e->o.record, e->now);
@@ -972,8 +1165,33 @@ bool rsim_engine_inputs_json(const rsim_engine *e, size_t i, rsim_buf *out) {
   return true;
 }
 
+/* The recorder's first error, when it has one, else rc. */
+static int record_check(rsim_engine *e, int rc) {
+  if (e->o.record && rsim_record_error(e->o.record))
+    return seterr(e, rsim_record_error(e->o.record), "cannot record the run: %s", rsim_record_errmsg(e->o.record));
+  return rc;
+}
+
+/* With workers, the rest of the instant (opened first when none is open)
+** runs on them when two of its runs can overlap; advance() then closes it.
+** Runs s-1 and s can overlap when s does not need s-1 (need[s] < s); when
+** no two can, the runs form a chain and handing each to a worker would
+** only add two thread switches a run (the demo graph: fusion, then the
+** planner that reads it). */
+static int run_rest_parallel(rsim_engine *e) {
+  if (!e->pool || (e->o.record && rsim_record_error(e->o.record))) return RSIM_OK;
+  if (!e->mid) {
+    int rc = open_instant(e);
+    if (rc) return record_check(e, rc);
+  }
+  for (size_t s = e->committed + 1; s < e->n_runs; s++)
+    if (e->runs[s].need < s) return rsim__pool_run_instant(e);
+  return RSIM_OK;
+}
+
 int rsim_engine_step(rsim_engine *e) {
-  int ran, rc;
+  int ran, rc = run_rest_parallel(e);
+  if (rc) return rc;
   do rc = advance(e, &ran);
   while (!rc && e->mid);
   return rc;
@@ -990,12 +1208,14 @@ int rsim_engine_step_run(rsim_engine *e, size_t *component) {
 bool rsim__engine_finish_instant(rsim_engine *e, int *rc) {
   int ran;
   bool was = e->mid;
-  *rc = RSIM_OK;
+  *rc = was ? run_rest_parallel(e) : RSIM_OK;
   while (!*rc && e->mid) *rc = advance(e, &ran);
   return was;
 }
 
 rsim_time rsim_engine_time(const rsim_engine *e) { return e->now; }
+
+int rsim_engine_threads(const rsim_engine *e) { return e->threads; }
 
 void rsim_engine_range(const rsim_engine *e, rsim_time *out_from, rsim_time *out_to) {
   *out_from = e->from;

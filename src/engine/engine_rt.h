@@ -15,6 +15,8 @@
 #ifndef RSIM_ENGINE_RT_H
 #define RSIM_ENGINE_RT_H
 
+#include <pthread.h>
+
 #include "engine/engine_int.h"
 #include "rsim/engine.h"
 
@@ -59,6 +61,7 @@ typedef struct sensor_slot {
   uint64_t val_gen;
   rsim_time val_now;
   bool warned;
+  char *fail_msg;          /* derived: why the transform failed this instant, until warned */
 } sensor_slot;
 
 /* Per link source: what the target has consumed of it. */
@@ -104,7 +107,50 @@ typedef struct node_rt {
   rsim_time last_in_t;
   char **warned;           /* unknown sensors already warned about */
   size_t n_warned;
+  struct run_job *job;     /* the run executing on its instance, or NULL */
 } node_rt;
+
+/*
+** One run of a component at the open instant, in three phases (parallel.c):
+** prepared (its arguments built) by the engine's thread, executed (the
+** call, and a restart and retry after a fault) by any thread, committed
+** (stats, log lines, output to the bus, digest, record) by the engine's
+** thread in the instant's serial order.  Execution touches only the run's
+** own node and the bridge (under the bridge lock); everything it would say
+** or count is kept here until the commit.
+*/
+enum { RUN_NEW = 0, RUN_QUEUED, RUN_DONE };
+enum { EV_LOG = 0, EV_RECORD, EV_ERRMSG, EV_ONCE };
+
+typedef struct run_ev {
+  int kind;                /* EV_*: a log line, a recorded-only line, the engine's message, a bridge warning said once */
+  int level;
+  int code;                /* EV_ERRMSG */
+  int slot;                /* EV_ONCE: said unless the slot has warned already */
+  const char *component;   /* borrowed from the graph, or "bridge" */
+  char *msg;
+} run_ev;
+
+typedef struct run_job {
+  size_t node;
+  int trig;                /* index of the trigger reading in pend[], or -1 for the rate run */
+  size_t need;             /* runs [0, need) of the instant are committed before it is prepared */
+  int state;               /* RUN_* */
+  bool ready;              /* every input had a value */
+  size_t np;
+  rsim_val *args;          /* np; owned[p] says which it owns */
+  bool *owned;
+  rsim_val trig_tmp;
+  rsim_val result;
+  bool got;                /* result holds an output */
+  int rc;                  /* the run's error (a halt), else RSIM_OK */
+  int64_t last_dt;         /* wall time of the successful call */
+  rsim_component_stats d;  /* what the run adds to its node's stats (counts; max_ns, max_fuel as maxima) */
+  run_ev *ev;
+  size_t n_ev, cap_ev;
+} run_job;
+
+typedef struct rsim__pool rsim__pool;
 
 typedef struct pending {
   rsim_reading r;          /* base readings; derived entries borrow src's */
@@ -132,9 +178,13 @@ struct rsim_engine {
   bool started;            /* a step ran since the start or the last restore to the start */
   bool quiet;              /* re-simulating for a seek: no log lines */
   bool keep_inputs;        /* copy each call's arguments (rsim_engine_keep_inputs) */
-  bool mid;                /* inside instant now: runs mid_k.. are still due */
-  size_t mid_k, mid_pi;    /* the position in g->order, and in pend[] for its trigger runs */
-  bool mid_tick;           /* the rate run of the node at mid_k is done (or not due) */
+  bool mid;                /* inside instant now: runs[committed..] are still due */
+  run_job *runs;           /* the runs of instant now, in serial order */
+  size_t n_runs, cap_runs, committed;
+  size_t *last_run;        /* per node: 1 + index of its last run in runs[], 0 for none */
+  int threads;             /* worker threads for one instant's runs; 1: on the caller's thread */
+  rsim__pool *pool;        /* the workers (threads > 1) */
+  pthread_mutex_t bridge_lock; /* the sensor slots and the store, during an instant's runs */
   struct rsim__ckpts *ck;  /* checkpoints (checkpoint.c) */
   char errmsg[1024];
 };
@@ -149,7 +199,8 @@ void rsim__ckpt_free(rsim_engine *e);
 /* Called after every step: takes a checkpoint when one is due. */
 int rsim__ckpt_after_step(rsim_engine *e);
 /* After a fault restarted node i: its state from the latest checkpoint, so
-** it goes on from there rather than from nothing.  false when there is none. */
+** it goes on from there rather than from nothing.  false when there is none.
+** Touches only node i's instance: the thread executing its run calls it. */
 bool rsim__ckpt_restore_node(rsim_engine *e, size_t i);
 
 /* engine.c services for checkpoint.c */
@@ -164,5 +215,20 @@ void rsim__engine_drop_inputs(node_rt *n);
 bool rsim__engine_finish_instant(rsim_engine *e, int *rc);
 /* Drops every bridge cache and reloads each base slot's latest reading at now. */
 void rsim__engine_reload_bridge(rsim_engine *e);
+/* Forgets the open instant's runs (a restore: done runs are not committed). */
+void rsim__engine_drop_runs(rsim_engine *e);
+
+/* ---- parallel.c: an instant's runs, serially or on worker threads --------------- */
+
+int rsim__pool_new(rsim_engine *e, int threads);
+void rsim__pool_free(rsim__pool *p);
+/* Runs the open instant's runs from e->committed to the end (or the first
+** error) on the pool, committing each in order. */
+int rsim__pool_run_instant(rsim_engine *e);
+/* engine.c services for parallel.c */
+void rsim__run_prepare(rsim_engine *e, run_job *j);
+void rsim__run_execute(rsim_engine *e, run_job *j);
+/* Commits runs[e->committed] and moves on; the run's error, or the recorder's. */
+int rsim__run_commit_next(rsim_engine *e);
 
 #endif /* RSIM_ENGINE_RT_H */
