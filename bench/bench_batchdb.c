@@ -17,10 +17,20 @@
 #include "rsim/batch.h"
 
 typedef struct rows {
+  rsim_batch_db *from;
   rsim_batch_job *j;
   char **msg; /* each result as the worker sends it */
   size_t n;
 } rows;
+
+static void take_metric(void *ud, const char *key, const rsim_batch_metric *m) {
+  rsim_batch_result *r = ud;
+  (void)key;
+  r->metrics = realloc(r->metrics, (r->n_metrics + 1) * sizeof *r->metrics);
+  if (!r->metrics) abort();
+  r->metrics[r->n_metrics++] = (rsim_batch_metric){strdup(m->component), strdup(m->kind), strdup(m->cls),
+                                                   strdup(m->metric), m->window, m->t0, m->t1, m->value};
+}
 
 static void take(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) {
   rows *s = ud;
@@ -30,7 +40,18 @@ static void take(void *ud, const rsim_batch_job *j, const rsim_batch_result *r) 
   s->j[s->n] = (rsim_batch_job){.key = strdup(j->key), .name = strdup(j->name), .graph = strdup(j->graph),
                                 .store = strdup(j->store), .from = j->from, .to = j->to, .warmup_ns = j->warmup_ns,
                                 .seq = j->seq};
-  s->msg[s->n++] = rsim_batch_result_to_json(r);
+  /* The result as the worker sent it: with its scores, which rsim_batch_db_each leaves out. */
+  rsim_batch_result scored = *r;
+  scored.metrics = NULL, scored.n_metrics = 0;
+  if (rsim_batch_db_each_metric(s->from, j->key, take_metric, &scored)) abort();
+  s->msg[s->n++] = rsim_batch_result_to_json(&scored);
+  for (size_t i = 0; i < scored.n_metrics; i++) {
+    free(scored.metrics[i].component);
+    free(scored.metrics[i].kind);
+    free(scored.metrics[i].cls);
+    free(scored.metrics[i].metric);
+  }
+  free(scored.metrics);
 }
 
 static double now_s(void) {
@@ -48,7 +69,7 @@ int main(int argc, char **argv) {
   rsim_errbuf eb = {0};
   rsim_batch_db *from, *into;
   rows s = {0};
-  if (rsim_batch_db_open_existing(argv[1], &from, &eb) || rsim_batch_db_each(from, take, &s) || !s.n) {
+  if (rsim_batch_db_open_existing(argv[1], &from, &eb) || (s.from = from, rsim_batch_db_each(from, take, &s)) || !s.n) {
     fprintf(stderr, "bench_batchdb: %s\n", eb.msg[0] ? eb.msg : "no jobs");
     return 1;
   }
@@ -82,7 +103,7 @@ int main(int argc, char **argv) {
     }
   }
   double jobs = (double)n * (double)s.n;
-  printf("%.0f jobs: message %zu bytes, decoding %.1f us a job, recording %.1f us a job (%.0f jobs/s)\n", jobs,
+  printf("%.0f jobs: message %zu bytes (scores included), decoding %.1f us a job, recording %.1f us a job (%.0f jobs/s)\n", jobs,
          bytes / s.n, decode * 1e6 / jobs, put * 1e6 / jobs, jobs / put);
   rsim_batch_db_close(into);
   for (size_t i = 0; i < s.n; i++) {

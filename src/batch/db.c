@@ -215,27 +215,50 @@ static int put_rows(rsim_batch_db *db, const rsim_batch_job *j, const rsim_batch
   }
   rsim__bsql_finalize(st);
   if (rc || !r->n_metrics) return rc;
-  /* A score's place among its job's (seq) is the order they are read in. */
-  st = rsim__bsql_prepare(db, "recording a job's scores", "INSERT INTO metrics VALUES(?,?,?,?,?,?,?,?,?,?)");
-  if (!st) return RSIM_EBACKEND;
-  for (size_t i = 0; i < r->n_metrics && !rc; i++) {
-    const rsim_batch_metric *m = &r->metrics[i];
+  /* A score's place among its job's (seq) is the order they are read in.
+  ** A 20 s scene has some 2,400 scores (every metric of every 1 s window):
+  ** they go in rows of SCORE_ROWS a statement, for a statement a row would
+  ** be a round trip a row to PostgreSQL (1,000 parameters a statement is
+  ** within both backends' limits). */
+  enum { SCORE_ROWS = 100, SCORE_COLS = 10 };
+  rsim_buf sql = {0};
+  rsim__bstmt *full = NULL;
+  for (size_t at = 0; at < r->n_metrics && !rc; at += SCORE_ROWS) {
+    size_t n = r->n_metrics - at < SCORE_ROWS ? r->n_metrics - at : SCORE_ROWS;
+    if (n == SCORE_ROWS && full) st = full;
+    else {
+      sql.len = 0;
+      rsim_buf_append(&sql, "INSERT INTO metrics VALUES", 26);
+      for (size_t k = 0; k < n; k++) rsim_buf_append(&sql, k ? ",(?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?)", k ? 22 : 21);
+      rsim_buf_putc(&sql, 0);
+      if (!(st = rsim__bsql_prepare(db, "recording a job's scores", (const char *)sql.data))) {
+        rc = RSIM_EBACKEND;
+        break;
+      }
+      if (n == SCORE_ROWS) full = st;
+    }
     rsim__bsql_reset(st);
-    rsim__bsql_text(st, 1, j->key);
-    rsim__bsql_i64(st, 2, (int64_t)i);
-    rsim__bsql_text(st, 3, m->component);
-    rsim__bsql_text(st, 4, m->kind);
-    rsim__bsql_text(st, 5, m->window ? "window" : "run");
-    rsim__bsql_i64(st, 6, m->t0);
-    rsim__bsql_i64(st, 7, m->t1);
-    rsim__bsql_text(st, 8, m->cls);
-    rsim__bsql_text(st, 9, m->metric);
-    /* NaN (undefined) is NULL; infinities are kept (a min_ttc that never closed) */
-    if (isnan(m->value)) rsim__bsql_null(st, 10);
-    else rsim__bsql_double(st, 10, m->value);
+    for (size_t k = 0; k < n; k++) {
+      const rsim_batch_metric *m = &r->metrics[at + k];
+      int c = (int)(k * SCORE_COLS);
+      rsim__bsql_text(st, c + 1, j->key);
+      rsim__bsql_i64(st, c + 2, (int64_t)(at + k));
+      rsim__bsql_text(st, c + 3, m->component);
+      rsim__bsql_text(st, c + 4, m->kind);
+      rsim__bsql_text(st, c + 5, m->window ? "window" : "run");
+      rsim__bsql_i64(st, c + 6, m->t0);
+      rsim__bsql_i64(st, c + 7, m->t1);
+      rsim__bsql_text(st, c + 8, m->cls);
+      rsim__bsql_text(st, c + 9, m->metric);
+      /* NaN (undefined) is NULL; infinities are kept (a min_ttc that never closed) */
+      if (isnan(m->value)) rsim__bsql_null(st, c + 10);
+      else rsim__bsql_double(st, c + 10, m->value);
+    }
     rc = run(st);
+    if (st != full) rsim__bsql_finalize(st);
   }
-  rsim__bsql_finalize(st);
+  rsim__bsql_finalize(full);
+  rsim_buf_free(&sql);
   return rc;
 }
 
