@@ -1,10 +1,11 @@
 /*
 ** fixtures.c -- what integration tests share: a generated drive, a replay
-** through the replaysim command with its digest, a text file in the test's
-** folder, one integer from a SQLite query.  Kept here so that every test
-** file builds its fixtures the same way.
+** through the replaysim command with its digest, any replaysim command, a
+** text file in the test's folder, one integer from a SQLite query.  Kept
+** here so that every test file builds its fixtures the same way.
 */
 #include <sqlite3.h>
+#include <stdarg.h>
 
 #include <turbojpeg.h>
 
@@ -80,4 +81,18 @@ const char *test_write_jpeg(const char *name, int w, int h, uint8_t r, uint8_t g
   fclose(f);
   tjFree(jpeg);
   return path;
+}
+
+int test_replaysim(char **out, const char *fmt, ...) {
+  char args[6000], cmd[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "%s %s", test_replaysim_path(), args);
+  char *o = NULL;
+  int rc = test_run(cmd, &o);
+  if (out) *out = o;
+  else free(o);
+  return rc;
 }

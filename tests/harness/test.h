@@ -109,6 +109,10 @@ int test_run(const char *cmd, char **out);
 
 /* ---- fixtures shared by integration tests (fixtures.c) ---------------- */
 
+/* Runs `replaysim ARGS` (ARGS a printf format; the callers quote URIs and
+** paths with spaces) like test_run: *out (may be NULL) gets stdout+stderr. */
+int test_replaysim(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* `replaysim generate` of a drive into the test's folder; returns its path
 ** (static buffer). */
 const char *test_make_drive(const char *name, const char *duration, int seed);

@@ -4,28 +4,11 @@
 ** same run digest), import in one transaction, export byte for byte, the
 ** schema's version, partitions, and errors that name the URI.
 */
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "rsim/store.h"
 #include "test.h"
-
-/* replaysim with arguments (a printf format); URIs are quoted by the callers. */
-static int rs(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rs(char **out, const char *fmt, ...) {
-  char args[6000], cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "%s %s", test_replaysim_path(), args);
-  char *o = NULL;
-  int rc = test_run(cmd, &o);
-  if (out) *out = o;
-  else free(o);
-  return rc;
-}
 
 /* SHA-256 over every reading (id, time, kind, metadata, payload) in store
 ** order, and the count. */
@@ -74,16 +57,16 @@ static void load_twins(const char *duration, int seed, char db[1024], char *mcap
   char *out = NULL;
   if (mcap) {
     snprintf(mcap, 1024, "%s", test_tmpfile("drive.mcap"));
-    ASSERT_EQ(rs(&out, "export %s --out %s", db, mcap), 0);
+    ASSERT_EQ(test_replaysim(&out, "export %s --out %s", db, mcap), 0);
     free(out);
   }
   const char *uri = test_pg_uri(NULL);
-  if (rs(&out, "db init '%s'", uri)) test_fail(__FILE__, __LINE__, "db init: %s", out);
+  if (test_replaysim(&out, "db init '%s'", uri)) test_fail(__FILE__, __LINE__, "db init: %s", out);
   ASSERT_CONTAINS(out, "created the replaysim schema");
   free(out);
-  if (rs(&out, "import %s --out '%s' --drive d_db", db, uri)) test_fail(__FILE__, __LINE__, "import: %s", out);
+  if (test_replaysim(&out, "import %s --out '%s' --drive d_db", db, uri)) test_fail(__FILE__, __LINE__, "import: %s", out);
   free(out);
-  if (mcap && rs(&out, "import %s --out '%s?drive=d_mcap'", mcap, uri))
+  if (mcap && test_replaysim(&out, "import %s --out '%s?drive=d_mcap'", mcap, uri))
     test_fail(__FILE__, __LINE__, "import: %s", out);
   if (mcap) free(out);
 }
@@ -134,13 +117,13 @@ TEST(pg_store_replays_drives_with_the_digests_of_their_sqlite_and_mcap_twins) {
   ASSERT_EQ(test_run(cmd, &out), 0);
   free(out);
   /* info, check, db ls. */
-  ASSERT_EQ(rs(&out, "info '%s'", uri_db), 0);
+  ASSERT_EQ(test_replaysim(&out, "info '%s'", uri_db), 0);
   ASSERT_CONTAINS(out, "camera_front");
   ASSERT_CONTAINS(out, "sensors:");
   free(out);
-  ASSERT_EQ(rs(&out, "check %s --store '%s'", test_source_path("examples/demo/graph.yaml"), uri_db), 0);
+  ASSERT_EQ(test_replaysim(&out, "check %s --store '%s'", test_source_path("examples/demo/graph.yaml"), uri_db), 0);
   free(out);
-  ASSERT_EQ(rs(&out, "db ls '%s'", test_pg_uri(NULL)), 0);
+  ASSERT_EQ(test_replaysim(&out, "db ls '%s'", test_pg_uri(NULL)), 0);
   ASSERT_CONTAINS(out, "d_db ");
   ASSERT_CONTAINS(out, "d_mcap ");
   ASSERT_CONTAINS(out, "2 drives");
@@ -157,9 +140,9 @@ TEST(pg_store_exports_back_to_sqlite_and_mcap_byte_for_byte) {
   snprintf(back_db, sizeof back_db, "%s", test_tmpfile("back.db"));
   snprintf(back_mcap, sizeof back_mcap, "%s", test_tmpfile("back.mcap"));
   char *out = NULL;
-  ASSERT_EQ(rs(&out, "export '%s' --out %s", test_pg_uri("d_db"), back_db), 0);
+  ASSERT_EQ(test_replaysim(&out, "export '%s' --out %s", test_pg_uri("d_db"), back_db), 0);
   free(out);
-  ASSERT_EQ(rs(&out, "export '%s' --out %s", test_pg_uri("d_db"), back_mcap), 0);
+  ASSERT_EQ(test_replaysim(&out, "export '%s' --out %s", test_pg_uri("d_db"), back_mcap), 0);
   free(out);
   char h[65], h_db[65], h_mcap[65];
   int n = readings_digest(db, h);
@@ -239,7 +222,7 @@ TEST(pg_store_failed_import_leaves_nothing_and_overwrite_replaces) {
   const char *uri = test_pg_uri(NULL);
   int64_t readings = test_pg_query_int("SELECT count(*) FROM replaysim.readings");
   /* A drive that is there is not replaced without --overwrite. */
-  ASSERT_EQ(rs(&out, "import %s --out '%s' --drive d_db", db, uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "import %s --out '%s' --drive d_db", db, uri), 1);
   ASSERT_CONTAINS(out, "drive 'd_db' exists; pass --overwrite");
   free(out);
   /* The server refuses rows half way through (a constraint on time): the
@@ -249,7 +232,7 @@ TEST(pg_store_failed_import_leaves_nothing_and_overwrite_replaces) {
   snprintf(sql, sizeof sql, "ALTER TABLE replaysim.readings ADD CONSTRAINT early CHECK (drive <= 2 OR t < %lld)",
            (long long)mid);
   test_pg_exec(sql);
-  ASSERT_EQ(rs(&out, "import %s --out '%s' --drive half", db, uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "import %s --out '%s' --drive half", db, uri), 1);
   ASSERT_CONTAINS(out, uri);
   ASSERT_CONTAINS(out, "early");
   free(out);
@@ -261,7 +244,7 @@ TEST(pg_store_failed_import_leaves_nothing_and_overwrite_replaces) {
   char h_before[65], h_after[65];
   readings_digest(test_pg_uri("d_db"), h_before);
   const char *other = test_make_drive("other.db", "1s", 5);
-  ASSERT_EQ(rs(&out, "import %s --out '%s' --drive d_db --overwrite", other, uri), 0);
+  ASSERT_EQ(test_replaysim(&out, "import %s --out '%s' --drive d_db --overwrite", other, uri), 0);
   free(out);
   readings_digest(test_pg_uri("d_db"), h_after);
   ASSERT(strcmp(h_before, h_after) != 0);
@@ -276,20 +259,20 @@ TEST(pg_store_errors_name_the_uri_without_a_password) {
   char uri[1024], *out = NULL;
   snprintf(uri, sizeof uri, "%s", test_pg_uri(NULL));
   /* No schema yet. */
-  ASSERT_EQ(rs(&out, "info '%s?drive=x'", uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "info '%s?drive=x'", uri), 1);
   ASSERT_CONTAINS(out, uri);
   ASSERT_CONTAINS(out, "no replaysim schema (replaysim db init URI creates it)");
   free(out);
-  ASSERT_EQ(rs(&out, "db init '%s'", uri), 0);
+  ASSERT_EQ(test_replaysim(&out, "db init '%s'", uri), 0);
   free(out);
-  ASSERT_EQ(rs(&out, "db init '%s'", uri), 0);
+  ASSERT_EQ(test_replaysim(&out, "db init '%s'", uri), 0);
   ASSERT_CONTAINS(out, "the replaysim schema is there (version 1)");
   free(out);
   /* No drive named, a drive that is not there. */
-  ASSERT_EQ(rs(&out, "run %s --store '%s'", graph, uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "run %s --store '%s'", graph, uri), 1);
   ASSERT_CONTAINS(out, "which drive? add ?drive=NAME to the URI");
   free(out);
-  ASSERT_EQ(rs(&out, "run %s --store '%s?drive=nope'", graph, uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "run %s --store '%s?drive=nope'", graph, uri), 1);
   ASSERT_CONTAINS(out, "?drive=nope: the database has no drive 'nope' (replaysim db ls URI lists them)");
   free(out);
   /* A wrong password (from PGPASSWORD), a password in the URI. */
@@ -301,7 +284,7 @@ TEST(pg_store_errors_name_the_uri_without_a_password) {
   free(out);
   char with_pw[1024];
   snprintf(with_pw, sizeof with_pw, "postgresql://rsim:sekrit@127.0.0.1:%d/x?drive=x", test_pg_port());
-  ASSERT_EQ(rs(&out, "info '%s'", with_pw), 1);
+  ASSERT_EQ(test_replaysim(&out, "info '%s'", with_pw), 1);
   ASSERT_CONTAINS(out, "must not hold a password: set PGPASSWORD or use ~/.pgpass");
   ASSERT(!strstr(out, "sekrit"));
   free(out);
@@ -319,16 +302,16 @@ TEST(pg_store_errors_name_the_uri_without_a_password) {
   /* A server that is not there (a port nothing listens on: the test server's, plus a socket folder without one). */
   char down[1200];
   snprintf(down, sizeof down, "postgresql://rsim@/x?host=%s&port=1&drive=x", test_tmpdir());
-  ASSERT_EQ(rs(&out, "info '%s'", down), 1);
+  ASSERT_EQ(test_replaysim(&out, "info '%s'", down), 1);
   ASSERT_CONTAINS(out, down);
   ASSERT_CONTAINS(out, "cannot connect");
   free(out);
   /* The schema of another version. */
   test_pg_exec("UPDATE replaysim.meta SET value = '99' WHERE key = 'schema_version'");
-  ASSERT_EQ(rs(&out, "info '%s?drive=x'", uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "info '%s?drive=x'", uri), 1);
   ASSERT_CONTAINS(out, "the replaysim schema in this database is version 99; this replaysim reads version 1");
   free(out);
-  ASSERT_EQ(rs(&out, "db init '%s'", uri), 1);
+  ASSERT_EQ(test_replaysim(&out, "db init '%s'", uri), 1);
   ASSERT_CONTAINS(out, "version 99");
   free(out);
 }
@@ -339,14 +322,14 @@ TEST(pg_store_drive_over_midnight_spans_two_partitions_in_order) {
   const rsim_time midnight = INT64_C(1700006400000000000); /* 2023-11-15 00:00 UTC */
   char db[1024], *out = NULL, h_db[65], h_pg[65];
   snprintf(db, sizeof db, "%s", test_tmpfile("night.db"));
-  ASSERT_EQ(rs(&out, "generate --quiet --out %s --duration 2s --seed 9 --start %lld", db,
+  ASSERT_EQ(test_replaysim(&out, "generate --quiet --out %s --duration 2s --seed 9 --start %lld", db,
                (long long)(midnight - RSIM_NS_PER_S)),
             0);
   free(out);
   const char *uri = test_pg_uri(NULL);
-  ASSERT_EQ(rs(&out, "db init '%s'", uri), 0);
+  ASSERT_EQ(test_replaysim(&out, "db init '%s'", uri), 0);
   free(out);
-  ASSERT_EQ(rs(&out, "import %s --out '%s' --drive night", db, uri), 0);
+  ASSERT_EQ(test_replaysim(&out, "import %s --out '%s' --drive night", db, uri), 0);
   free(out);
   ASSERT_EQ(test_pg_query_int("SELECT count(*) FROM pg_inherits WHERE inhparent = 'replaysim.readings'::regclass"), 2);
   ASSERT(test_pg_query_int("SELECT count(*) FROM replaysim.readings_20231114") > 0);

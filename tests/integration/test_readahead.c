@@ -6,28 +6,12 @@
 ** damaged MCAP chunk found by the reader thread reaches the caller with the
 ** same message after the same readings; the window bounds what is held.
 */
-#include <stdarg.h>
 
 #include "rsim/engine.h"
 #include "rsim/store.h"
 #include "test.h"
 
 static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
-
-static int rs(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rs(char **out, const char *fmt, ...) {
-  char args[6000], cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_replaysim_path(), args);
-  char *o = NULL;
-  int rc = test_run(cmd, &o);
-  if (out) *out = o;
-  else free(o);
-  return rc;
-}
 
 static rsim_store *open_store(const char *path) {
   rsim_errbuf eb = {0};
@@ -257,9 +241,9 @@ TEST(readahead_pg_drive_replays_and_seeks_give_the_digests_of_plain_reads) {
   char dbp[1024], *out = NULL;
   snprintf(dbp, sizeof dbp, "%s", db);
   const char *uri = test_pg_uri(NULL);
-  if (rs(&out, "db init '%s'", uri)) test_fail(__FILE__, __LINE__, "db init: %s", out);
+  if (test_replaysim(&out, "db init '%s'", uri)) test_fail(__FILE__, __LINE__, "db init: %s", out);
   free(out);
-  if (rs(&out, "import %s --out '%s' --drive d", dbp, uri)) test_fail(__FILE__, __LINE__, "import: %s", out);
+  if (test_replaysim(&out, "import %s --out '%s' --drive d", dbp, uri)) test_fail(__FILE__, __LINE__, "import: %s", out);
   free(out);
   char pg[1024];
   snprintf(pg, sizeof pg, "%s", test_pg_uri("d"));
@@ -352,8 +336,8 @@ TEST(readahead_damaged_mcap_chunk_error_comes_with_its_message_after_the_same_re
   }
   /* A run stops with the same last line either way. */
   char *a = NULL, *b = NULL;
-  ASSERT_EQ(rs(&a, "run %s --store %s --quiet --speed max", demo_graph(), bad), 1);
-  ASSERT_EQ(rs(&b, "run %s --store %s --quiet --speed max --no-read-ahead", demo_graph(), bad), 1);
+  ASSERT_EQ(test_replaysim(&a, "run %s --store %s --quiet --speed max", demo_graph(), bad), 1);
+  ASSERT_EQ(test_replaysim(&b, "run %s --store %s --quiet --speed max --no-read-ahead", demo_graph(), bad), 1);
   char ta[1024], tb[1024];
   last_line(a, ta, sizeof ta);
   last_line(b, tb, sizeof tb);

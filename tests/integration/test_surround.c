@@ -5,34 +5,18 @@
 ** against it, replays to one stable digest (read ahead or not) and is
 ** scored by `run --eval`.
 */
-#include <stdarg.h>
 
 #include "rsim/store.h"
 #include "test.h"
-
-static int rs(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rs(char **out, const char *fmt, ...) {
-  char args[6000], cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_replaysim_path(), args);
-  char *o = NULL;
-  int rc = test_run(cmd, &o);
-  if (out) *out = o;
-  else free(o);
-  return rc;
-}
 
 static uint32_t u32le(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 TEST(surround_rig_generates_four_way_cameras_and_radars_with_truth) {
   char drive[1024], *out = NULL;
   snprintf(drive, sizeof drive, "%s", test_tmpfile("surround.db"));
-  ASSERT_EQ(rs(&out, "generate --out %s --duration 2s --seed 3 --rig surround --quiet", drive), 0);
+  ASSERT_EQ(test_replaysim(&out, "generate --out %s --duration 2s --seed 3 --rig surround --quiet", drive), 0);
   free(out);
-  ASSERT_EQ(rs(&out, "generate --out %s --duration 2s --rig round --quiet", test_tmpfile("x.db")), 2);
+  ASSERT_EQ(test_replaysim(&out, "generate --out %s --duration 2s --rig round --quiet", test_tmpfile("x.db")), 2);
   ASSERT_CONTAINS(out, "--rig 'round': must be default or surround");
   free(out);
   rsim_errbuf eb = {0};
@@ -110,10 +94,10 @@ TEST(surround_graph_checks_runs_to_a_stable_digest_and_scores) {
   snprintf(drive, sizeof drive, "%s", test_tmpfile("surround.mcap"));
   snprintf(graph, sizeof graph, "%s", test_source_path("examples/surround/graph.yaml"));
   snprintf(rec, sizeof rec, "%s", test_tmpfile("run.db"));
-  ASSERT_EQ(rs(&out, "generate --out %s --duration 2s --seed 4 --rig surround --quiet", drive), 0);
+  ASSERT_EQ(test_replaysim(&out, "generate --out %s --duration 2s --seed 4 --rig surround --quiet", drive), 0);
   free(out);
   /* Every link type-checked against the components and the sensors. */
-  if (rs(&out, "check %s --store %s", graph, drive)) test_fail(__FILE__, __LINE__, "check: %s", out);
+  if (test_replaysim(&out, "check %s --store %s", graph, drive)) test_fail(__FILE__, __LINE__, "check: %s", out);
   ASSERT_CONTAINS(out, "ok, 10 components");
   free(out);
   char d1[65], d2[65], d3[65];
