@@ -96,3 +96,13 @@ int test_replaysim(char **out, const char *fmt, ...) {
   else free(o);
   return rc;
 }
+
+const char *test_last_line(const char *out) {
+  static char line[4096];
+  size_t n = out ? strlen(out) : 0;
+  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) n--;
+  size_t b = n;
+  while (b && out[b - 1] != '\n') b--;
+  snprintf(line, sizeof line, "%.*s", (int)(n - b), out ? out + b : "");
+  return line;
+}

@@ -109,6 +109,9 @@ int test_run(const char *cmd, char **out);
 
 /* ---- fixtures shared by integration tests (fixtures.c) ---------------- */
 
+/* The last non-empty line of a command's output (a static buffer): where a
+** failed command puts its error. */
+const char *test_last_line(const char *out);
 /* Runs `replaysim ARGS` (ARGS a printf format; the callers quote URIs and
 ** paths with spaces) like test_run: *out (may be NULL) gets stdout+stderr. */
 int test_replaysim(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

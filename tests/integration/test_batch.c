@@ -58,13 +58,6 @@ static int batch(const char *args, char **out) {
   return test_run(cmd, out);
 }
 
-static const char *last_line(char *out) {
-  size_t n = strlen(out);
-  while (n && out[n - 1] == '\n') out[--n] = 0;
-  char *p = strrchr(out, '\n');
-  return p ? p + 1 : out;
-}
-
 /* Two drives in logs/: 3 s and 2 s, cut into 1 s scenes: 5 jobs. */
 static void make_logs(void) {
   mkdir(test_tmpfile("logs"), 0777);
@@ -226,7 +219,7 @@ TEST(batch_failed_jobs_are_recorded_retried_and_the_batch_goes_on) {
            "--out res2.db --no-runs --no-eval",
            test_tmpdir(), test_replaysim_path());
   ASSERT_EQ(test_run(cmd, &out), 1);
-  ASSERT_CONTAINS(last_line(out), "batch: 4 jobs failed");
+  ASSERT_CONTAINS(test_last_line(out), "batch: 4 jobs failed");
   free(out);
   char db[1024];
   snprintf(db, sizeof db, "%s", test_tmpfile("res2.db"));
@@ -307,14 +300,14 @@ TEST(batch_ctrl_c_keeps_results_and_resume_skips_them) {
   free(out);
   snprintf(cmd, sizeof cmd, "cat %s/log", test_tmpdir());
   ASSERT_EQ(test_run(cmd, &out), 0);
-  ASSERT_CONTAINS(last_line(out), "batch: stopped with 1 jobs done, 0 failed, 1 not run");
+  ASSERT_CONTAINS(test_last_line(out), "batch: stopped with 1 jobs done, 0 failed, 1 not run");
   free(out);
   ASSERT_EQ(test_query_int(test_tmpfile("res.db"), "SELECT count(*) FROM jobs"), 1);
   char *before = query_text(test_tmpfile("res.db"), "SELECT worker || digest FROM jobs");
 
   /* Without --resume an existing results file is refused. */
   ASSERT_EQ(batch("--jobs-file jobs2.yaml --out res.db --no-runs", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "res.db exists (--resume res.db");
+  ASSERT_CONTAINS(test_last_line(out), "res.db exists (--resume res.db");
   free(out);
   ASSERT_EQ(batch("--jobs-file jobs2.yaml --resume res.db --no-runs", &out), 0);
   ASSERT_CONTAINS(out, "1/1 done, 0 failed, 0 running (1 done before, skipped)");
@@ -329,23 +322,23 @@ TEST(batch_ctrl_c_keeps_results_and_resume_skips_them) {
 TEST(batch_bad_input_is_named) {
   char *out = NULL;
   ASSERT_EQ(batch("graph.yaml --stores 'nothing/*.mcap' --out r.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "--stores 'nothing/*.mcap' matches no file");
+  ASSERT_CONTAINS(test_last_line(out), "--stores 'nothing/*.mcap' matches no file");
   free(out);
   test_write_text("jobs.yaml", "graph: g.yaml\njobs:\n  - { store: d.db, form: 1s }\n");
   ASSERT_EQ(batch("--jobs-file jobs.yaml --out r.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "job 1: unknown key 'form'");
+  ASSERT_CONTAINS(test_last_line(out), "job 1: unknown key 'form'");
   free(out);
   ASSERT_EQ(batch("--jobs-file jobs.yaml --shard 2/2", &out), 2);
   ASSERT_CONTAINS(out, "--shard: '2/2' is not I/N");
   free(out);
   ASSERT_EQ(batch("report missing.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "cannot read results database missing.db");
+  ASSERT_CONTAINS(test_last_line(out), "cannot read results database missing.db");
   free(out);
   /* A SQLite file that is not a results database, and one of another
   ** schema version, are named as such, and neither is changed. */
   test_make_drive("drive.db", "1s", 1);
   ASSERT_EQ(batch("report drive.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "drive.db is not a results database");
+  ASSERT_CONTAINS(test_last_line(out), "drive.db is not a results database");
   free(out);
   ASSERT_EQ(test_run("sqlite3 /dev/null 'SELECT 1' >/dev/null", NULL), 0);
   char cmd[2048];
@@ -353,10 +346,10 @@ TEST(batch_bad_input_is_named) {
            " INSERT INTO batch VALUES('schema', '1');\"", test_tmpdir());
   ASSERT_EQ(test_run(cmd, NULL), 0);
   ASSERT_EQ(batch("report old.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "old.db has schema version 1; this replaysim reads version 2");
+  ASSERT_CONTAINS(test_last_line(out), "old.db has schema version 1; this replaysim reads version 2");
   free(out);
   ASSERT_EQ(batch("--merge --out merged.db old.db", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "old.db has schema version 1");
+  ASSERT_CONTAINS(test_last_line(out), "old.db has schema version 1");
   free(out);
   ASSERT_EQ(test_query_int(test_tmpfile("old.db"), "SELECT count(*) FROM batch"), 1);
 }
@@ -435,7 +428,7 @@ TEST(batch_results_in_postgres_equal_those_of_a_file) {
   ** every job already done. */
   snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --out '%s' --no-runs --quiet", demo_graph(), uri);
   ASSERT_EQ(batch(args, &out), 1);
-  ASSERT_CONTAINS(last_line(out), "holds the results of 5 jobs (--resume goes on with them)");
+  ASSERT_CONTAINS(test_last_line(out), "holds the results of 5 jobs (--resume goes on with them)");
   free(out);
   snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --resume '%s' --no-runs", demo_graph(), uri);
   ASSERT_EQ(batch(args, &out), 0);
@@ -463,11 +456,11 @@ TEST(batch_results_in_postgres_equal_those_of_a_file) {
   ** with the URI (which holds no password). */
   snprintf(args, sizeof args, "report '%s?drive=a'", uri);
   ASSERT_EQ(batch(args, &out), 1);
-  ASSERT_CONTAINS(last_line(out), "drive= names a drive");
+  ASSERT_CONTAINS(test_last_line(out), "drive= names a drive");
   free(out);
   snprintf(args, sizeof args, "report '%sx'", uri);
   ASSERT_EQ(batch(args, &out), 1);
-  ASSERT_CONTAINS(last_line(out), "cannot open results database postgresql://");
+  ASSERT_CONTAINS(test_last_line(out), "cannot open results database postgresql://");
   free(out);
 }
 

@@ -24,13 +24,6 @@ static int batch(const char *args, char **out) {
   return test_run(cmd, out);
 }
 
-static const char *last_line(char *out) {
-  size_t n = strlen(out);
-  while (n && out[n - 1] == '\n') out[--n] = 0;
-  char *p = strrchr(out, '\n');
-  return p ? p + 1 : out;
-}
-
 /* The first column of a query's first row, as text (static). */
 static const char *query_str(const char *db, const char *sql) {
   static char v[4096];
@@ -340,7 +333,7 @@ TEST(batch_gates_fail_naming_job_window_metric_and_values_and_pass_with_0) {
   }
   ASSERT(regressed > 0); /* min_area 300 drops true boxes: recall and F1 fall */
   snprintf(want, sizeof want, "batch report: %d gate%s of reg.yaml failed", regressed, regressed == 1 ? "" : "s");
-  ASSERT_CONTAINS(last_line(out), want);
+  ASSERT_CONTAINS(test_last_line(out), want);
   free(out);
 
   /* A threshold no window of the new detector reaches, checked by the batch
@@ -352,7 +345,7 @@ TEST(batch_gates_fail_naming_job_window_metric_and_values_and_pass_with_0) {
   snprintf(gates, sizeof gates, "gates:\n  - {metric: f1, component: detector, scope: window, min: %.9f}\n", top + 1e-6);
   test_write_text("high.yaml", gates);
   ASSERT_EQ(batch("new.yaml --stores d.db --scenes 2s --jobs 2 --out new2.db --no-runs --quiet --gate high.yaml", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "batch: 2 gates of high.yaml failed");
+  ASSERT_CONTAINS(test_last_line(out), "batch: 2 gates of high.yaml failed");
   int64_t t0 = test_query_int(nw, "SELECT min(m.t0) FROM metrics m JOIN jobs j ON j.key = m.job WHERE j.name = 'd.db#1'"
                                   " AND component = 'detector' AND scope = 'window' AND class = 'all' AND metric = 'f1'");
   snprintf(sql, sizeof sql, "SELECT value FROM metrics m JOIN jobs j ON j.key = m.job WHERE j.name = 'd.db#1'"
@@ -378,12 +371,12 @@ TEST(batch_gates_fail_naming_job_window_metric_and_values_and_pass_with_0) {
   ASSERT_EQ(batch("--jobs-file jobs.yaml --jobs 2 --out mixed.db --no-runs --quiet --gate low.yaml", &out), 1);
   ASSERT_CONTAINS(out, "PASS job good: gate 1 (low.yaml:2)");
   ASSERT_CONTAINS(out, "FAIL job trap: drive d.db: the job failed, nothing to gate: component 'bad'");
-  ASSERT_CONTAINS(last_line(out), "batch: 1 gate of low.yaml failed");
+  ASSERT_CONTAINS(test_last_line(out), "batch: 1 gate of low.yaml failed");
   free(out);
 
   /* A gate file that cannot be read is said before the batch runs. */
   ASSERT_EQ(batch("new.yaml --stores d.db --out new3.db --gate missing.yaml", &out), 1);
-  ASSERT_CONTAINS(last_line(out), "--gate: cannot read missing.yaml");
+  ASSERT_CONTAINS(test_last_line(out), "--gate: cannot read missing.yaml");
   free(out);
   ASSERT(access(test_tmpfile("new3.db"), F_OK) != 0);
 }

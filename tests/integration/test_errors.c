@@ -24,18 +24,6 @@
 #include "rsim/store.h"
 #include "test.h"
 
-/* The last non-empty line of out (a static copy). */
-static const char *last_line(const char *out) {
-  static char line[2048];
-  line[0] = 0;
-  const char *end = out + strlen(out);
-  while (end > out && (end[-1] == '\n' || end[-1] == '\r')) end--;
-  const char *start = end;
-  while (start > out && start[-1] != '\n') start--;
-  snprintf(line, sizeof line, "%.*s", (int)(end - start), start);
-  return line;
-}
-
 static int64_t file_size(const char *path) {
   struct stat sb;
   return stat(path, &sb) ? -1 : (int64_t)sb.st_size;
@@ -147,9 +135,9 @@ TEST(cli_export_and_generate_fail_when_the_mcap_cannot_be_finished) {
   set_fsize(RLIM_INFINITY);
   ASSERT_EQ(rc, 1);
   ASSERT(strstr(out, "wrote") == NULL);
-  ASSERT_CONTAINS(last_line(out), "export: ");
-  ASSERT_CONTAINS(last_line(out), bad);
-  ASSERT_CONTAINS(last_line(out), "File too large");
+  ASSERT_CONTAINS(test_last_line(out), "export: ");
+  ASSERT_CONTAINS(test_last_line(out), bad);
+  ASSERT_CONTAINS(test_last_line(out), "File too large");
   ASSERT_EQ(file_size(bad), -1);
   free(out);
 
@@ -163,8 +151,8 @@ TEST(cli_export_and_generate_fail_when_the_mcap_cannot_be_finished) {
   set_fsize(RLIM_INFINITY);
   ASSERT_EQ(rc, 1);
   ASSERT(strstr(out, "wrote") == NULL);
-  ASSERT_CONTAINS(last_line(out), "generate: ");
-  ASSERT_CONTAINS(last_line(out), "File too large");
+  ASSERT_CONTAINS(test_last_line(out), "generate: ");
+  ASSERT_CONTAINS(test_last_line(out), "File too large");
   free(out);
 }
 
@@ -240,7 +228,7 @@ TEST(cli_serve_on_a_busy_port_ends_with_its_error) {
   ASSERT_EQ(test_run(cmd, &out), 1);
   char want[64];
   snprintf(want, sizeof want, "serve: cannot serve on 127.0.0.1:%d", port);
-  ASSERT_CONTAINS(last_line(out), want);
+  ASSERT_CONTAINS(test_last_line(out), want);
   /* Every line is the command's: libwebsockets no longer prints its own. */
   for (const char *l = out; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
     if (*l != '\n' && strncmp(l, "serve: ", 7)) test_fail(__FILE__, __LINE__, "a line not from serve in: %s", out);
@@ -274,8 +262,8 @@ TEST(cli_failed_run_ends_with_its_error_after_a_partial_digest) {
   ASSERT_CONTAINS(out, "digest of tracker (partial, up to ");
   ASSERT_CONTAINS(out, "tracker");                       /* the statistics are there */
   ASSERT(strstr(out, want) < strstr(out, "run: "));      /* and come before the error */
-  ASSERT_CONTAINS(last_line(out), "run: component 'bad'");
-  ASSERT_CONTAINS(last_line(out), "trap");
+  ASSERT_CONTAINS(test_last_line(out), "run: component 'bad'");
+  ASSERT_CONTAINS(test_last_line(out), "trap");
   char hex[65];
   test_find_digest(out, want, hex);
   ASSERT_EQ(strlen(hex), 64);
@@ -304,8 +292,8 @@ TEST(cli_run_over_a_corrupt_chunk_ends_with_its_error_after_a_partial_digest) {
   ASSERT_EQ(test_replay(graph, mcap, "--speed max", &out, NULL), 1);
   ASSERT_CONTAINS(out, "digest (partial, up to ");
   ASSERT(strstr(out, "digest: ") == NULL);
-  ASSERT(strncmp(last_line(out), "run: ", 5) == 0);
-  ASSERT_CONTAINS(last_line(out), mcap);
+  ASSERT(strncmp(test_last_line(out), "run: ", 5) == 0);
+  ASSERT_CONTAINS(test_last_line(out), mcap);
   free(out);
 }
 
@@ -324,8 +312,8 @@ TEST(cli_mcap_cat_of_a_cut_file_ends_with_its_error) {
   snprintf(cmd, sizeof cmd, "%s mcap cat %s", test_replaysim_path(), mcap);
   ASSERT_EQ(test_run(cmd, &out), 1);
   ASSERT_CONTAINS(out, " channel "); /* messages before the cut were listed */
-  ASSERT(strstr(last_line(out), " channel ") == NULL);
-  ASSERT_CONTAINS(last_line(out), mcap);
+  ASSERT(strstr(test_last_line(out), " channel ") == NULL);
+  ASSERT_CONTAINS(test_last_line(out), mcap);
   free(out);
 }
 
@@ -335,6 +323,6 @@ TEST(cli_output_that_cannot_be_written_fails_the_command) {
   char cmd[4096], *out = NULL;
   snprintf(cmd, sizeof cmd, "{ %s info %s >/dev/full; }", test_replaysim_path(), drive);
   ASSERT_EQ(test_run(cmd, &out), 1);
-  ASSERT_CONTAINS(last_line(out), "info: cannot write standard output: No space left on device");
+  ASSERT_CONTAINS(test_last_line(out), "info: cannot write standard output: No space left on device");
   free(out);
 }

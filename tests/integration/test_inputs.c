@@ -11,17 +11,6 @@
 #include "rsim/util.h"
 #include "test.h"
 
-/* The last line of out, without its newline (static buffer). */
-static const char *last_line(const char *out) {
-  static char line[1024];
-  size_t n = out ? strlen(out) : 0;
-  while (n && out[n - 1] == '\n') n--;
-  size_t start = n;
-  while (start && out[start - 1] != '\n') start--;
-  snprintf(line, sizeof line, "%.*s", (int)(n - start), out ? out + start : "");
-  return line;
-}
-
 /* Runs `replaysim ARGS` (under a timeout: before the fix, some of these
 ** started a server or a replay) and checks that it failed with want as its
 ** last line. */
@@ -30,8 +19,8 @@ static void refused(const char *args, const char *want) {
   snprintf(cmd, sizeof cmd, "timeout 60 %s %s", test_replaysim_path(), args);
   int rc = test_run(cmd, &out);
   if (rc == 0 || rc == 124) test_fail(__FILE__, __LINE__, "%s: exit %d, not refused: %s", args, rc, out);
-  if (strcmp(last_line(out), want))
-    test_fail(__FILE__, __LINE__, "%s: last line\n  \"%s\"\nwanted\n  \"%s\"", args, last_line(out), want);
+  if (strcmp(test_last_line(out), want))
+    test_fail(__FILE__, __LINE__, "%s: last line\n  \"%s\"\nwanted\n  \"%s\"", args, test_last_line(out), want);
   free(out);
 }
 
@@ -149,8 +138,8 @@ TEST(graph_sha256_pins_are_checked_and_required_with_require_hashes) {
   ASSERT_CONTAINS(out, want);
   free(out);
   ASSERT_NE(test_replay(bad, drive, "--speed max", &out, d1), 0);
-  ASSERT_CONTAINS(last_line(out), want);
-  ASSERT_CONTAINS(last_line(out), "component 'detector'");
+  ASSERT_CONTAINS(test_last_line(out), want);
+  ASSERT_CONTAINS(test_last_line(out), "component 'detector'");
   ASSERT_STREQ(d1, "");
   free(out);
 
@@ -158,7 +147,7 @@ TEST(graph_sha256_pins_are_checked_and_required_with_require_hashes) {
   snprintf(want, sizeof want, "component 'detector' (%s) has no sha256 pin and hashes are required: expected a pin, the file is %s",
            test_component_path("camera_detector"), hex);
   ASSERT_NE(test_replay(none, drive, "--speed max --require-hashes", &out, d1), 0);
-  ASSERT_CONTAINS(last_line(out), want);
+  ASSERT_CONTAINS(test_last_line(out), want);
   free(out);
   const char *verbs[] = {"check %s --require-hashes", "render %s --store %s --at 0.5s --out %s --require-hashes",
                          "serve %s --store %s --port 0 --require-hashes"};
@@ -206,7 +195,7 @@ TEST(component_importing_wasi_is_refused_at_load_naming_the_import) {
   free(out);
   char d[65];
   ASSERT_NE(test_replay(graph, drive, "--speed max", &out, d), 0);
-  ASSERT_CONTAINS(last_line(out), "imports wasi:cli/environment@0.2.0#get-environment, which the host does not provide");
+  ASSERT_CONTAINS(test_last_line(out), "imports wasi:cli/environment@0.2.0#get-environment, which the host does not provide");
   ASSERT_STREQ(d, "");
   free(out);
 }

@@ -105,17 +105,6 @@ static char *slurp(const char *path) {
   return (char *)b.data;
 }
 
-/* The last non-empty line of text (static buffer). */
-static const char *last_line(const char *text) {
-  static char line[2048];
-  size_t n = strlen(text);
-  while (n && text[n - 1] == '\n') n--;
-  size_t b = n;
-  while (b && text[b - 1] != '\n') b--;
-  snprintf(line, sizeof line, "%.*s", (int)(n - b), text + b);
-  return line;
-}
-
 static int64_t file_size(const char *path) {
   struct stat st;
   return stat(path, &st) ? -1 : (int64_t)st.st_size;
@@ -405,12 +394,12 @@ static void output_db_disk_full(bool allow_mount) {
   snprintf(db, sizeof db, "%s/run.db", small);
   const char *args[] = {"--out", db, NULL};
   int rc = run_cli(drive, args, mounted ? 0 : 128 * 1024, &out);
-  fprintf(stderr, "    %s: %s\n", mounted ? "tmpfs of 128 KiB" : "RLIMIT_FSIZE of 128 KiB", last_line(out));
+  fprintf(stderr, "    %s: %s\n", mounted ? "tmpfs of 128 KiB" : "RLIMIT_FSIZE of 128 KiB", test_last_line(out));
   ASSERT_NE(rc, 0);
   /* The run stopped where it met the full disk, and said so last. */
-  ASSERT_CONTAINS(last_line(out), "run: cannot record the run: ");
-  ASSERT_CONTAINS(last_line(out), db);
-  assert_disk_full_message(last_line(out));
+  ASSERT_CONTAINS(test_last_line(out), "run: cannot record the run: ");
+  ASSERT_CONTAINS(test_last_line(out), db);
+  assert_disk_full_message(test_last_line(out));
   const char *replayed = strstr(out, "replayed ");
   ASSERT(replayed != NULL);
   double sim = atof(replayed + 9);
@@ -447,11 +436,11 @@ TEST(fault_disk_full_under_the_checkpoints) {
   free(out);
   const char *args[] = {"--checkpoint-every", "100ms", "--checkpoint-dir", small, NULL};
   int rc = run_cli(drive, args, 0, &out);
-  fprintf(stderr, "    tmpfs of 16 KiB: %s\n", last_line(out));
+  fprintf(stderr, "    tmpfs of 16 KiB: %s\n", test_last_line(out));
   ASSERT_NE(rc, 0);
-  ASSERT_CONTAINS(last_line(out), "cannot write the checkpoint");
-  ASSERT_CONTAINS(last_line(out), small);
-  assert_disk_full_message(last_line(out));
+  ASSERT_CONTAINS(test_last_line(out), "cannot write the checkpoint");
+  ASSERT_CONTAINS(test_last_line(out), small);
+  assert_disk_full_message(test_last_line(out));
   assert_no_tmp(small);
   ASSERT(count_files(small, ".rsck") >= 1);
   /* Resume from a copy (the small disk is still full). */
@@ -485,10 +474,10 @@ TEST(fault_disk_full_under_an_mcap_output) {
   snprintf(mcap, sizeof mcap, "%s/run.mcap", small);
   const char *args[] = {"--out", mcap, NULL};
   int rc = run_cli(drive, args, mounted ? 0 : 65536, &out);
-  fprintf(stderr, "    %s: %s\n", mounted ? "tmpfs of 64 KiB" : "RLIMIT_FSIZE of 64 KiB", last_line(out));
+  fprintf(stderr, "    %s: %s\n", mounted ? "tmpfs of 64 KiB" : "RLIMIT_FSIZE of 64 KiB", test_last_line(out));
   ASSERT_NE(rc, 0);
-  ASSERT_CONTAINS(last_line(out), "run.mcap");
-  assert_disk_full_message(last_line(out));
+  ASSERT_CONTAINS(test_last_line(out), "run.mcap");
+  assert_disk_full_message(test_last_line(out));
   ASSERT_EQ(count_files(small, ".mcap"), 0);
   assert_no_tmp(small);
   small_fs_done(small, mounted);
