@@ -5,41 +5,18 @@ frame.  After every case the server must still be up, answer the state
 API, and keep streaming to a well-behaved WebSocket client.
 
 Usage: abuse_test.py REPLAYSIM GRAPH DRIVE"""
-import base64
-import json
 import os
 import socket
-import subprocess
 import sys
-import urllib.error
-import urllib.request
+
+import serverlib
+from serverlib import call, ws_connect, ws_text
 
 replaysim, graph, drive = sys.argv[1:4]
 
 
 def start(*extra):
-    p = subprocess.Popen([replaysim, "serve", graph, "--store", drive, "--port", "0", *extra],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first = p.stdout.readline()
-    assert "serving" in first, first + p.stdout.read()
-    port = int(first.split("http://")[1].split("/")[0].rsplit(":", 1)[1])
-    token = None
-    if "--bind" in extra:
-        line = p.stdout.readline()
-        assert line.startswith("control token: "), line
-        token = line.split(": ")[1].split()[0]  # "control token: T (the web UI: ...)"
-    return p, port, token
-
-
-def call(port, path, method="GET", body=None, headers=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/{path}", method=method, data=body)
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    return serverlib.start(replaysim, graph, drive, *extra)
 
 
 def raw(port, data, shut=True):
@@ -73,41 +50,6 @@ def raw(port, data, shut=True):
 def status_of(reply):
     line = reply.split(b"\r\n", 1)[0].split()
     return int(line[1]) if len(line) > 1 and line[0].startswith(b"HTTP/") else None
-
-
-def ws_connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rsim\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        assert chunk, "closed during the handshake"
-        head += chunk
-    assert b" 101 " in head.split(b"\r\n")[0], head
-    return s
-
-
-def ws_text(s):
-    """The next text message of the stream (binary frames skipped)."""
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            chunk = s.recv(n - len(b))
-            assert chunk, "stream closed"
-            b += chunk
-        return b
-    while True:
-        h = exact(2)
-        n = h[1] & 0x7F
-        if n == 126:
-            n = int.from_bytes(exact(2), "big")
-        elif n == 127:
-            n = int.from_bytes(exact(8), "big")
-        data = exact(n)
-        if h[0] & 0x0F == 1:
-            return json.loads(data)
 
 
 def masked_frame(opcode, payload, claim=None):

@@ -5,44 +5,18 @@ message, the token when bound off loopback or given (and never in the
 server's output), the control rate limit per client, the state stream, and
 that a client that disconnects mid-stream costs nothing.
 Usage: api_test.py REPLAYSIM GRAPH DRIVE"""
-import base64
 import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
+import serverlib
+from serverlib import call, ws_connect, ws_text
+
 replaysim, graph, drive = sys.argv[1:4]
-
-
-def start(*extra):
-    p = subprocess.Popen([replaysim, "serve", graph, "--store", drive, "--port", "0", *extra],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first = p.stdout.readline()
-    assert "serving" in first, first + p.stdout.read()
-    port = int(first.split("http://")[1].split("/")[0].rsplit(":", 1)[1])
-    token = None
-    if "--bind" in extra:
-        line = p.stdout.readline()
-        assert line.startswith("control token: ") and "/#token=" in line, line
-        token = line.split()[2]
-    return p, port, token
-
-
-def call(port, path, method="GET", body=None, token=None, host="127.0.0.1"):
-    req = urllib.request.Request(f"http://{host}:{port}/api/{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def call_from(src, port, path, method="GET", token=None):
@@ -71,45 +45,15 @@ def seek(port, query, body=None):
     return code, st
 
 
-def ws_connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rsim\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += s.recv(1)
-    assert b" 101 " in head.split(b"\r\n")[0], head
-    return s
+binary = []  # the camera frames the stream sent, in order
 
 
-binary = []
+def start(*extra):
+    return serverlib.start(replaysim, graph, drive, *extra)
 
 
 def ws_message(s):
-    """The next text message (JSON); binary ones (camera frames) are kept in `binary`."""
-    while True:
-        opcode, data = ws_frame(s)
-        if opcode == 1:
-            return json.loads(data)
-        binary.append(data)
-
-
-def ws_frame(s):
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            chunk = s.recv(n - len(b))
-            assert chunk, "stream closed"
-            b += chunk
-        return b
-    h = exact(2)
-    n = h[1] & 0x7F
-    if n == 126:
-        n = int.from_bytes(exact(2), "big")
-    elif n == 127:
-        n = int.from_bytes(exact(8), "big")
-    return h[0] & 0x0F, exact(n)
+    return ws_text(s, binary)
 
 
 p, port, _ = start()

@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
+
+import serverlib
 
 replaysim, graph, drive, work = sys.argv[1:5]
 gates = os.path.join(work, "gates.yaml")
@@ -35,17 +36,14 @@ assert fails[1] > 0, ev.stderr
 
 
 def start(*extra):
-    p = subprocess.Popen([replaysim, "serve", graph, "--store", drive, "--port", "0", *extra],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first = p.stdout.readline()
-    assert "serving" in first, first + p.stdout.read()
-    return p, int(first.split("http://")[1].split("/")[0].rsplit(":", 1)[1])
+    p, port, _ = serverlib.start(replaysim, graph, drive, *extra)
+    return p, port
 
 
 def call(port, path, method="GET"):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/{path}", method=method)
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.loads(r.read())
+    code, d = serverlib.call(port, path, method)
+    assert code == 200, (path, code, d)
+    return d
 
 
 def wait_for(what, check, timeout=300):

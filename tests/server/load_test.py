@@ -12,7 +12,6 @@ a generous deadline.
 
 Usage: load_test.py REPLAYSIM GRAPH DRIVE [--seconds S] [--clients N] [--stalled K] [--no-seeks]"""
 import argparse
-import base64
 import json
 import os
 import random
@@ -21,8 +20,8 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
+
+from serverlib import call, ws_connect
 
 ap = argparse.ArgumentParser()
 ap.add_argument("replaysim")
@@ -42,34 +41,6 @@ def rss_kb(pid, key="VmRSS"):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
-
-
-def call(port, path, method="GET"):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/{path}", method=method,
-                                 data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
-def ws_connect(port, rcvbuf=None):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf:  # before connect, so the window is small from the start
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(30)
-    s.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: rsim\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        assert chunk, "closed during the handshake"
-        head += chunk
-    assert b" 101 " in head.split(b"\r\n")[0], head
-    return s
 
 
 def tcp_state(server_port, client_port):
