@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rsim/engine.h"
+
 typedef void (*test_fn)(void);
 void test_register(const char *name, const char *file, test_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...)
@@ -145,5 +147,36 @@ int test_pg_port(void);
 void test_pg_exec(const char *sql);
 /* The first column of the first row of a query on the test's database. */
 int64_t test_pg_query_int(const char *sql);
+
+
+/* ---- a straight run's digests (straight.c) ---------------------------- */
+
+/* examples/demo/graph.yaml in the source tree (static buffer). */
+const char *test_demo_graph(void);
+/* A new engine over st for graph (its graph in *g; the caller frees both),
+** quiet, with the checkpoint options of rsim_engine_opts (0: the engine's
+** defaults).  Fails the test on error. */
+rsim_engine *test_engine(const char *graph, rsim_store *st, int64_t checkpoint_every_ns, size_t checkpoint_max,
+                         rsim_graph **g);
+
+/* The digest after every instant of a straight run from the start: what a
+** replay must show at any time t, however it got there. */
+typedef struct test_straight {
+  char start[65];   /* before the first instant */
+  rsim_time *t;     /* instant i's time, ascending */
+  char (*hex)[65];  /* the digest after instant i */
+  size_t n, cap;
+} test_straight;
+
+/* Steps e from where it stands to the end of its drive, recording (s may be
+** reused: it starts over).  Fails the test unless the run ends with EOF. */
+void test_straight_record(test_straight *s, rsim_engine *e);
+/* The digest after the last instant <= t; s->start before the first. */
+const char *test_straight_at(const test_straight *s, rsim_time t);
+/* Fails the test (at file:line) unless e's digest is the straight run's at
+** e's time. */
+void test_straight_expect(const test_straight *s, rsim_engine *e, const char *file, int line);
+#define EXPECT_STRAIGHT(s, e) test_straight_expect((s), (e), __FILE__, __LINE__)
+void test_straight_free(test_straight *s);
 
 #endif /* RSIM_TEST_H */

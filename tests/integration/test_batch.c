@@ -15,7 +15,6 @@
 
 #include "test.h"
 
-static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
 /* A text query's first column of each row, joined with ';' (malloc'd). */
 static char *query_text(const char *db, const char *sql) {
@@ -69,15 +68,15 @@ TEST(batch_same_digests_with_jobs_shards_and_run) {
   make_logs();
   char args[2048], *out = NULL;
   const char *common = "--stores 'logs/*.db' --scenes 1s --warmup 500ms --quiet";
-  snprintf(args, sizeof args, "%s %s --jobs 1 --out r1.db --no-runs", demo_graph(), common);
+  snprintf(args, sizeof args, "%s %s --jobs 1 --out r1.db --no-runs", test_demo_graph(), common);
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
-  snprintf(args, sizeof args, "%s %s --jobs 3 --out r3.db", demo_graph(), common);
+  snprintf(args, sizeof args, "%s %s --jobs 3 --out r3.db", test_demo_graph(), common);
   ASSERT_EQ(batch(args, &out), 0);
   ASSERT_CONTAINS(out, "5 jobs ok, 0 failed");
   free(out);
   for (int s = 0; s < 2; s++) {
-    snprintf(args, sizeof args, "%s %s --shard %d/2 --out s%d.db --no-runs", demo_graph(), common, s, s);
+    snprintf(args, sizeof args, "%s %s --shard %d/2 --out s%d.db --no-runs", test_demo_graph(), common, s, s);
     ASSERT_EQ(batch(args, &out), 0);
     free(out);
   }
@@ -102,7 +101,7 @@ TEST(batch_same_digests_with_jobs_shards_and_run) {
   ASSERT_EQ(from, test_query_int(r1, "SELECT min(t_from) FROM jobs WHERE name='a.db#0'") + 500000000);
   char extra[256], digest[65];
   snprintf(extra, sizeof extra, "--speed max --from %lld --to %lld", (long long)from, (long long)to);
-  ASSERT_EQ(test_replay(demo_graph(), test_tmpfile("logs/a.db"), extra, &out, digest), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), test_tmpfile("logs/a.db"), extra, &out, digest), 0);
   free(out);
   char *want = query_text(r1, "SELECT digest FROM jobs WHERE name='a.db#1'");
   ASSERT_EQ(strlen(want), 65);
@@ -151,7 +150,7 @@ TEST(batch_under_mpirun_gives_the_same_digests) {
   make_logs();
   char args[2048], *out = NULL;
   const char *common = "--stores 'logs/*.db' --scenes 1s --warmup 500ms --quiet";
-  snprintf(args, sizeof args, "%s %s --jobs 1 --out r1.db --no-runs", demo_graph(), common);
+  snprintf(args, sizeof args, "%s %s --jobs 1 --out r1.db --no-runs", test_demo_graph(), common);
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   /* Open MPI as root in a container: docs/fleet.md, "MPI".  Under the
@@ -164,7 +163,7 @@ TEST(batch_under_mpirun_gives_the_same_digests) {
            "cd %s && export ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" && "
            "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root --oversubscribe "
            "-n 3 %s batch %s %s --out mpi.db --no-runs",
-           test_tmpdir(), test_replaysim_path(), demo_graph(), common);
+           test_tmpdir(), test_replaysim_path(), test_demo_graph(), common);
   int rc = test_run(cmd, &out);
   if (rc != 0) test_fail(__FILE__, __LINE__, "mpirun failed (%d): %s", rc, out);
   free(out);
@@ -205,7 +204,7 @@ TEST(batch_failed_jobs_are_recorded_retried_and_the_batch_goes_on) {
            "  - { name: fuel, graph: fuel.yaml, store: d.db }\n"
            "  - { name: hang, graph: hang.yaml, store: d.db }\n"
            "  - { name: crash, store: d.db, to: 500ms }\n",
-           demo_graph());
+           test_demo_graph());
   test_write_text("jobs.yaml", text);
   char *out = NULL;
   /* The worker of the job named "crash" kills itself (a test hook in
@@ -245,7 +244,7 @@ TEST(batch_failed_jobs_are_recorded_retried_and_the_batch_goes_on) {
   ASSERT_EQ(test_query_int(db, "SELECT faults FROM jobs WHERE name='fuel'"), 1);
   /* The good job's digest is that of `replaysim run`. */
   char digest[65];
-  ASSERT_EQ(test_replay(demo_graph(), test_tmpfile("d.db"), "--speed max", &out, digest), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), test_tmpfile("d.db"), "--speed max", &out, digest), 0);
   free(out);
   r = query_text(db, "SELECT digest FROM jobs WHERE name='good'");
   r[64] = 0;
@@ -279,9 +278,9 @@ TEST(batch_ctrl_c_keeps_results_and_resume_skips_them) {
   bad_graph("hang.yaml", "misbehave", "{ fault: loop, at: \"2\" }", "");
   char text[2048];
   snprintf(text, sizeof text, "graph: %s\njobs:\n  - { store: d.db }\n  - { graph: hang.yaml, store: d.db }\n",
-           demo_graph());
+           test_demo_graph());
   test_write_text("jobs1.yaml", text);
-  snprintf(text, sizeof text, "graph: %s\njobs:\n  - { store: d.db }\n  - { store: e.db }\n", demo_graph());
+  snprintf(text, sizeof text, "graph: %s\njobs:\n  - { store: d.db }\n  - { store: e.db }\n", test_demo_graph());
   test_write_text("jobs2.yaml", text);
   char cmd[2048], *out = NULL;
   snprintf(cmd, sizeof cmd,
@@ -365,12 +364,12 @@ TEST(batch_over_postgres_drives_gives_the_digests_of_their_files) {
   free(out);
   char args[4096];
   snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --jobs 2 --out files.db --no-runs --quiet",
-           demo_graph());
+           test_demo_graph());
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   snprintf(args, sizeof args,
            "%s --stores '%s?drive=a' --stores '%s?drive=b' --scenes 1s --jobs 2 --out pg.db --no-runs --quiet",
-           demo_graph(), uri, uri);
+           test_demo_graph(), uri, uri);
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   /* Named after their drives, the jobs of both batches line up one to one. */
@@ -394,7 +393,7 @@ TEST(batch_results_in_postgres_equal_those_of_a_file) {
   char uri[1024], args[4096], *out = NULL;
   snprintf(uri, sizeof uri, "%s", test_pg_uri(NULL));
   snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --jobs 2 --out files.db --no-runs --quiet",
-           demo_graph());
+           test_demo_graph());
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   char cmd[8192];
@@ -402,7 +401,7 @@ TEST(batch_results_in_postgres_equal_those_of_a_file) {
            "cd %s && { %s batch %s --stores 'logs/*.db' --scenes 1s --shard 0/2 --out '%s' --no-runs --quiet & "
            "p=$!; %s batch %s --stores 'logs/*.db' --scenes 1s --shard 1/2 --out '%s' --no-runs --quiet; b=$?; "
            "wait $p; a=$?; exit $((a | b)); }",
-           test_tmpdir(), test_replaysim_path(), demo_graph(), uri, test_replaysim_path(), demo_graph(), uri);
+           test_tmpdir(), test_replaysim_path(), test_demo_graph(), uri, test_replaysim_path(), test_demo_graph(), uri);
   if (test_run(cmd, &out)) test_fail(__FILE__, __LINE__, "two shards into %s: %s", uri, out);
   free(out);
   ASSERT_EQ(test_pg_query_int("SELECT count(*) FROM replaysim_batch.jobs WHERE status='ok'"), 5);
@@ -426,11 +425,11 @@ TEST(batch_results_in_postgres_equal_those_of_a_file) {
 
   /* A second batch into it is refused unless it resumes; resuming skips
   ** every job already done. */
-  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --out '%s' --no-runs --quiet", demo_graph(), uri);
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --out '%s' --no-runs --quiet", test_demo_graph(), uri);
   ASSERT_EQ(batch(args, &out), 1);
   ASSERT_CONTAINS(test_last_line(out), "holds the results of 5 jobs (--resume goes on with them)");
   free(out);
-  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --resume '%s' --no-runs", demo_graph(), uri);
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --resume '%s' --no-runs", test_demo_graph(), uri);
   ASSERT_EQ(batch(args, &out), 0);
   ASSERT_CONTAINS(out, "5 done before, skipped");
   free(out);
@@ -547,14 +546,14 @@ TEST(batch_under_slurm_srun_and_a_job_array_give_the_same_digests) {
   }
   char args[2048];
   snprintf(args, sizeof args, "%s --stores 'logs/*.db' --scenes 1s --warmup 2s --out r1.db --no-runs --quiet",
-           demo_graph());
+           test_demo_graph());
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   /* examples/fleet/batch.sbatch as it is: srun of the MPI batch, then the
   ** --shard job array merged.  sbatch --wait returns the job's exit code. */
   const char *vars = "GRAPH=%s,STORES=logs/*.db,SCENES=1s";
   char exp[1400];
-  snprintf(exp, sizeof exp, vars, demo_graph());
+  snprintf(exp, sizeof exp, vars, test_demo_graph());
   /* the replaysim of this build tree */
   char bin[1024];
   snprintf(bin, sizeof bin, "%s", test_replaysim_path());

@@ -16,7 +16,6 @@
 
 #include "test.h"
 
-static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
 static int batch(const char *args, char **out) {
   char cmd[8192];
@@ -108,14 +107,14 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
   make_logs();
   char args[4096], cmd[8192], key[2048], *out = NULL;
   /* Whole drives: a job's scores are those of `replaysim run --eval`. */
-  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --jobs 2 --out whole.db --no-runs --quiet", demo_graph());
+  snprintf(args, sizeof args, "%s --stores 'logs/*.db' --jobs 2 --out whole.db --no-runs --quiet", test_demo_graph());
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   char whole[1024], ra[1024];
   snprintf(whole, sizeof whole, "%s", test_tmpfile("whole.db"));
   snprintf(ra, sizeof ra, "%s", test_tmpfile("ra.db"));
   snprintf(cmd, sizeof cmd, "--speed max --out %s --eval", ra);
-  ASSERT_EQ(test_replay(demo_graph(), test_tmpfile("logs/a.db"), cmd, &out, NULL), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), test_tmpfile("logs/a.db"), cmd, &out, NULL), 0);
   free(out);
   snprintf(key, sizeof key, "%s", query_str(whole, "SELECT key FROM jobs WHERE name = 'a.db'"));
   assert_scores_are_eval(whole, key, ra);
@@ -133,14 +132,14 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
 
   /* Scenes: the same scores with 1 and 2 workers and two shards merged. */
   const char *common = "--stores 'logs/*.db' --scenes 1s --warmup 500ms --quiet";
-  snprintf(args, sizeof args, "%s %s --jobs 1 --out s1.db --no-runs", demo_graph(), common);
+  snprintf(args, sizeof args, "%s %s --jobs 1 --out s1.db --no-runs", test_demo_graph(), common);
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
-  snprintf(args, sizeof args, "%s %s --jobs 2 --out s2.db", demo_graph(), common);
+  snprintf(args, sizeof args, "%s %s --jobs 2 --out s2.db", test_demo_graph(), common);
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   for (int s = 0; s < 2; s++) {
-    snprintf(args, sizeof args, "%s %s --shard %d/2 --out sh%d.db --no-runs", demo_graph(), common, s, s);
+    snprintf(args, sizeof args, "%s %s --shard %d/2 --out sh%d.db --no-runs", test_demo_graph(), common, s, s);
     ASSERT_EQ(batch(args, &out), 0);
     free(out);
   }
@@ -168,7 +167,7 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
   char sc[1024];
   snprintf(sc, sizeof sc, "%s", test_tmpfile("scene.db"));
   snprintf(cmd, sizeof cmd, "--speed max --from %lld --to %lld --out %s", (long long)(from - warm), (long long)to, sc);
-  ASSERT_EQ(test_replay(demo_graph(), test_tmpfile("logs/a.db"), cmd, &out, NULL), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), test_tmpfile("logs/a.db"), cmd, &out, NULL), 0);
   free(out);
   snprintf(cmd, sizeof cmd, "%s eval %s --truth %s --from %lld --to %lld", test_replaysim_path(), sc,
            test_tmpfile("logs/a.db"), (long long)from, (long long)to);
@@ -183,11 +182,11 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
 
   /* --resume: nothing to run, the scores stay; --no-eval: none. */
   int64_t before = test_query_int(s1, "SELECT count(*) FROM metrics");
-  snprintf(args, sizeof args, "%s %s --resume s1.db --no-runs", demo_graph(), common);
+  snprintf(args, sizeof args, "%s %s --resume s1.db --no-runs", test_demo_graph(), common);
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   ASSERT_EQ(test_query_int(s1, "SELECT count(*) FROM metrics"), before);
-  snprintf(args, sizeof args, "%s --stores logs/b.db --no-eval --out none.db --no-runs --quiet", demo_graph());
+  snprintf(args, sizeof args, "%s --stores logs/b.db --no-eval --out none.db --no-runs --quiet", test_demo_graph());
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   ASSERT_EQ(test_query_int(test_tmpfile("none.db"), "SELECT count(*) FROM jobs WHERE status = 'ok'"), 1);
@@ -250,7 +249,7 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
              "cd %s && export ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" && "
              "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root --oversubscribe "
              "-n 3 %s batch %s %s --out mpi.db --no-runs",
-             test_tmpdir(), test_replaysim_path(), demo_graph(), common);
+             test_tmpdir(), test_replaysim_path(), test_demo_graph(), common);
     rc = test_run(cmd, &out);
     if (rc != 0) test_fail(__FILE__, __LINE__, "mpirun failed (%d): %s", rc, out);
     free(out);
@@ -263,7 +262,7 @@ TEST(batch_scores_are_run_evals_with_jobs_shards_and_mpirun) {
 /* The demo graph with its detector keeping only boxes of 300 px and more:
 ** a new version that scores differently. */
 static void new_graph(const char *name) {
-  FILE *f = fopen(demo_graph(), "rb");
+  FILE *f = fopen(test_demo_graph(), "rb");
   ASSERT(f);
   static char demo[16384], g[17000];
   size_t len = fread(demo, 1, sizeof demo - 1, f);
@@ -280,7 +279,7 @@ TEST(batch_gates_fail_naming_job_window_metric_and_values_and_pass_with_0) {
   test_make_drive("d.db", "4s", 3);
   new_graph("new.yaml");
   char args[4096], *out = NULL, sql[2048], want[512];
-  snprintf(args, sizeof args, "%s --stores d.db --scenes 2s --jobs 2 --out base.db --no-runs --quiet", demo_graph());
+  snprintf(args, sizeof args, "%s --stores d.db --scenes 2s --jobs 2 --out base.db --no-runs --quiet", test_demo_graph());
   ASSERT_EQ(batch(args, &out), 0);
   free(out);
   /* Gates that hold: exit 0, a PASS line a job and gate. */

@@ -15,7 +15,6 @@
 #include "rsim/store.h"
 #include "test.h"
 
-static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
 /* One reading, by what identifies it: sensor, time, a hash of its bytes. */
 typedef struct rd_id {
@@ -253,7 +252,7 @@ TEST(mcap_crashed_recording_warning_reaches_every_command) {
   ASSERT_CONTAINS(out, "warning:   unindexed");
   ASSERT_CONTAINS(out, "Chunk record cut off");
   free(out);
-  ASSERT_EQ(sh(&out, "run %s --store %s --quiet", demo_graph(), cut), 0);
+  ASSERT_EQ(sh(&out, "run %s --store %s --quiet", test_demo_graph(), cut), 0);
   ASSERT_CONTAINS(out, "warning: ");
   ASSERT_CONTAINS(out, "replayed unindexed");
   ASSERT_CONTAINS(out, "digest: ");
@@ -305,24 +304,24 @@ TEST(mcap_damaged_chunk_stops_naming_it_or_is_skipped_as_a_gap) {
   snprintf(off, sizeof off, "offset %llu: Chunk: crc mismatch", (unsigned long long)l.chunks[3]);
   /* Stop (the default): the run fails with an error naming file and chunk. */
   char *out = NULL, name_off[1200];
-  ASSERT_EQ(sh(&out, "run %s --store %s --quiet", demo_graph(), bad), 1);
+  ASSERT_EQ(sh(&out, "run %s --store %s --quiet", test_demo_graph(), bad), 1);
   snprintf(name_off, sizeof name_off, "%s: %s", bad, off);
   ASSERT_CONTAINS(out, name_off);
   ASSERT_CONTAINS(out, "--on-corrupt skip");
   free(out);
   /* Skip: the gap is reported (file, time range, sensors), the run goes on. */
   char d1[65], d2[65];
-  ASSERT_EQ(test_replay(demo_graph(), bad, "--on-corrupt skip", &out, d1), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), bad, "--on-corrupt skip", &out, d1), 0);
   ASSERT_CONTAINS(out, "warning: gap: ");
   ASSERT_CONTAINS(out, off);
   ASSERT_CONTAINS(out, "are missing for camera_front");
   ASSERT_CONTAINS(out, "gaps: 1 damaged chunks");
   free(out);
-  ASSERT_EQ(test_replay(demo_graph(), bad, "--on-corrupt skip", &out, d2), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), bad, "--on-corrupt skip", &out, d2), 0);
   free(out);
   ASSERT_EQ(strlen(d1), 64u);
   ASSERT_STREQ(d1, d2);
-  ASSERT_EQ(sh(&out, "run %s --store %s --quiet --on-corrupt sometimes", demo_graph(), bad), 1);
+  ASSERT_EQ(sh(&out, "run %s --store %s --quiet --on-corrupt sometimes", test_demo_graph(), bad), 1);
   ASSERT_CONTAINS(out, "--on-corrupt 'sometimes': must be stop or skip");
   free(out);
   /* The readings: the intact file's, less exactly those of the chunk. */
@@ -358,28 +357,6 @@ TEST(mcap_damaged_chunk_stops_naming_it_or_is_skipped_as_a_gap) {
   free(l.m);
 }
 
-/* The digest after every instant of a straight run of the demo graph. */
-typedef struct ref {
-  rsim_time t[20000];
-  char hex[20000][65];
-  size_t n;
-} ref;
-
-static rsim_engine *engine(rsim_store *st, rsim_graph **g) {
-  rsim_errbuf eb = {0};
-  if (rsim_graph_load(demo_graph(), g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = 500000000, .log_level = RSIM_LOG_ERROR};
-  rsim_engine *e;
-  if (rsim_engine_new(*g, &o, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  return e;
-}
-
-static const char *digest_at(const ref *r, rsim_time t, const char *at_start) {
-  const char *d = at_start;
-  for (size_t i = 0; i < r->n && r->t[i] <= t; i++) d = r->hex[i];
-  return d;
-}
-
 TEST(mcap_skip_run_digest_is_the_same_across_runs_and_seeks) {
   const char *drive = test_make_drive("drive.mcap", "3s", 24);
   static layout l;
@@ -387,22 +364,15 @@ TEST(mcap_skip_run_digest_is_the_same_across_runs_and_seeks) {
   const char *bad = flip_crc(drive, &l, 4, "bad.mcap");
   rsim_errbuf eb = {0};
   rsim_store_opts o = {.skip_corrupt = true};
-  static ref r;
-  char end1[65], end2[65], start[65];
+  test_straight r = {0};
+  char end1[65], end2[65];
   /* Two straight runs, each on a store of its own. */
   for (int run = 0; run < 2; run++) {
     rsim_store *st;
     ASSERT_OK(rsim_store_open_opts(bad, &o, &st, &eb));
     rsim_graph *g;
-    rsim_engine *e = engine(st, &g);
-    r.n = 0;
-    int rc;
-    while ((rc = rsim_engine_step(e)) == RSIM_OK) {
-      ASSERT(r.n < 20000);
-      r.t[r.n] = rsim_engine_time(e);
-      rsim_engine_digest(e, r.hex[r.n++]);
-    }
-    ASSERT_EQ(rc, RSIM_EEOF);
+    rsim_engine *e = test_engine(test_demo_graph(), st, 500000000, 0, &g);
+    test_straight_record(&r, e);
     ASSERT_EQ(rsim_store_n_gaps(st), 1u);
     rsim_engine_digest(e, run ? end2 : end1);
     rsim_engine_free(e);
@@ -416,8 +386,7 @@ TEST(mcap_skip_run_digest_is_the_same_across_runs_and_seeks) {
   rsim_store *st;
   ASSERT_OK(rsim_store_open_opts(bad, &o, &st, &eb));
   rsim_graph *g;
-  rsim_engine *e = engine(st, &g);
-  rsim_engine_digest(e, start);
+  rsim_engine *e = test_engine(test_demo_graph(), st, 500000000, 0, &g);
   while (rsim_engine_step(e) == RSIM_OK) {
   }
   rsim_time from, to;
@@ -435,11 +404,8 @@ TEST(mcap_skip_run_digest_is_the_same_across_runs_and_seeks) {
     if (rsim_engine_seek(e, ts[k])) test_fail(__FILE__, __LINE__, "seek: %s", rsim_engine_errmsg(e));
     char hex[65];
     rsim_engine_digest(e, hex);
-    ASSERT_STREQ(hex, digest_at(&r, ts[k], start));
-    for (int s = 0; s < 5 && rsim_engine_step(e) == RSIM_OK; s++) {
-      rsim_engine_digest(e, hex);
-      ASSERT_STREQ(hex, digest_at(&r, rsim_engine_time(e), start));
-    }
+    ASSERT_STREQ(hex, test_straight_at(&r, ts[k]));
+    for (int s = 0; s < 5 && rsim_engine_step(e) == RSIM_OK; s++) EXPECT_STRAIGHT(&r, e);
   }
   while (rsim_engine_step(e) == RSIM_OK) {
   }
@@ -450,5 +416,6 @@ TEST(mcap_skip_run_digest_is_the_same_across_runs_and_seeks) {
   rsim_engine_free(e);
   rsim_graph_free(g);
   rsim_store_close(st);
+  test_straight_free(&r);
   free(l.m);
 }

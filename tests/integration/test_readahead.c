@@ -11,7 +11,6 @@
 #include "rsim/store.h"
 #include "test.h"
 
-static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
 static rsim_store *open_store(const char *path) {
   rsim_errbuf eb = {0};
@@ -146,71 +145,36 @@ TEST(readahead_gives_the_readings_of_sqlite_and_mcap_in_order_for_any_window) {
 
 /* ---- replays ----------------------------------------------------------------------- */
 
-typedef struct ref {
-  rsim_time t[4000];
-  char hex[4000][65];
-  size_t n;
-} ref;
-
-static rsim_engine *engine(rsim_store *st, rsim_graph **g) {
-  rsim_errbuf eb = {0};
-  if (rsim_graph_load(demo_graph(), g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = 500000000, .log_level = RSIM_LOG_ERROR};
-  rsim_engine *e;
-  if (rsim_engine_new(*g, &o, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  return e;
-}
-
-static const char *digest_at(const ref *r, rsim_time t, const char *at_start) {
-  const char *d = at_start;
-  for (size_t i = 0; i < r->n && r->t[i] <= t; i++) d = r->hex[i];
-  return d;
-}
-
-static void expect(rsim_engine *e, const ref *r, const char *start) {
-  char hex[65];
-  rsim_engine_digest(e, hex);
-  ASSERT_STREQ(hex, digest_at(r, rsim_engine_time(e), start));
-}
-
 /* A straight run without read-ahead, then one with it that seeks back and
 ** forth and steps back in the middle: every state is the straight run's. */
 static void replay_matches(const char *path) {
-  static ref r;
-  r.n = 0;
+  test_straight r = {0};
   rsim_store *plain = open_store(path);
   rsim_graph *g;
-  rsim_engine *e = engine(plain, &g);
-  char start[65];
-  rsim_engine_digest(e, start);
-  int rc;
-  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
-    ASSERT(r.n < 4000);
-    r.t[r.n] = rsim_engine_time(e);
-    rsim_engine_digest(e, r.hex[r.n++]);
-  }
-  ASSERT_EQ(rc, RSIM_EEOF);
+  rsim_engine *e = test_engine(test_demo_graph(), plain, 500000000, 0, &g);
+  test_straight_record(&r, e);
   ASSERT(r.n > 100);
   rsim_engine_free(e);
   rsim_graph_free(g);
   rsim_store_close(plain);
 
   rsim_store *st = ahead(open_store(path), 0, 0);
-  e = engine(st, &g);
+  e = test_engine(test_demo_graph(), st, 500000000, 0, &g);
   for (size_t i = 0; i < r.n / 2; i++) {
     ASSERT_OK(rsim_engine_step(e));
-    expect(e, &r, start);
+    EXPECT_STRAIGHT(&r, e);
   }
   uint64_t x = 99;
   for (int k = 0; k < 12; k++) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     rsim_time t = r.t[(x >> 11) % r.n] + (k % 2 ? 1000 : 0);
     if (rsim_engine_seek(e, t)) test_fail(__FILE__, __LINE__, "seek: %s", rsim_engine_errmsg(e));
-    expect(e, &r, start);
-    for (int s = 0; s < 25 && rsim_engine_step(e) == RSIM_OK; s++) expect(e, &r, start);
-    if (k % 3 == 0 && rsim_engine_step_back(e) == RSIM_OK) expect(e, &r, start);
+    EXPECT_STRAIGHT(&r, e);
+    for (int s = 0; s < 25 && rsim_engine_step(e) == RSIM_OK; s++) EXPECT_STRAIGHT(&r, e);
+    if (k % 3 == 0 && rsim_engine_step_back(e) == RSIM_OK) EXPECT_STRAIGHT(&r, e);
   }
-  while ((rc = rsim_engine_step(e)) == RSIM_OK) expect(e, &r, start);
+  int rc;
+  while ((rc = rsim_engine_step(e)) == RSIM_OK) EXPECT_STRAIGHT(&r, e);
   ASSERT_EQ(rc, RSIM_EEOF);
   char end[65];
   rsim_engine_digest(e, end);
@@ -218,6 +182,7 @@ static void replay_matches(const char *path) {
   rsim_engine_free(e);
   rsim_graph_free(g);
   rsim_store_close(st);
+  test_straight_free(&r);
 }
 
 TEST(readahead_replays_with_seeks_give_the_digests_of_plain_reads_sqlite_and_mcap) {
@@ -228,9 +193,9 @@ TEST(readahead_replays_with_seeks_give_the_digests_of_plain_reads_sqlite_and_mca
   replay_matches(path);
   /* The command line: on by default, off with --no-read-ahead, one digest. */
   char d1[65], d2[65], *out = NULL;
-  ASSERT_EQ(test_replay(demo_graph(), path, "--speed max", &out, d1), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), path, "--speed max", &out, d1), 0);
   free(out);
-  ASSERT_EQ(test_replay(demo_graph(), path, "--speed max --no-read-ahead", &out, d2), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), path, "--speed max --no-read-ahead", &out, d2), 0);
   free(out);
   ASSERT_EQ(strlen(d1), 64u);
   ASSERT_STREQ(d1, d2);
@@ -259,9 +224,9 @@ TEST(readahead_pg_drive_replays_and_seeks_give_the_digests_of_plain_reads) {
   replay_matches(pg);
   char d1[65], d2[65], quoted[1100];
   snprintf(quoted, sizeof quoted, "'%s'", pg);
-  ASSERT_EQ(test_replay(demo_graph(), quoted, "--speed max", &out, d1), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), quoted, "--speed max", &out, d1), 0);
   free(out);
-  ASSERT_EQ(test_replay(demo_graph(), quoted, "--speed max --no-read-ahead", &out, d2), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), quoted, "--speed max --no-read-ahead", &out, d2), 0);
   free(out);
   ASSERT_EQ(strlen(d1), 64u);
   ASSERT_STREQ(d1, d2);
@@ -336,8 +301,8 @@ TEST(readahead_damaged_mcap_chunk_error_comes_with_its_message_after_the_same_re
   }
   /* A run stops with the same last line either way. */
   char *a = NULL, *b = NULL;
-  ASSERT_EQ(test_replaysim(&a, "run %s --store %s --quiet --speed max", demo_graph(), bad), 1);
-  ASSERT_EQ(test_replaysim(&b, "run %s --store %s --quiet --speed max --no-read-ahead", demo_graph(), bad), 1);
+  ASSERT_EQ(test_replaysim(&a, "run %s --store %s --quiet --speed max", test_demo_graph(), bad), 1);
+  ASSERT_EQ(test_replaysim(&b, "run %s --store %s --quiet --speed max --no-read-ahead", test_demo_graph(), bad), 1);
   char ta[1024], tb[1024];
   last_line(a, ta, sizeof ta);
   last_line(b, tb, sizeof tb);

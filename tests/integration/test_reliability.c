@@ -31,7 +31,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
 static void file_sha256(const char *path, char hex[65]) {
   FILE *f = fopen(path, "rb");
@@ -227,7 +226,7 @@ static int64_t assert_prefix_of(const char *db, const char *full_db) { return ch
 /* `replaysim run` of the demo graph over drive with extra options (a
 ** NULL-terminated list); returns the exit code, the output in *out. */
 static int run_cli(const char *drive, const char *const *extra, rlim_t fsize, char **out) {
-  const char *argv[40] = {test_replaysim_path(), "run", demo_graph(), "--store", drive, "--quiet", "--speed", "max"};
+  const char *argv[40] = {test_replaysim_path(), "run", test_demo_graph(), "--store", drive, "--quiet", "--speed", "max"};
   size_t n = 8;
   for (size_t i = 0; extra[i] && n < 38; i++) argv[n++] = extra[i];
   argv[n] = NULL;
@@ -278,7 +277,7 @@ TEST(fault_kill9_leaves_a_prefix_and_resume_ends_with_the_same_digest) {
     snprintf(wal, sizeof wal, "%s-wal", db);
     snprintf(dir, sizeof dir, "%s/ck-%d", test_tmpdir(), i);
     snprintf(log, sizeof log, "%s/kill-%d.log", test_tmpdir(), i);
-    const char *argv[] = {test_replaysim_path(), "run", demo_graph(), "--store", drive, "--quiet", "--speed", "max",
+    const char *argv[] = {test_replaysim_path(), "run", test_demo_graph(), "--store", drive, "--quiet", "--speed", "max",
                           "--out", db, "--checkpoint-dir", dir, "--checkpoint-every", "250ms", NULL};
     /* The moment: the k-th checkpoint file, or the output grown past a
     ** size; either way after a first checkpoint, so there is one to
@@ -493,7 +492,7 @@ TEST(fault_disk_full_under_an_mcap_output) {
 static void serve_holds_read_only(const char *store) {
   char log[1024]; /* one a store: an earlier log must not answer for this serve */
   snprintf(log, sizeof log, "%s.serve.log", store);
-  const char *argv[] = {test_replaysim_path(), "serve", demo_graph(), "--store", store, "--port", "0", NULL};
+  const char *argv[] = {test_replaysim_path(), "serve", test_demo_graph(), "--store", store, "--port", "0", NULL};
   pid_t pid = spawn(argv, log, 0, NULL);
   int64_t deadline = rsim_monotonic_ns() + 120 * (int64_t)RSIM_NS_PER_S;
   for (;;) {
@@ -532,7 +531,7 @@ TEST(fault_input_stores_are_opened_read_only_and_never_change) {
     ASSERT_EQ(run_cli(stores[i], args, 0, &out), 0);
     free(out);
     snprintf(cmd, sizeof cmd, "%s info %s && %s check %s --store %s", test_replaysim_path(), stores[i],
-             test_replaysim_path(), demo_graph(), stores[i]);
+             test_replaysim_path(), test_demo_graph(), stores[i]);
     if (test_run(cmd, &out)) test_fail(__FILE__, __LINE__, "info/check: %s", out);
     free(out);
   }

@@ -14,19 +14,22 @@
 
 #include "test.h"
 
-/* The value of one row of a run database's eval table; NaN when NULL, and
-** *found false when there is no such row. */
-static double eval_value(const char *db, const char *component, const char *cls, const char *metric, bool *found) {
+/* The value of one score row, the first a query gives: its parameters are
+** seq (when >= 0), then component, class and metric.  NaN when the value
+** is NULL, and *found false when there is no such row. */
+static double score_row(const char *db, const char *sql, int64_t seq, const char *component, const char *cls,
+                        const char *metric, bool *found) {
   sqlite3 *h = NULL;
   sqlite3_stmt *st = NULL;
   double v = NAN;
   *found = false;
   if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(h, "SELECT value FROM eval WHERE scope = 'run' AND component = ? AND class = ? AND metric = ?",
-                         -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, component, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, cls, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+      sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+    int i = 1;
+    if (seq >= 0) sqlite3_bind_int64(st, i++, seq);
+    sqlite3_bind_text(st, i++, component, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, cls, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i, metric, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
       *found = true;
       if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
@@ -35,6 +38,12 @@ static double eval_value(const char *db, const char *component, const char *cls,
   sqlite3_finalize(st);
   sqlite3_close(h);
   return v;
+}
+
+/* A whole-run score in a run database's eval table. */
+static double eval_value(const char *db, const char *component, const char *cls, const char *metric, bool *found) {
+  return score_row(db, "SELECT value FROM eval WHERE scope = 'run' AND component = ? AND class = ? AND metric = ?", -1,
+                   component, cls, metric, found);
 }
 
 /* A number as the page shows it ("–" undefined, "−" minus) against a value. */
@@ -220,30 +229,13 @@ TEST(report_usage_and_unreadable_runs_are_errors) {
 
 /* ---- a batch's results database --------------------------------------------------- */
 
-/* A whole-job score of the job at seq in a results database; NaN when NULL. */
+/* A whole-job score of the job at seq in a results database. */
 static double job_value(const char *db, int64_t seq, const char *component, const char *cls, const char *metric,
                         bool *found) {
-  sqlite3 *h = NULL;
-  sqlite3_stmt *st = NULL;
-  double v = NAN;
-  *found = false;
-  if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(h,
-                         "SELECT value FROM metrics m JOIN jobs j ON j.key = m.job WHERE j.seq = ? AND scope = 'run'"
-                         " AND component = ? AND class = ? AND metric = ?",
-                         -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_text(st, 2, component, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, cls, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      *found = true;
-      if (sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return v;
+  return score_row(db,
+                   "SELECT value FROM metrics m JOIN jobs j ON j.key = m.job WHERE j.seq = ? AND scope = 'run'"
+                   " AND component = ? AND class = ? AND metric = ?",
+                   seq, component, cls, metric, found);
 }
 
 /* shows(), and "∞" for an infinite value (a batch keeps infinities). */

@@ -9,7 +9,6 @@
 #include "rsim/util.h"
 #include "test.h"
 
-static const char *demo_graph(void) { return test_source_path("examples/demo/graph.yaml"); }
 
 /* Like query_int, with a second database attached read-only as "d". */
 static int64_t query_int_attached(const char *db, const char *other, const char *sql) {
@@ -33,8 +32,8 @@ TEST(run_demo_digest_is_stable_and_outputs_recorded) {
   char *out1 = NULL, *out2 = NULL, d1[65], d2[65];
   char extra[1200];
   snprintf(extra, sizeof extra, "--speed max --out %s", test_tmpfile("run1.db"));
-  ASSERT_EQ(test_replay(demo_graph(), drive, extra, &out1, d1), 0);
-  ASSERT_EQ(test_replay(demo_graph(), drive, "--speed max", &out2, d2), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, extra, &out1, d1), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, "--speed max", &out2, d2), 0);
   ASSERT_EQ(strlen(d1), 64);
   ASSERT_STREQ(d1, d2);
   /* The digest of nothing would mean no component ran. */
@@ -79,8 +78,8 @@ TEST(run_demo_digest_is_stable_and_outputs_recorded) {
 TEST(run_digest_same_at_any_speed) {
   const char *drive = test_make_drive("drive.db", "2s", 3);
   char *o1 = NULL, *o2 = NULL, d1[65], d2[65];
-  ASSERT_EQ(test_replay(demo_graph(), drive, "--speed max", &o1, d1), 0);
-  ASSERT_EQ(test_replay(demo_graph(), drive, "--speed 4", &o2, d2), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, "--speed max", &o1, d1), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, "--speed 4", &o2, d2), 0);
   ASSERT_STREQ(d1, d2);
   free(o1);
   free(o2);
@@ -89,9 +88,9 @@ TEST(run_digest_same_at_any_speed) {
 TEST(run_different_drives_give_different_digests) {
   const char *a = test_make_drive("a.db", "2s", 1);
   char da[65], db[65], *o1 = NULL, *o2 = NULL;
-  ASSERT_EQ(test_replay(demo_graph(), a, "--speed max", &o1, da), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), a, "--speed max", &o1, da), 0);
   const char *b = test_make_drive("b.db", "2s", 2);
-  ASSERT_EQ(test_replay(demo_graph(), b, "--speed max", &o2, db), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), b, "--speed max", &o2, db), 0);
   ASSERT(strcmp(da, db) != 0);
   free(o1);
   free(o2);
@@ -102,13 +101,13 @@ TEST(run_subrange_and_clamped_range) {
   char *out = NULL, d[65];
   char extra[1400];
   snprintf(extra, sizeof extra, "--from 1s --to 2s --out %s", test_tmpfile("r.db"));
-  ASSERT_EQ(test_replay(demo_graph(), drive, extra, &out, d), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, extra, &out, d), 0);
   int64_t first = test_query_int(drive, "SELECT min(t) FROM readings");
   const char *run = test_tmpfile("r.db");
   ASSERT(test_query_int(run, "SELECT min(t) FROM outputs") >= first + 1000000000);
   ASSERT(test_query_int(run, "SELECT max(t) FROM outputs") <= first + 2000000000);
   free(out);
-  ASSERT_EQ(test_replay(demo_graph(), drive, "--from 1h", &out, d), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, "--from 1h", &out, d), 0);
   ASSERT_CONTAINS(out, "outside the log");
   free(out);
 }
@@ -116,7 +115,7 @@ TEST(run_subrange_and_clamped_range) {
 TEST(check_accepts_demo_graph_with_store) {
   const char *drive = test_make_drive("drive.db", "1s", 1);
   char cmd[2048], *out = NULL;
-  snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), demo_graph(), drive);
+  snprintf(cmd, sizeof cmd, "%s check %s --store %s", test_replaysim_path(), test_demo_graph(), drive);
   ASSERT_EQ(test_run(cmd, &out), 0);
   ASSERT_CONTAINS(out, "ok, 4 components");
   free(out);
@@ -217,10 +216,10 @@ TEST(run_trapping_component_survived_with_continue) {
 TEST(run_bad_store_is_a_clear_error) {
   const char *txt = test_write_text("notes.txt", "this is not a database\n");
   char *out = NULL;
-  ASSERT_EQ(test_replay(demo_graph(), txt, "", &out, NULL), 1);
+  ASSERT_EQ(test_replay(test_demo_graph(), txt, "", &out, NULL), 1);
   ASSERT_CONTAINS(out, "notes.txt");
   free(out);
-  ASSERT_EQ(test_replay(demo_graph(), "/nonexistent/drive.db", "", &out, NULL), 1);
+  ASSERT_EQ(test_replay(test_demo_graph(), "/nonexistent/drive.db", "", &out, NULL), 1);
   ASSERT_CONTAINS(out, "/nonexistent/drive.db");
   free(out);
 }
@@ -239,14 +238,14 @@ TEST(inspect_prints_wit_types) {
 TEST(run_with_remapped_and_excluded_sensors) {
   const char *drive = test_make_drive("drive.db", "2s", 6);
   char *out = NULL, d_plain[65], d_remap[65];
-  ASSERT_EQ(test_replay(demo_graph(), drive, "--exclude 'lidar*' --exclude gps", &out, d_plain), 0);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, "--exclude 'lidar*' --exclude gps", &out, d_plain), 0);
   free(out);
   /* The same graph with the camera renamed: same outputs, same digest. */
   char text[4096];
   uint8_t *src;
   size_t len;
   rsim_errbuf eb = {0};
-  ASSERT_OK(rsim_read_file(demo_graph(), 1 << 20, &src, &len, &eb));
+  ASSERT_OK(rsim_read_file(test_demo_graph(), 1 << 20, &src, &len, &eb));
   rsim_buf g = {0};
   for (const char *p = (const char *)src; *p;) {
     const char *hit = strstr(p, "camera_front");
@@ -275,7 +274,7 @@ TEST(run_with_remapped_and_excluded_sensors) {
   ASSERT_STREQ(d_remap, d_plain);
   free(out);
   /* Excluding a sensor the graph needs is a check error naming it. */
-  ASSERT_EQ(test_replay(demo_graph(), drive, "--exclude 'radar*'", &out, NULL), 1);
+  ASSERT_EQ(test_replay(test_demo_graph(), drive, "--exclude 'radar*'", &out, NULL), 1);
   ASSERT_CONTAINS(out, "sensor 'radar_front'");
   free(out);
 }

@@ -8,60 +8,14 @@
 #include "rsim/engine.h"
 #include "test.h"
 
-typedef struct ref {
-  rsim_time *t;
-  char (*hex)[65];
-  size_t n;
-} ref;
-
 /* Checkpoints every 0.5 s, as many as the default allows, unless set. */
 static int64_t g_every = 500000000;
 static size_t g_cap;
 
-static rsim_engine *engine(const char *graph, rsim_store *st, rsim_graph **g) {
-  rsim_errbuf eb = {0};
-  if (rsim_graph_load(graph, g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = g_every, .checkpoint_max = g_cap, .log_level = RSIM_LOG_ERROR};
-  rsim_engine *e;
-  if (rsim_engine_new(*g, &o, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  return e;
-}
-
-/* The digest after every instant of a straight run. */
-static ref reference(const char *graph, rsim_store *st) {
-  rsim_graph *g;
-  rsim_engine *e = engine(graph, st, &g);
-  ref r = {0};
-  size_t cap = 0;
-  int rc;
-  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
-    if (r.n == cap) {
-      cap = cap ? 2 * cap : 256;
-      r.t = realloc(r.t, cap * sizeof *r.t);
-      r.hex = realloc(r.hex, cap * sizeof *r.hex);
-    }
-    r.t[r.n] = rsim_engine_time(e);
-    rsim_engine_digest(e, r.hex[r.n]);
-    r.n++;
-  }
-  ASSERT_EQ(rc, RSIM_EEOF);
-  ASSERT(r.n > 100);
-  rsim_engine_free(e);
-  rsim_graph_free(g);
-  return r;
-}
-
-/* The reference digest after every instant <= t. */
-static const char *digest_at(const ref *r, rsim_time t, const char *at_start) {
-  const char *d = at_start;
-  for (size_t i = 0; i < r->n && r->t[i] <= t; i++) d = r->hex[i];
-  return d;
-}
-
-static void expect_state(rsim_engine *e, const ref *r, rsim_time t, const char *at_start) {
+static void expect_state(const test_straight *r, rsim_engine *e, rsim_time t) {
   char hex[65];
   rsim_engine_digest(e, hex);
-  const char *want = digest_at(r, t, at_start);
+  const char *want = test_straight_at(r, t);
   if (strcmp(hex, want))
     test_fail(__FILE__, __LINE__, "after seek(%lld): digest %.16s..., a straight run has %.16s...", (long long)t,
               hex, want);
@@ -72,18 +26,23 @@ static void seeks_are_exact(const char *graph, int n_seeks) {
   rsim_errbuf eb = {0};
   rsim_store *st;
   ASSERT_OK(rsim_store_open(drive, &st, &eb));
-  ref r = reference(graph, st);
+  test_straight r = {0};
   rsim_graph *g;
-  rsim_engine *e = engine(graph, st, &g);
-  char start[65];
-  rsim_engine_digest(e, start);
+  rsim_engine *e = test_engine(graph, st, g_every, g_cap, &g);
+  test_straight_record(&r, e);
+  ASSERT(r.n > 100);
+  rsim_engine_free(e);
+  rsim_graph_free(g);
+  e = test_engine(graph, st, g_every, g_cap, &g);
+  char first[65]; /* a new engine starts as the straight run did */
+  rsim_engine_digest(e, first);
+  ASSERT_STREQ(first, r.start);
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
   /* Play to the end, then jump around: backward, forward, to instants and
   ** between them, before the start and past the end. */
   while (rsim_engine_step(e) == RSIM_OK) {
   }
-  ASSERT_STREQ(start, digest_at(&r, from - 1, start));
   uint64_t x = 12345;
   for (int k = 0; k < n_seeks; k++) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -93,16 +52,16 @@ static void seeks_are_exact(const char *graph, int n_seeks) {
     if (k == 6) t = to + 1000000000;
     int rc = rsim_engine_seek(e, t);
     if (rc) test_fail(__FILE__, __LINE__, "seek(%lld): %s", (long long)t, rsim_engine_errmsg(e));
-    expect_state(e, &r, t < to ? t : to, start);
+    expect_state(&r, e, t < to ? t : to);
     /* And the run goes on exactly: the next few instants match too. */
-    for (int s = 0; s < 3 && rsim_engine_step(e) == RSIM_OK; s++) expect_state(e, &r, rsim_engine_time(e), start);
+    for (int s = 0; s < 3 && rsim_engine_step(e) == RSIM_OK; s++) expect_state(&r, e, rsim_engine_time(e));
   }
   /* Step back from the end, one instant at a time. */
   ASSERT_OK(rsim_engine_seek(e, to));
   for (size_t i = r.n - 1; i > r.n - 6; i--) {
     ASSERT_OK(rsim_engine_step_back(e));
     ASSERT_EQ(rsim_engine_time(e), r.t[i - 1]);
-    expect_state(e, &r, r.t[i - 1], start);
+    expect_state(&r, e, r.t[i - 1]);
   }
   /* Back to the start and through the whole run again: same final digest. */
   ASSERT_OK(rsim_engine_seek(e, from - 1));
@@ -127,8 +86,7 @@ static void seeks_are_exact(const char *graph, int n_seeks) {
   rsim_engine_free(e);
   rsim_graph_free(g);
   rsim_store_close(st);
-  free(r.t);
-  free(r.hex);
+  test_straight_free(&r);
 }
 
 TEST(seek_and_step_back_are_digest_exact) { seeks_are_exact(test_source_path("examples/demo/graph.yaml"), 40); }
@@ -149,7 +107,7 @@ TEST(seek_without_state_interface_resimulates_from_the_start) {
   rsim_store *st;
   ASSERT_OK(rsim_store_open(drive, &st, &eb));
   rsim_graph *g;
-  rsim_engine *e = engine(test_source_path("examples/composed/composed.yaml"), st, &g);
+  rsim_engine *e = test_engine(test_source_path("examples/composed/composed.yaml"), st, g_every, g_cap, &g);
   rsim_engine_ckpt_stats cs;
   rsim_engine_ckpt_stats_get(e, &cs);
   ASSERT(cs.stateless != NULL);
