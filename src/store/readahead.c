@@ -5,7 +5,10 @@
 **
 ** Each cursor has a reader thread that fills a queue of owned readings up
 ** to the window (a number of readings and of payload bytes, whichever is
-** reached first).  The caller takes from the queue; what it gets is what
+** reached first).  The thread starts when the caller asks for a second
+** reading: a cursor opened for its first reading only (a view asking each
+** sensor's time range, the engine finding a sensor's next reading) costs
+** no thread and reads nothing it was not asked for.  The caller takes from the queue; what it gets is what
 ** base's cursor gave, in the same order, so replays are unchanged.  An
 ** error or the end is queued like a reading, after the readings before it,
 ** and stays at the head: the caller meets it at the same point, with base's
@@ -50,7 +53,9 @@ typedef struct racursor {
   rsim_store *st; /* first, see store.c */
   rsim_cursor *inner;
   pthread_t thread;
-  bool threaded; /* else (no thread could start) reads happen on next */
+  bool threaded; /* else (not yet, or no thread could start) reads happen on next */
+  bool tried;    /* the thread was started, or could not be */
+  size_t taken;  /* readings the caller took */
   pthread_mutex_t mu;
   pthread_cond_t cv_item, cv_space;
   item *q; /* ring of cap items, head .. head + n - 1 */
@@ -225,18 +230,24 @@ static int be_cursor_open(rsim_store *st, rsim_time t0, rsim_time t1, const char
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv_item, NULL);
   pthread_cond_init(&c->cv_space, NULL);
-  c->threaded = pthread_create(&c->thread, NULL, reader, c) == 0;
   *out = (rsim_cursor *)c;
   return RSIM_OK;
 }
 
-/* Waits for the head of the queue (reads it here when there is no thread). */
+/* Waits for the head of the queue (reads it here when there is no thread).
+** Until then the queue is the caller's alone: the thread, once created,
+** appends after what the caller read itself. */
 static item *head(racursor *c) {
+  if (!c->threaded && !c->tried && c->taken > 0 && !c->done) {
+    c->tried = true;
+    c->threaded = pthread_create(&c->thread, NULL, reader, c) == 0;
+  }
   if (!c->threaded) {
     if (!c->n) {
       item it;
       read_one(c, &it);
       push(c, &it);
+      if (it.rc != RSIM_OK) c->done = true; /* nothing follows it: no thread either */
     }
     return &c->q[c->head];
   }
@@ -261,6 +272,7 @@ static int be_cursor_next(rsim_cursor *cc, const rsim_reading **out) {
   if (it->rc != RSIM_OK) return head_rc(c, it); /* stays at the head: asked again, the same answer */
   pthread_mutex_lock(&c->mu);
   c->lent = *it;
+  c->taken++;
   c->head = (c->head + 1) % c->cap;
   c->n--;
   c->bytes -= c->lent.r.payload_len;
