@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "batch_int.h"
+#include "core/yaml_int.h"
 #include "rsim/engine.h"
 #include "rsim/record.h"
 #include "rsim/store.h"
@@ -114,10 +114,6 @@ int rsim_batch_plan(rsim_batch_jobs *js, const char *graph, const char *pattern,
 }
 
 /* ---- jobs file ---------------------------------------------------------- */
-static const char *yscalar(yaml_document_t *d, yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 static char *rel_path(const char *dir, const char *p) {
   rsim_buf b = {0};
   if (p[0] == '/' || rsim_store_is_uri(p) || !dir[0]) rsim_buf_puts(&b, p);
@@ -145,20 +141,10 @@ static int job_time(const char *path, const char *store, const char *field, cons
 }
 
 int rsim_batch_jobs_load(rsim_batch_jobs *js, const char *path, rsim_errbuf *eb) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return rsim_errbuf_set(eb, RSIM_ENOTFOUND, "batch: cannot open jobs file %s", path);
-  yaml_parser_t p;
   yaml_document_t d;
-  yaml_parser_initialize(&p);
-  yaml_parser_set_input_file(&p, f);
-  int rc = RSIM_OK;
-  if (!yaml_parser_load(&p, &d)) {
-    rc = rsim_errbuf_set(eb, RSIM_EINVAL, "batch: %s:%zu: %s", path, p.problem_mark.line + 1,
-                         p.problem ? p.problem : "YAML error");
-    yaml_parser_delete(&p);
-    fclose(f);
-    return rc;
-  }
+  rsim_errbuf yeb = {0};
+  int rc = rsim__yaml_load(path, RSIM_EINVAL, &d, &yeb);
+  if (rc) return rsim_errbuf_set(eb, rc, "batch: jobs file %s", yeb.msg);
   char dir[1024];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
@@ -173,12 +159,12 @@ int rsim_batch_jobs_load(rsim_batch_jobs *js, const char *path, rsim_errbuf *eb)
     goto out;
   }
   for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top; q++) {
-    const char *k = yscalar(&d, yaml_document_get_node(&d, q->key));
+    const char *k = rsim__yaml_text(yaml_document_get_node(&d, q->key));
     yaml_node_t *v = yaml_document_get_node(&d, q->value);
-    if (k && !strcmp(k, "graph") && yscalar(&d, v)) graph = yscalar(&d, v);
-    else if (k && !strcmp(k, "warmup") && yscalar(&d, v)) {
+    if (k && !strcmp(k, "graph") && rsim__yaml_text(v)) graph = rsim__yaml_text(v);
+    else if (k && !strcmp(k, "warmup") && rsim__yaml_text(v)) {
       rsim_errbuf deb = {0};
-      if (rsim_parse_duration_arg(yscalar(&d, v), false, &warmup, &deb)) {
+      if (rsim_parse_duration_arg(rsim__yaml_text(v), false, &warmup, &deb)) {
         rc = rsim_errbuf_set(eb, RSIM_EINVAL, "batch: %s: warmup: %s", path, deb.msg);
         goto out;
       }
@@ -202,8 +188,8 @@ int rsim_batch_jobs_load(rsim_batch_jobs *js, const char *path, rsim_errbuf *eb)
       break;
     }
     for (yaml_node_pair_t *q = jn->data.mapping.pairs.start; q < jn->data.mapping.pairs.top; q++) {
-      const char *k = yscalar(&d, yaml_document_get_node(&d, q->key));
-      const char *v = yscalar(&d, yaml_document_get_node(&d, q->value));
+      const char *k = rsim__yaml_text(yaml_document_get_node(&d, q->key));
+      const char *v = rsim__yaml_text(yaml_document_get_node(&d, q->value));
       if (!k || !v) k = "?";
       if (!strcmp(k, "graph")) jg = v;
       else if (!strcmp(k, "store")) store = v;
@@ -231,8 +217,6 @@ int rsim_batch_jobs_load(rsim_batch_jobs *js, const char *path, rsim_errbuf *eb)
   }
 out:
   yaml_document_delete(&d);
-  yaml_parser_delete(&p);
-  fclose(f);
   return rc;
 }
 

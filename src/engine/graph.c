@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
 
+#include "core/yaml_int.h"
 #include "engine/engine_int.h"
 
 #define MAX_COMPONENTS 256
@@ -46,17 +46,13 @@ static int fail(loader *L, const yaml_node_t *n, const char *fmt, const char *a,
                          n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
 }
 
-static const char *scalar(const yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 static yaml_node_t *node_at(loader *L, int id) { return yaml_document_get_node(&L->doc, id); }
 
 /* YAML allows a key twice in a mapping; a graph file does not. */
 static int no_duplicate_keys(loader *L, const yaml_node_t *map) {
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
     for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-      const char *a = scalar(node_at(L, p->key)), *b = scalar(node_at(L, q->key));
+      const char *a = rsim__yaml_text(node_at(L, p->key)), *b = rsim__yaml_text(node_at(L, q->key));
       if (a && b && !strcmp(a, b)) return fail(L, node_at(L, p->key), "key '%s' appears twice", a, NULL);
     }
   return RSIM_OK;
@@ -64,9 +60,9 @@ static int no_duplicate_keys(loader *L, const yaml_node_t *map) {
 
 /* Reads a scalar value for key, with a helpful error for other shapes. */
 static int want_scalar(loader *L, const yaml_node_t *key, const yaml_node_t *v, const char **out) {
-  const char *s = scalar(v);
-  if (!s) return fail(L, v, "'%s' must be a single value", scalar(key), NULL);
-  if (!rsim_utf8_valid(s, strlen(s))) return fail(L, v, "'%s' is not valid UTF-8", scalar(key), NULL);
+  const char *s = rsim__yaml_text(v);
+  if (!s) return fail(L, v, "'%s' must be a single value", rsim__yaml_text(key), NULL);
+  if (!rsim_utf8_valid(s, strlen(s))) return fail(L, v, "'%s' is not valid UTF-8", rsim__yaml_text(key), NULL);
   *out = s;
   return RSIM_OK;
 }
@@ -140,7 +136,7 @@ static char *resolve_wasm(const char *graph_dir, const char *spec) {
 
 /* One source as written: "sensor:<id>" or a component name ("x.out" too). */
 static int parse_src(loader *L, const char *port, const yaml_node_t *v, rsim__src *out) {
-  const char *src = scalar(v);
+  const char *src = rsim__yaml_text(v);
   if (!src || !rsim_utf8_valid(src, strlen(src)))
     return fail(L, v, "input '%s': a source must be sensor:<id> or a component name", port, NULL);
   if (!strncmp(src, "sensor:", 7)) {
@@ -179,7 +175,7 @@ static int parse_srcs(loader *L, rsim__link *l, const yaml_node_t *v) {
 ** from:, and optionally interface:, policy: and queue:. */
 static int parse_link(loader *L, rsim__gnode *c, const yaml_node_t *k, const yaml_node_t *v) {
   rsim__link *l = &c->inputs[c->n_inputs++];
-  l->port = rsim_xstrdup(scalar(k));
+  l->port = rsim_xstrdup(rsim__yaml_text(k));
   l->line = (int)v->start_mark.line + 1;
   if (v->type != YAML_MAPPING_NODE) return parse_srcs(L, l, v);
   int rc = no_duplicate_keys(L, v);
@@ -187,7 +183,7 @@ static int parse_link(loader *L, rsim__gnode *c, const yaml_node_t *k, const yam
   const yaml_node_t *from = NULL;
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
-    const char *key = scalar(pk), *s;
+    const char *key = rsim__yaml_text(pk), *s;
     if (key && !strcmp(key, "from")) {
       from = pv;
     } else if (key && !strcmp(key, "interface")) {
@@ -254,7 +250,7 @@ static int parse_transforms(loader *L, rsim__gsensor *s, const yaml_node_t *v) {
   rsim_buf text = {0};
   for (size_t i = 0; i < n; i++) {
     const yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? node_at(L, v->data.sequence.items.start[i]) : v;
-    const char *t = scalar(item);
+    const char *t = rsim__yaml_text(item);
     char msg[200];
     if (!t) {
       rsim_buf_free(&text);
@@ -273,7 +269,7 @@ static int parse_transforms(loader *L, rsim__gsensor *s, const yaml_node_t *v) {
 }
 
 static int parse_sensor(loader *L, rsim__gsensor *s, const yaml_node_t *k, const yaml_node_t *body) {
-  s->id = rsim_xstrdup(scalar(k));
+  s->id = rsim_xstrdup(rsim__yaml_text(k));
   s->line = (int)k->start_mark.line + 1;
   if (body->type != YAML_MAPPING_NODE)
     return fail(L, body, "sensor '%s' must be a mapping (from:, transform:, sample:, max_staleness:)", s->id, NULL);
@@ -281,7 +277,7 @@ static int parse_sensor(loader *L, rsim__gsensor *s, const yaml_node_t *k, const
   if (rc) return rc;
   for (yaml_node_pair_t *p = body->data.mapping.pairs.start; p < body->data.mapping.pairs.top; p++) {
     yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
-    const char *key = scalar(pk), *v = NULL;
+    const char *key = rsim__yaml_text(pk), *v = NULL;
     if (key && !strcmp(key, "transform")) {
       rc = parse_transforms(L, s, pv);
     } else if (key && (!strcmp(key, "from") || !strcmp(key, "sample") || !strcmp(key, "max_staleness") ||
@@ -321,8 +317,8 @@ static int parse_sensors(loader *L, rsim_graph *g, const yaml_node_t *v) {
   g->sensors = rsim_xcalloc(n ? n : 1, sizeof *g->sensors);
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key);
-    if (!scalar(k) || !valid_name(scalar(k)))
-      return fail(L, k, "sensor id '%s' may use only letters, digits, '-', '_' and '.'", scalar(k), NULL);
+    if (!rsim__yaml_text(k) || !valid_name(rsim__yaml_text(k)))
+      return fail(L, k, "sensor id '%s' may use only letters, digits, '-', '_' and '.'", rsim__yaml_text(k), NULL);
     rc = parse_sensor(L, &g->sensors[g->n_sensors++], k, node_at(L, p->value));
     if (rc) return rc;
   }
@@ -349,7 +345,7 @@ const rsim__gsensor *rsim__graph_sensor(const rsim_graph *g, const char *id) {
 static int parse_map_of_scalars(loader *L, rsim__gnode *c, const yaml_node_t *key,
                                 const yaml_node_t *v, bool links) {
   if (v->type != YAML_MAPPING_NODE)
-    return fail(L, v, "'%s' must be a mapping of names to values", scalar(key), NULL);
+    return fail(L, v, "'%s' must be a mapping of names to values", rsim__yaml_text(key), NULL);
   int dup = no_duplicate_keys(L, v);
   if (dup) return dup;
   size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
@@ -357,9 +353,9 @@ static int parse_map_of_scalars(loader *L, rsim__gnode *c, const yaml_node_t *ke
   else c->config = rsim_xcalloc(n, sizeof *c->config);
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
-    const char *name = scalar(pk);
+    const char *name = rsim__yaml_text(pk);
     if (!name || !rsim_utf8_valid(name, strlen(name)))
-      return fail(L, pk, "a key under '%s' must be a plain name", scalar(key), NULL);
+      return fail(L, pk, "a key under '%s' must be a plain name", rsim__yaml_text(key), NULL);
     if (links) {
       int rc = parse_link(L, c, pk, pv);
       if (rc) return rc;
@@ -423,7 +419,7 @@ static int parse_limits(loader *L, rsim__gnode *c, const yaml_node_t *v) {
     return fail(L, v, "component '%s': limits must be a mapping (fuel, deadline, memory, table)", c->name, NULL);
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *pk = node_at(L, p->key), *pv = node_at(L, p->value);
-    const char *key = scalar(pk), *s;
+    const char *key = rsim__yaml_text(pk), *s;
     if (!key) return fail(L, pk, "component '%s': limit names must be plain names", c->name, NULL);
     int rc = want_scalar(L, pk, pv, &s);
     if (rc) return rc;
@@ -453,7 +449,7 @@ static int parse_choice(loader *L, const yaml_node_t *k, const yaml_node_t *v, c
 
 static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_node,
                            const yaml_node_t *body) {
-  const char *name = scalar(name_node);
+  const char *name = rsim__yaml_text(name_node);
   if (!name || !valid_name(name))
     return fail(L, name_node, "component name '%s' may use only letters, digits, '-', '_' and '.'",
                 name, NULL);
@@ -465,7 +461,7 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
   if (dup) return dup;
   for (yaml_node_pair_t *p = body->data.mapping.pairs.start; p < body->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
-    const char *key = scalar(k), *s = NULL;
+    const char *key = rsim__yaml_text(k), *s = NULL;
     int rc = RSIM_OK;
     if (!key) return fail(L, k, "component '%s': keys must be plain names", name, NULL);
     if (!strcmp(key, "wasm")) {
@@ -527,20 +523,20 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
 /* `eval:` -- how `replaysim eval` scores outputs: COMPONENT: {KEY: VALUE}.
 ** Kept as text; src/eval checks the keys and the component names. */
 static int parse_eval(loader *L, rsim_graph *g, const yaml_node_t *key, const yaml_node_t *v) {
-  if (v->type != YAML_MAPPING_NODE) return fail(L, v, "'%s' must be a mapping of component names", scalar(key), NULL);
+  if (v->type != YAML_MAPPING_NODE) return fail(L, v, "'%s' must be a mapping of component names", rsim__yaml_text(key), NULL);
   int rc = no_duplicate_keys(L, v);
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; !rc && p < v->data.mapping.pairs.top; p++) {
     yaml_node_t *ck = node_at(L, p->key), *cv = node_at(L, p->value);
-    if (!scalar(ck) || cv->type != YAML_MAPPING_NODE)
+    if (!rsim__yaml_text(ck) || cv->type != YAML_MAPPING_NODE)
       return fail(L, cv, "eval: each entry must be COMPONENT: {KEY: VALUE, ...}", NULL, NULL);
     if ((rc = no_duplicate_keys(L, cv))) return rc;
     for (yaml_node_pair_t *q = cv->data.mapping.pairs.start; q < cv->data.mapping.pairs.top; q++) {
       yaml_node_t *kk = node_at(L, q->key);
       const char *val;
-      if (!scalar(kk)) return fail(L, kk, "eval: %s: keys must be plain names", scalar(ck), NULL);
+      if (!rsim__yaml_text(kk)) return fail(L, kk, "eval: %s: keys must be plain names", rsim__yaml_text(ck), NULL);
       if ((rc = want_scalar(L, kk, node_at(L, q->value), &val))) return rc;
       rsim_buf name = {0};
-      rsim_buf_printf(&name, "%s.%s", scalar(ck), scalar(kk));
+      rsim_buf_printf(&name, "%s.%s", rsim__yaml_text(ck), rsim__yaml_text(kk));
       g->eval = rsim_xrealloc(g->eval, (g->n_eval + 1) * sizeof *g->eval);
       g->eval[g->n_eval++] = (rsim_kv){rsim_buf_take_str(&name), rsim_xstrdup(val)};
     }
@@ -558,7 +554,7 @@ static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
   yaml_node_t *comps = NULL;
   for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
-    const char *key = scalar(k), *s;
+    const char *key = rsim__yaml_text(k), *s;
     if (key && !strcmp(key, "components")) comps = v;
     else if (key && !strcmp(key, "sensors")) {
       int rc = parse_sensors(L, g, v);
@@ -589,8 +585,8 @@ static int parse_root(loader *L, rsim_graph *g, char *graph_dir) {
   for (yaml_node_pair_t *p = comps->data.mapping.pairs.start; p < comps->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key);
     for (size_t i = 0; i < g->n; i++)
-      if (scalar(k) && !strcmp(g->nodes[i].name, scalar(k)))
-        return fail(L, k, "component '%s' is defined twice", scalar(k), NULL);
+      if (rsim__yaml_text(k) && !strcmp(g->nodes[i].name, rsim__yaml_text(k)))
+        return fail(L, k, "component '%s' is defined twice", rsim__yaml_text(k), NULL);
     int rc = parse_component(L, &g->nodes[g->n++], k, node_at(L, p->value));
     if (rc) return rc;
     rsim__gnode *c = &g->nodes[g->n - 1];
@@ -674,24 +670,9 @@ static int topo_sort(rsim_graph *g, rsim_errbuf *eb) {
 
 int rsim_graph_load(const char *path, rsim_graph **out, rsim_errbuf *eb) {
   *out = NULL;
-  uint8_t *text;
-  size_t len;
-  int rc = rsim_read_file(path, 4u << 20, &text, &len, eb);
-  if (rc) return rc;
-  yaml_parser_t parser;
   loader L = {.path = path, .eb = eb};
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_string(&parser, text, len);
-  if (!yaml_parser_load(&parser, &L.doc)) {
-    rc = rsim_errbuf_set(eb, RSIM_EGRAPH, "%s:%lu:%lu: YAML error: %s%s%s", path,
-                         (unsigned long)parser.problem_mark.line + 1,
-                         (unsigned long)parser.problem_mark.column + 1,
-                         parser.problem ? parser.problem : "syntax error",
-                         parser.context ? " " : "", parser.context ? parser.context : "");
-    yaml_parser_delete(&parser);
-    free(text);
-    return rc;
-  }
+  int rc = rsim__yaml_load(path, RSIM_EGRAPH, &L.doc, eb);
+  if (rc) return rc;
   rsim_graph *g = rsim_xcalloc(1, sizeof *g);
   g->path = rsim_xstrdup(path);
   g->name = rsim_xstrdup("graph");
@@ -701,8 +682,6 @@ int rsim_graph_load(const char *path, rsim_graph **out, rsim_errbuf *eb) {
   if (!rc) rc = topo_sort(g, eb);
   free(graph_dir);
   yaml_document_delete(&L.doc);
-  yaml_parser_delete(&parser);
-  free(text);
   if (rc) {
     rsim_graph_free(g);
     return rc;

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "core/yaml_int.h"
 #include "eval/eval_int.h"
 
 typedef rsim_eval_gate gate;
@@ -35,18 +35,13 @@ static void gates_free(gates *G) {
   free(G->g);
 }
 
-static const char *scalar(yaml_document_t *doc, int id) {
-  yaml_node_t *n = yaml_document_get_node(doc, id);
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 static int parse_gate(yaml_document_t *doc, yaml_node_t *m, const char *path, gate *g, rsim_errbuf *eb) {
   int line = (int)m->start_mark.line + 1;
   g->line = line;
   if (m->type != YAML_MAPPING_NODE)
     return rsim_errbuf_set(eb, RSIM_EINVAL, "%s:%d: a gate is a mapping (metric, component, ...)", path, line);
   for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-    const char *k = scalar(doc, p->key), *v = scalar(doc, p->value);
+    const char *k = rsim__yaml_scalar(doc, p->key), *v = rsim__yaml_scalar(doc, p->value);
     int kl = (int)yaml_document_get_node(doc, p->key)->start_mark.line + 1;
     if (!k || !v) return rsim_errbuf_set(eb, RSIM_EINVAL, "%s:%d: gate keys and values are scalars", path, kl);
     double *num = NULL;
@@ -87,25 +82,14 @@ static int parse_gate(yaml_document_t *doc, yaml_node_t *m, const char *path, ga
 }
 
 static int load_gates(const char *path, gates *G, rsim_errbuf *eb) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return rsim_errbuf_set(eb, RSIM_EIO, "%s: cannot open the gate file", path);
-  yaml_parser_t p;
   yaml_document_t doc;
-  yaml_parser_initialize(&p);
-  yaml_parser_set_input_file(&p, f);
-  int rc = RSIM_OK;
-  if (!yaml_parser_load(&p, &doc)) {
-    rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s:%d: %s", path, (int)p.problem_mark.line + 1,
-                         p.problem ? p.problem : "not YAML");
-    yaml_parser_delete(&p);
-    fclose(f);
-    return rc;
-  }
+  int rc = rsim__yaml_load(path, RSIM_EINVAL, &doc, eb);
+  if (rc) return rc;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   yaml_node_t *list = NULL;
   if (root && root->type == YAML_MAPPING_NODE)
     for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top; q++) {
-      const char *k = scalar(&doc, q->key);
+      const char *k = rsim__yaml_scalar(&doc, q->key);
       if (k && !strcmp(k, "gates")) list = yaml_document_get_node(&doc, q->value);
     }
   if (!list || list->type != YAML_SEQUENCE_NODE || list->data.sequence.items.start == list->data.sequence.items.top)
@@ -118,8 +102,6 @@ static int load_gates(const char *path, gates *G, rsim_errbuf *eb) {
     rc = parse_gate(&doc, yaml_document_get_node(&doc, *it), path, g, eb);
   }
   yaml_document_delete(&doc);
-  yaml_parser_delete(&p);
-  fclose(f);
   return rc;
 }
 

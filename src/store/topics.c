@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "core/yaml_int.h"
 #include "rsim/store.h"
 
 static int push(rsim_topic_rule **rules, size_t *n, const char *topic, const char *id, rsim_sensor_kind kind,
@@ -56,17 +56,12 @@ int rsim_topic_rule_add(const char *spec, rsim_topic_rule **rules, size_t *n, rs
   return rc;
 }
 
-static const char *scalar(yaml_document_t *doc, int id) {
-  yaml_node_t *n = yaml_document_get_node(doc, id);
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 static int rule_from_map(yaml_document_t *doc, yaml_node_t *v, const char *topic, const char *path,
                          rsim_topic_rule **rules, size_t *n, rsim_errbuf *eb) {
   const char *id = NULL;
   rsim_sensor_kind kind = RSIM_SENSOR_KIND_COUNT;
   for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-    const char *k = scalar(doc, p->key), *val = scalar(doc, p->value);
+    const char *k = rsim__yaml_scalar(doc, p->key), *val = rsim__yaml_scalar(doc, p->value);
     if (!k || !val)
       return rsim_errbuf_set(eb, RSIM_EINVAL, "%s: topic '%s': expected {id: ID, kind: KIND}", path, topic);
     if (!strcmp(k, "id")) id = val;
@@ -82,26 +77,15 @@ static int rule_from_map(yaml_document_t *doc, yaml_node_t *v, const char *topic
 int rsim_topic_map_load(const char *path, rsim_topic_rule **out, size_t *out_n, rsim_errbuf *eb) {
   *out = NULL;
   *out_n = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) return rsim_errbuf_set(eb, RSIM_EIO, "%s: cannot open the topic map", path);
-  yaml_parser_t parser;
   yaml_document_t doc;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_file(&parser, f);
-  int rc = RSIM_OK;
-  if (!yaml_parser_load(&parser, &doc)) {
-    rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "not YAML");
-    yaml_parser_delete(&parser);
-    fclose(f);
-    return rc;
-  }
+  int rc = rsim__yaml_load(path, RSIM_EINVAL, &doc, eb);
+  if (rc) return rc;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (root && root->type != YAML_MAPPING_NODE)
     rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s: a topic map is a mapping from topics to sensor ids", path);
   for (yaml_node_pair_t *p = root && !rc ? root->data.mapping.pairs.start : NULL;
        p && p < root->data.mapping.pairs.top && !rc; p++) {
-    const char *topic = scalar(&doc, p->key), *val = scalar(&doc, p->value);
+    const char *topic = rsim__yaml_scalar(&doc, p->key), *val = rsim__yaml_scalar(&doc, p->value);
     yaml_node_t *v = yaml_document_get_node(&doc, p->value);
     if (!topic) rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s: a topic must be a string", path);
     else if (val) rc = push(out, out_n, topic, !strcmp(val, "skip") ? "-" : val, RSIM_SENSOR_KIND_COUNT, path, eb);
@@ -109,8 +93,6 @@ int rsim_topic_map_load(const char *path, rsim_topic_rule **out, size_t *out_n, 
     else rc = rsim_errbuf_set(eb, RSIM_EINVAL, "%s: topic '%s': expected ID, skip or {id:, kind:}", path, topic);
   }
   yaml_document_delete(&doc);
-  yaml_parser_delete(&parser);
-  fclose(f);
   if (rc) {
     rsim_topic_rules_free(*out, *out_n);
     *out = NULL;

@@ -23,7 +23,8 @@ common=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -I"$root/include" -I"$root/src")
 core=("$root"/src/core/*.c "$root"/src/value/*.c)
-clang-19 "${common[@]}" "$here/fuzz_value_decode.c" "${core[@]}" -lm -o "$out/fuzz_value_decode"
+core_libs="$(pkg-config --cflags --libs yaml-0.1) -lm" # core/yaml.c
+clang-19 "${common[@]}" "$here/fuzz_value_decode.c" "${core[@]}" $core_libs -o "$out/fuzz_value_decode"
 # The graph loader lives in the engine, which links Wasmtime for checks it
 # does not run here; link the library for simplicity.
 # The graph loader parses transforms (sample.c), which use the store's
@@ -34,10 +35,10 @@ store_libs="$(pkg-config --cflags --libs libzstd liblz4 zlib libturbojpeg libpng
 clang-19 "${common[@]}" "$here/fuzz_graph.c" "$root/src/engine/graph.c" "$root/src/engine/sample.c" \
   "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_graph"
 clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[@]}" \
-  $(pkg-config --cflags --libs libzstd liblz4 zlib) -lm -o "$out/fuzz_mcap_reader"
+  $(pkg-config --cflags --libs libzstd liblz4 zlib) $core_libs -o "$out/fuzz_mcap_reader"
 clang-19 "${common[@]}" "$here/fuzz_decoders.c" "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_decoders"
 clang-19 "${common[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION "$here/fuzz_checkpoint.c" \
-  "$root/src/engine/ckpt_file.c" "${core[@]}" -lm -o "$out/fuzz_checkpoint"
+  "$root/src/engine/ckpt_file.c" "${core[@]}" $core_libs -o "$out/fuzz_checkpoint"
 for t in ${RSIM_FUZZ_TARGETS:-value_decode graph mcap_reader decoders checkpoint}; do
   corpus="$here/corpus/${t%%_*}"
   work="$(mktemp -d)"
