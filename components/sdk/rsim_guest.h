@@ -8,6 +8,11 @@
 **   #define RSIM_WORLD camera_detector
 **   #include "rsim_guest.h"
 **
+** It serves both contract versions the host loads: rsim:sim@0.2.0
+** (components/wit/sim.wit, the default) and, with RSIM_SIM_0_3 defined
+** (-DRSIM_SIM_0_3), rsim:sim@0.3.0 (components/wit/0.3.0/sim.wit); the
+** same source builds against either.
+**
 ** It gives: rsim_log(level, fmt, ...) through the host's log import,
 ** rsim_config_str / rsim_config_f32 for `config:` values of the graph,
 ** rsim_meta(reading, key) for reading metadata, rsim_payload(reading, &len)
@@ -209,17 +214,24 @@ static inline const char *rsim_meta(const rsim_sim_types_sensor_reading_t *r, co
   return NULL;
 }
 
-/* The payload's bytes, in order, and their number.  sim.wit packs them
-** eight to a list<u64> element; in wasm's little-endian memory that is the
-** bytes themselves, so nothing is copied.  A payload-len the list cannot
-** hold (never from the host) gives NULL and 0. */
+/* The payload's bytes, in order, and their number (never NULL, also when
+** empty).  rsim:sim@0.3.0 (built with RSIM_SIM_0_3 defined) gives them as
+** a list<u8>.  0.2.0 packs them eight to a list<u64> element; in wasm's
+** little-endian memory that is the bytes themselves, so nothing is copied
+** either way.  A 0.2.0 payload-len the list cannot hold (never from the
+** host) gives NULL and 0. */
 static inline const uint8_t *rsim_payload(const rsim_sim_types_sensor_reading_t *r, size_t *len) {
+#ifdef RSIM_SIM_0_3
+  *len = r->payload.len;
+  return r->payload.ptr ? (const uint8_t *)r->payload.ptr : (const uint8_t *)"";
+#else
   if ((uint64_t)r->payload_len > (uint64_t)r->payload.len * 8u) {
     *len = 0;
     return NULL;
   }
   *len = r->payload_len;
   return (const uint8_t *)r->payload.ptr;
+#endif
 }
 
 static inline uint32_t rsim_le_u32(const uint8_t *b) {

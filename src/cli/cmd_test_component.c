@@ -30,6 +30,7 @@
 #include "rsim/wasm.h"
 
 #define SENSOR_DATA_IFACE "rsim:sim/sensor-data@0.2.0"
+#define SENSOR_DATA_IFACE_030 "rsim:sim/sensor-data@0.3.0" /* payload as list<u8> */
 #define FUEL_PER_CALL UINT64_C(1000000000000000) /* metered, never the limit */
 
 typedef struct tc_ctx {
@@ -96,6 +97,10 @@ static const rsim_host_def kHost[] = {
     {SENSOR_DATA_IFACE, "sim-time", h_sim_time},
     {SENSOR_DATA_IFACE, "log", h_log},
     {SENSOR_DATA_IFACE, "get-config", h_get_config},
+    {SENSOR_DATA_IFACE_030, "get-sensor-data", h_get_sensor_data},
+    {SENSOR_DATA_IFACE_030, "sim-time", h_sim_time},
+    {SENSOR_DATA_IFACE_030, "log", h_log},
+    {SENSOR_DATA_IFACE_030, "get-config", h_get_config},
 };
 
 /* ---- arguments -------------------------------------------------------------------- */
@@ -126,8 +131,7 @@ static void empty_val(const rsim_type *t, rsim_val *v) {
 
 /* A sensor-reading parameter: the contract's record, told by its fields. */
 static bool is_reading(const rsim_type *t) {
-  return t->kind == RSIM_RECORD && rsim_type_member(t, "sensor-id") >= 0 && rsim_type_member(t, "payload") >= 0 &&
-         rsim_type_member(t, "payload-len") >= 0;
+  return t->kind == RSIM_RECORD && rsim_type_member(t, "sensor-id") >= 0 && rsim_type_member(t, "payload") >= 0;
 }
 
 static bool is_state_export(const rsim_func_sig *s) { return s->iface && strstr(s->iface, "/state@"); }

@@ -135,11 +135,11 @@ static void check_sig_types(checker *C, const rsim__gnode *n, const rsim_func_si
 static void check_imports(checker *C, const rsim__gnode *n, const rsim_component *comp) {
   for (size_t i = 0; i < rsim_component_n_imports(comp); i++) {
     const rsim_func_sig *s = rsim_component_import(comp, i);
-    const rsim_func_sig *h = iface_is(s->iface, "rsim:sim/sensor-data@" RSIM_WIT_COMPATIBLE) ? rsim__host_sig(s->name) : NULL;
+    const rsim_func_sig *h = rsim__host_sig(s->iface, s->name);
     if (!h) {
       problem(C, RSIM_EGRAPH, n->line,
               "component '%s' (%s) imports %s, which the host does not provide (components "
-              "get no WASI; the host provides " RSIM_SENSOR_DATA_IFACE ")",
+              "get no WASI; the host provides " RSIM_SENSOR_DATA_IFACE " and " RSIM_WIT_VERSION_030 ")",
               n->name, n->wasm_path, s->full);
       continue;
     }
@@ -185,9 +185,10 @@ static void check_sensor_ref(checker *C, rsim_store *st, const rsim__gnode *n, i
 }
 
 /* The type a source hands over: a sensor reading or a component's result. */
-static const rsim_type *src_type(const rsim__src *s, const rsim__checked *chk, const rsim_func_sig **ssig) {
+static const rsim_type *src_type(const rsim__src *s, const rsim__checked *chk, const rsim_type *want,
+                                 const rsim_func_sig **ssig) {
   *ssig = NULL;
-  if (s->is_sensor) return rsim_engine_reading_type();
+  if (s->is_sensor) return rsim__reading_type_for(want); /* either contract's reading */
   if (!chk[s->index].comp || chk[s->index].export_index < 0) return NULL;
   *ssig = rsim_component_export(chk[s->index].comp, (size_t)chk[s->index].export_index);
   return (*ssig)->result;
@@ -215,7 +216,7 @@ static void check_link_types(checker *C, const rsim__gnode *n, const rsim__link 
   for (size_t k = 0; k < l->n_srcs; k++) {
     const rsim__src *s = &l->srcs[k];
     const rsim_func_sig *ssig;
-    const rsim_type *have = src_type(s, chk, &ssig);
+    const rsim_type *have = src_type(s, chk, want, &ssig);
     char src[300];
     snprintf(src, sizeof src, s->is_sensor ? "sensor:%s" : "%s.out", s->name);
     if (!s->is_sensor && !ssig) continue; /* already reported */

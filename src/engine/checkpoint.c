@@ -216,6 +216,10 @@ int rsim__ckpt_init(rsim_engine *e) {
     const rsim_component *c = e->nodes[i].comp;
     k->save_idx[i] = rsim_component_find_export(c, RSIM_STATE_IFACE "#save");
     k->restore_idx[i] = rsim_component_find_export(c, RSIM_STATE_IFACE "#restore");
+    if (k->save_idx[i] < 0 && k->restore_idx[i] < 0) { /* a 0.3.0 component */
+      k->save_idx[i] = rsim_component_find_export(c, RSIM_STATE_IFACE_030 "#save");
+      k->restore_idx[i] = rsim_component_find_export(c, RSIM_STATE_IFACE_030 "#restore");
+    }
     if (k->save_idx[i] < 0 || k->restore_idx[i] < 0) {
       k->save_idx[i] = k->restore_idx[i] = -1;
       k->stateless = true;

@@ -19,12 +19,18 @@
 #include "rsim/store.h"
 #include "rsim/wasm.h"
 
-/* The contract's version (components/wit/sim.wit), said once.  A component
-** built for another 0.x minor version does not fit this host (semver). */
+/* The contract's versions the host loads, said once: rsim:sim@0.2.0
+** (components/wit/sim.wit, what the examples build against) and 0.3.0
+** (components/wit/0.3.0: a reading's payload as list<u8>, no payload-len).
+** A component built for another 0.x minor version does not fit (semver).
+** The host keeps readings as 0.2.0 values (engine.h, RSIM_READING_*); the
+** boundary drops payload-len for a 0.3.0 reading (src/wasm/convert.c). */
 #define RSIM_WIT_VERSION "0.2.0"
-#define RSIM_WIT_COMPATIBLE "0.2."
+#define RSIM_WIT_VERSION_030 "0.3.0"
 #define RSIM_SENSOR_DATA_IFACE "rsim:sim/sensor-data@" RSIM_WIT_VERSION
+#define RSIM_SENSOR_DATA_IFACE_030 "rsim:sim/sensor-data@" RSIM_WIT_VERSION_030
 #define RSIM_STATE_IFACE "rsim:sim/state@" RSIM_WIT_VERSION
+#define RSIM_STATE_IFACE_030 "rsim:sim/state@" RSIM_WIT_VERSION_030
 
 /* One source of a link: a sensor or a component's output. */
 typedef struct rsim__src {
@@ -156,9 +162,13 @@ int rsim__graph_check(const rsim_graph *g, rsim_store *st, rsim_wasm_engine *we,
 /* The host imports every component may use (rsim:sim/sensor-data). */
 extern const rsim_host_def rsim__host_defs[];
 extern const size_t rsim__n_host_defs;
-/* The type the host gives each host import, for checking components'
-** expectations; NULL for an unknown function. */
-const rsim_func_sig *rsim__host_sig(const char *name);
+/* The type the host gives host import `name` of interface iface (a
+** version of rsim:sim/sensor-data the host provides), for checking
+** components' expectations; NULL for an unknown function or version. */
+const rsim_func_sig *rsim__host_sig(const char *iface, const char *name);
+/* The reading type a sensor hands to an input of type want: rsim:sim@0.3.0's
+** when want is it (or a list of it), else 0.2.0's (rsim_engine_reading_type). */
+const rsim_type *rsim__reading_type_for(const rsim_type *want);
 
 /* Host-import context: what a component's calls into the host can see. */
 typedef struct rsim__host_ctx {

@@ -4,8 +4,9 @@
 **
 ** Stock Wasmtime's C API has no packed byte list: a list<u8> is one 32-byte
 ** value per byte in each direction.  rsim_val keeps bytes packed, so this
-** file is the only place that pays that cost, and readings cross as
-** list<u64> (eight bytes a value) to pay an eighth of it.  Built against a
+** file is the only place that pays that cost, and rsim:sim@0.2.0 readings
+** cross as list<u64> (eight bytes a value) to pay an eighth of it (0.3.0's
+** cross as list<u8>: see is_reading_030).  Built against a
 ** Wasmtime with patches/wasmtime applied (WASMTIME_COMPONENT_PACKED_LIST
 ** defined), lists of numbers cross as one packed value each way instead:
 ** one copy of the bytes.  Everything going to Wasmtime is built
@@ -314,8 +315,25 @@ static int put_list(const rsim_val *v, const rsim_type *t, wasmtime_component_va
   return RSIM_OK;
 }
 
+/*
+** The host keeps sensor readings in one shape, rsim:sim@0.2.0's, whose
+** payload-len (a u32, field 4 of 6) rsim:sim@0.3.0's reading does not have:
+** its payload is a list<u8> that knows its length.  Given for a 0.3.0
+** reading, a 0.2.0 reading value crosses without that field.  Recognised by
+** the type (the 0.3.0 record's names and payload) and the value (one u32
+** more), so no other record is ever cut.
+*/
+static bool is_reading_030(const rsim_val *v, const rsim_type *t) {
+  static const char *const names[] = {"sensor-id", "timestamp", "kind", "payload", "metadata"};
+  if (t->n != 5 || v->of.agg.n != 6 || v->of.agg.items[4].kind != RSIM_U32) return false;
+  for (size_t i = 0; i < 5; i++)
+    if (strcmp(t->names[i], names[i])) return false;
+  return is_bytes(t->types[3]) && v->of.agg.items[3].kind == RSIM_BYTES;
+}
+
 static int put_record(const rsim_val *v, const rsim_type *t, wasmtime_component_val_t *out) {
-  if (v->of.agg.n != t->n) return RSIM_ETYPE;
+  bool skip_len = v->of.agg.n != t->n && is_reading_030(v, t);
+  if (v->of.agg.n != t->n && !skip_len) return RSIM_ETYPE;
   if (out->kind != WASMTIME_COMPONENT_RECORD || out->of.record.size != t->n) {
     release(out);
     out->kind = WASMTIME_COMPONENT_RECORD;
@@ -325,7 +343,8 @@ static int put_record(const rsim_val *v, const rsim_type *t, wasmtime_component_
       name_new(&out->of.record.data[i].name, t->names[i], strlen(t->names[i]));
   }
   for (size_t i = 0; i < t->n; i++) {
-    int rc = put(&v->of.agg.items[i], t->types[i], &out->of.record.data[i].val);
+    const rsim_val *f = &v->of.agg.items[skip_len && i >= 4 ? i + 1 : i];
+    int rc = put(f, t->types[i], &out->of.record.data[i].val);
     if (rc) return rc;
   }
   return RSIM_OK;

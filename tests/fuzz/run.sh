@@ -39,7 +39,11 @@ clang-19 "${common[@]}" "$here/fuzz_mcap_reader.c" "$root"/src/mcap/*.c "${core[
 clang-19 "${common[@]}" "$here/fuzz_decoders.c" "${store[@]}" "${core[@]}" $store_libs -lm -o "$out/fuzz_decoders"
 clang-19 "${common[@]}" -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION "$here/fuzz_checkpoint.c" \
   "$root/src/engine/ckpt_file.c" "${core[@]}" $core_libs -o "$out/fuzz_checkpoint"
-for t in ${RSIM_FUZZ_TARGETS:-value_decode graph mcap_reader decoders checkpoint}; do
+# The boundary's value conversion, against the Wasmtime env.sh selects
+# (stock, or patched with RSIM_WASMTIME=patched: packed lists).
+clang-19 "${common[@]}" -I"$WASMTIME_DIR/include" "$here/fuzz_convert.c" "$root/src/wasm/convert.c" \
+  "${core[@]}" -L"$WASMTIME_DIR/lib" -Wl,-rpath,"$WASMTIME_DIR/lib" -lwasmtime $core_libs -o "$out/fuzz_convert"
+for t in ${RSIM_FUZZ_TARGETS:-value_decode graph mcap_reader decoders checkpoint convert}; do
   corpus="$here/corpus/${t%%_*}"
   work="$(mktemp -d)"
   cp "$corpus"/* "$work"/

@@ -59,6 +59,28 @@ TEST(runtime_ab_demo_and_composed_digests_match_across_wasmtime_builds) {
   same_digests(test_source_path("examples/composed/linked.yaml"), drive, NULL);
 }
 
+/* The demo with its components built against rsim:sim@0.3.0: payloads as
+** list<u8>, packed on the patched runtime, one value a byte on stock. */
+TEST(runtime_ab_contract_030_demo_digests_match_across_wasmtime_builds) {
+  other_replaysim();
+  const char *drive = test_make_drive("drive.db", "3s", 31);
+  char text[4096];
+  snprintf(text, sizeof text,
+           "components:\n"
+           "  detector:\n    wasm: %s\n    trigger: camera_front\n"
+           "    inputs: { reading: sensor:camera_front }\n"
+           "  tracker:\n    wasm: %s\n    trigger: radar_front\n"
+           "    inputs: { reading: sensor:radar_front }\n"
+           "  fusion:\n    wasm: %s\n    rate_hz: 20\n"
+           "    inputs: { camera-objects: detector, radar-tracks: tracker }\n"
+           "    config: { camera.fx: \"500\", camera.cx: \"320\" }\n"
+           "  planner:\n    wasm: %s\n    rate_hz: 10\n"
+           "    inputs: { objects: fusion, vehicle: sensor:can_vehicle }\n",
+           test_component_path("camera_detector_0_3"), test_component_path("radar_tracker_0_3"),
+           test_component_path("fusion_0_3"), test_component_path("planner_0_3"));
+  same_digests(test_write_text("demo_030.yaml", text), drive, "--checkpoint-every 250ms");
+}
+
 TEST(runtime_ab_fault_graph_digests_match_across_wasmtime_builds) {
   other_replaysim();
   const char *drive = test_make_drive("drive.db", "2s", 32);

@@ -295,20 +295,22 @@ TEST(wasm_payloads_arrive_byte_exact_at_every_length) {
 /*
 ** Bytes both ways through misbehave's echo mode: restore(list<u8>) into the
 ** component, save() -> list<u8> back, and the same bytes as a reading's
-** packed list<u64> payload.  Every length up to 2 KiB (all tails) and the
-** lengths around each power of two up to 1 MiB, in an order that changes
-** the shape from call to call, so the host's argument slots (reused between
-** calls, convert.c) are grown, shrunk and rewritten in place.  Runs against
-** whichever Wasmtime the build uses: stock (values per element) or
-** patches/wasmtime (packed lists).
+** payload: packed list<u64> under rsim:sim@0.2.0 (misbehave), list<u8>
+** under 0.3.0 (misbehave_0_3, the same source).  Every length up to 2 KiB
+** (all tails) and the lengths around each power of two up to 1 MiB, in an
+** order that changes the shape from call to call, so the host's argument
+** slots (reused between calls, convert.c) are grown, shrunk and rewritten
+** in place.  Runs against whichever Wasmtime the build uses: stock (values
+** per element) or patches/wasmtime (packed lists).
 */
-TEST(wasm_bytes_cross_byte_exact_both_ways_at_every_length) {
+static void bytes_cross_both_ways(const char *component, const char *iface, bool every_reading) {
   rsim_wasm_engine *we;
   rsim_errbuf eb = {0};
   ASSERT_OK(rsim_wasm_engine_new(&we, &eb));
   rsim_component *c;
-  ASSERT_OK(rsim_component_load(we, test_component_path("misbehave"), &c, &eb));
-  rsim_host_def defs[4] = {kDefs[0], kDefs[1], kDefs[2], {IFACE, "get-config", h_config_echo}};
+  ASSERT_OK(rsim_component_load(we, test_component_path(component), &c, &eb));
+  rsim_host_def defs[4] = {{iface, "get-sensor-data", h_get_sensor}, {iface, "sim-time", h_time},
+                           {iface, "log", h_log}, {iface, "get-config", h_config_echo}};
   rsim_instance *in;
   ASSERT_OK(rsim_instance_new(c, "echo", defs, 4, NULL, NULL, &in, &eb));
   int fn = rsim_component_find_export(c, "process-frame");
@@ -344,7 +346,7 @@ TEST(wasm_bytes_cross_byte_exact_both_ways_at_every_length) {
     ASSERT_EQ(res.of.bytes.len, len);
     ASSERT(len == 0 || !memcmp(res.of.bytes.ptr, b, len));
     rsim_val_clear(&res);
-    if (len > 4096 || k % 7 == 0) { /* the packed reading: a sample of lengths */
+    if (every_reading || len > 4096 || k % 7 == 0) { /* the reading: all or a sample of lengths */
       rsim_reading r = {.sensor_id = (char *)"cam", .t = 5, .kind = RSIM_SENSOR_CAMERA,
                         .payload = (uint8_t *)b, .payload_len = len};
       rsim_engine_reading_to_val(&r, &arg);
@@ -362,4 +364,14 @@ TEST(wasm_bytes_cross_byte_exact_both_ways_at_every_length) {
   rsim_instance_free(in);
   rsim_component_free(c);
   rsim_wasm_engine_free(we);
+}
+
+TEST(wasm_bytes_cross_byte_exact_both_ways_at_every_length) {
+  bytes_cross_both_ways("misbehave", IFACE, false);
+}
+
+/* rsim:sim@0.3.0: the payload as list<u8>, the host's reading value handed
+** over without its payload-len; every length, readings included. */
+TEST(wasm_bytes_cross_byte_exact_both_ways_at_every_length_contract_030) {
+  bytes_cross_both_ways("misbehave_0_3", "rsim:sim/sensor-data@0.3.0", true);
 }
