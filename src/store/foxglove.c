@@ -469,6 +469,34 @@ static const filedef kFiles[] = {
       {"position_covariance_type", 5, L_ONE, T_ENUM, ".foxglove.LocationFix.PositionCovarianceType"},
       {"metadata", 9, L_MANY, T_MESSAGE, ".foxglove.KeyValuePair"}},
      "PositionCovarianceType", {"UNKNOWN", "APPROXIMATED", "DIAGONAL_KNOWN", "KNOWN"}},
+    /* For the live view (src/foxglove): what it sends besides readings.  The
+    ** annotation messages carry the fields it fills, at Foxglove's numbers. */
+    {"foxglove/CompressedImage.proto", "foxglove", "CompressedImage", {"google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"frame_id", 4, L_ONE, T_STRING, 0},
+      {"data", 2, L_ONE, T_BYTES, 0}, {"format", 3, L_ONE, T_STRING, 0}},
+     0, {0}},
+    {"foxglove/Point2.proto", "foxglove", "Point2", {0},
+     {{"x", 1, L_ONE, T_DOUBLE, 0}, {"y", 2, L_ONE, T_DOUBLE, 0}}, 0, {0}},
+    {"foxglove/Color.proto", "foxglove", "Color", {0},
+     {{"r", 1, L_ONE, T_DOUBLE, 0}, {"g", 2, L_ONE, T_DOUBLE, 0}, {"b", 3, L_ONE, T_DOUBLE, 0}, {"a", 4, L_ONE, T_DOUBLE, 0}},
+     0, {0}},
+    {"foxglove/PointsAnnotation.proto", "foxglove", "PointsAnnotation",
+     {"foxglove/Color.proto", "foxglove/Point2.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"},
+      {"type", 2, L_ONE, T_ENUM, ".foxglove.PointsAnnotation.Type"},
+      {"points", 3, L_MANY, T_MESSAGE, ".foxglove.Point2"}, {"outline_color", 4, L_ONE, T_MESSAGE, ".foxglove.Color"},
+      {"fill_color", 6, L_ONE, T_MESSAGE, ".foxglove.Color"}, {"thickness", 7, L_ONE, T_DOUBLE, 0}},
+     "Type", {"UNKNOWN", "POINTS", "LINE_LOOP", "LINE_STRIP", "LINE_LIST"}},
+    {"foxglove/TextAnnotation.proto", "foxglove", "TextAnnotation",
+     {"foxglove/Color.proto", "foxglove/Point2.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"position", 2, L_ONE, T_MESSAGE, ".foxglove.Point2"},
+      {"text", 3, L_ONE, T_STRING, 0}, {"font_size", 4, L_ONE, T_DOUBLE, 0},
+      {"text_color", 5, L_ONE, T_MESSAGE, ".foxglove.Color"}, {"background_color", 6, L_ONE, T_MESSAGE, ".foxglove.Color"}},
+     0, {0}},
+    {"foxglove/ImageAnnotations.proto", "foxglove", "ImageAnnotations",
+     {"foxglove/PointsAnnotation.proto", "foxglove/TextAnnotation.proto"},
+     {{"points", 2, L_MANY, T_MESSAGE, ".foxglove.PointsAnnotation"}, {"texts", 3, L_MANY, T_MESSAGE, ".foxglove.TextAnnotation"}},
+     0, {0}},
 };
 
 static const filedef *file_named(const char *name) {
@@ -542,6 +570,19 @@ bool rsim__fox_schema_for(rsim_sensor_kind kind, const char **name, rsim_buf *fd
   fds->len = 0;
   put_with_deps(fds, file_named(file), done);
   return true;
+}
+
+bool rsim__fox_descriptor(const char *schema, rsim_buf *fds) {
+  for (size_t i = 0; i < sizeof kFiles / sizeof *kFiles; i++) {
+    size_t pl = strlen(kFiles[i].package);
+    if (strncmp(schema, kFiles[i].package, pl) || schema[pl] != '.' || strcmp(schema + pl + 1, kFiles[i].message))
+      continue;
+    bool done[sizeof kFiles / sizeof *kFiles] = {0};
+    fds->len = 0;
+    put_with_deps(fds, &kFiles[i], done);
+    return true;
+  }
+  return false;
 }
 
 /* ---- writing: messages ------------------------------------------------------------------ */
