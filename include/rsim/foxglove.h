@@ -12,6 +12,9 @@
 **   /<gps>                        foxglove.LocationFix      (protobuf)
 **   /rsim/<component>             rsim.<component>          (json; its WIT type as a JSON schema)
 **   /rsim/<component>/annotations foxglove.ImageAnnotations (protobuf; outputs with 2-D boxes)
+**   /rsim/<component>/scene       foxglove.SceneUpdate      (protobuf, base_link; outputs with positions or a path)
+**   /rsim/truth/scene             foxglove.SceneUpdate      (the drive's ground truth, base_link)
+**   /tf                           foxglove.FrameTransforms  (base_link to each mounted sensor)
 ** Only subscribed channels are encoded, and only when what they show changed.
 **
 ** The module speaks messages, not sockets: the server (src/server) owns the

@@ -28,7 +28,7 @@
 #include "rsim/viz.h"
 #include "store/codec.h" /* the Foxglove descriptors and protobuf writers the MCAP writer uses */
 
-enum { CH_CAMERA, CH_SENSOR, CH_OUTPUT, CH_ANNOTATIONS };
+enum { CH_CAMERA, CH_SENSOR, CH_OUTPUT, CH_ANNOTATIONS, CH_SCENE, CH_TRUTH, CH_TF };
 
 typedef struct fox_chan {
   char *topic, *schema_name, *encoding, *schema_encoding, *schema; /* as advertised */
@@ -180,6 +180,108 @@ static bool boxes_type(const rsim_type *t) {
   return has_fields(elem, bbox, 1) && has_fields(rsim_type_field(elem, "bbox"), xywh, 4);
 }
 
+/* An output the 3-D panel shows: a list of records with a position
+** (tracks, fused objects) or a record with a list of points (a path). */
+static int scene_type(const rsim_type *t) {
+  static const char *const pos[] = {"position"}, *const xy[] = {"x", "y"}, *const pts[] = {"points"};
+  const rsim_type *elem = t && t->kind == RSIM_LIST && t->n ? t->types[0] : NULL;
+  if (has_fields(elem, pos, 1) && has_fields(rsim_type_field(elem, "position"), xy, 2)) return 1;
+  const rsim_type *p = has_fields(t, pts, 1) ? rsim_type_field(t, "points") : NULL;
+  if (p && p->kind == RSIM_LIST && p->n && has_fields(p->types[0], xy, 2)) return 2;
+  return 0;
+}
+
+/* ---- SceneUpdate pieces (protobuf, in the vehicle frame base_link) ---------------------- */
+
+static void pb_xyz(rsim_buf *b, uint32_t num, double x, double y, double z) {
+  rsim_buf v = {0};
+  rsim__pb_double_put(&v, 1, x);
+  rsim__pb_double_put(&v, 2, y);
+  rsim__pb_double_put(&v, 3, z);
+  rsim__pb_bytes(b, num, v.data, v.len);
+  rsim_buf_free(&v);
+}
+
+/* Pose: a position and a heading (yaw, rad) about z. */
+static void pb_pose(rsim_buf *b, uint32_t num, double x, double y, double z, double yaw) {
+  rsim_buf p = {0}, q = {0};
+  pb_xyz(&p, 1, x, y, z);
+  rsim__pb_double_put(&q, 3, sin(yaw / 2));
+  rsim__pb_double_put(&q, 4, cos(yaw / 2));
+  rsim__pb_bytes(&p, 2, q.data, q.len);
+  rsim__pb_bytes(b, num, p.data, p.len);
+  rsim_buf_free(&p);
+  rsim_buf_free(&q);
+}
+
+/* An entity with a box (and its label) into a SceneUpdate. */
+static void pb_box_entity(rsim_buf *upd, rsim_time t, const char *id, double x, double y, double z, double yaw, double l,
+                          double w, double h, const uint8_t rgb[3], double alpha, const char *label) {
+  rsim_buf e = {0}, c = {0}, d = {0};
+  pb_stamp(&e, 1, t);
+  rsim__pb_str(&e, 2, "base_link");
+  rsim__pb_str(&e, 3, id);
+  rsim__pb_varint(&d, 2, 200000000); /* shown 200 ms unless renewed: objects that go away leave */
+  rsim__pb_bytes(&e, 4, d.data, d.len);
+  pb_pose(&c, 1, x, y, z, yaw);
+  pb_xyz(&c, 2, l, w, h);
+  pb_color(&c, 3, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0, alpha);
+  rsim__pb_bytes(&e, 8, c.data, c.len);
+  c.len = 0;
+  pb_pose(&c, 1, x, y, z + h / 2 + 0.6, 0);
+  rsim__pb_varint(&c, 2, 1); /* billboard */
+  rsim__pb_double_put(&c, 3, 14);
+  rsim__pb_varint(&c, 4, 1); /* scale invariant */
+  pb_color(&c, 5, 1, 1, 1, 1);
+  rsim__pb_str(&c, 6, label);
+  rsim__pb_bytes(&e, 13, c.data, c.len);
+  rsim__pb_bytes(upd, 2, e.data, e.len);
+  rsim_buf_free(&e);
+  rsim_buf_free(&c);
+  rsim_buf_free(&d);
+}
+
+static const char *text_of(const rsim_val *v) { return v && v->kind == RSIM_STRING ? v->of.str.ptr : NULL; }
+
+static void encode_scene(fox_chan *c, const char *name, const rsim_val *v, const rsim_type *t, rsim_time tm) {
+  if (scene_type(t) == 1 && v->kind == RSIM_LIST) {
+    const rsim_type *elem = t->types[0], *pt = rsim_type_field(elem, "position");
+    for (size_t i = 0; i < v->of.agg.n; i++) {
+      const rsim_val *o = &v->of.agg.items[i], *p = rsim_val_field(o, elem, "position");
+      const rsim_val *idv = rsim_val_field(o, elem, "id");
+      const char *cls = text_of(rsim_val_field(o, elem, "classification"));
+      if (!cls) cls = text_of(rsim_val_field(o, elem, "class"));
+      char id[96], label[160];
+      if (text_of(idv)) snprintf(id, sizeof id, "%s/%s", name, text_of(idv));
+      else snprintf(id, sizeof id, "%s/%g", name, idv ? rsim_val_number(idv) : (double)i);
+      snprintf(label, sizeof label, "%s %s", strchr(id, '/') + 1, cls ? cls : "");
+      uint8_t rgb[3];
+      rsim_viz_class_colour(cls ? cls : "", rgb);
+      pb_box_entity(&c->enc, tm, id, rsim_val_number(rsim_val_field(p, pt, "x")), rsim_val_number(rsim_val_field(p, pt, "y")),
+                    0.75, 0, 4.5, 1.8, 1.5, rgb, 0.6, label);
+    }
+    return;
+  }
+  /* A path: one entity, a line strip through its points. */
+  const rsim_val *pts = rsim_val_field(v, t, "points");
+  const rsim_type *pt = rsim_type_field(t, "points")->types[0];
+  rsim_buf e = {0}, l = {0};
+  pb_stamp(&e, 1, tm);
+  rsim__pb_str(&e, 2, "base_link");
+  rsim__pb_str(&e, 3, name);
+  rsim__pb_varint(&l, 1, 0); /* LINE_STRIP */
+  pb_pose(&l, 2, 0, 0, 0.1, 0);
+  rsim__pb_double_put(&l, 3, 0.3);
+  for (size_t i = 0; pts && i < pts->of.agg.n; i++)
+    pb_xyz(&l, 5, rsim_val_number(rsim_val_field(&pts->of.agg.items[i], pt, "x")),
+           rsim_val_number(rsim_val_field(&pts->of.agg.items[i], pt, "y")), 0);
+  pb_color(&l, 6, 1, 0.6, 0, 1);
+  rsim__pb_bytes(&e, 11, l.data, l.len);
+  rsim__pb_bytes(&c->enc, 2, e.data, e.len);
+  rsim_buf_free(&e);
+  rsim_buf_free(&l);
+}
+
 /* ---- the channel table ----------------------------------------------------------------- */
 
 static fox_chan *add_chan(rsim_fox *f, const char *topic, int kind, const char *schema_name, const char *encoding) {
@@ -251,7 +353,28 @@ int rsim_fox_new(rsim_player *p, rsim_engine *e, rsim_store *st, rsim_fox **out,
       c->comp = i;
       set_pb_schema(c);
     }
+    if (scene_type(t)) {
+      snprintf(topic, sizeof topic, "/rsim/%s/scene", cs.name);
+      c = add_chan(f, topic, CH_SCENE, "foxglove.SceneUpdate", "protobuf");
+      c->comp = i;
+      set_pb_schema(c);
+    }
   }
+  rsim_truth *g = NULL;
+  size_t ng = 0;
+  rsim_time from, to;
+  rsim_engine_range(e, &from, &to);
+  if (st && rsim_store_truth(st, from, to, &g, &ng) == RSIM_OK && ng) {
+    fox_chan *c = add_chan(f, "/rsim/truth/scene", CH_TRUTH, "foxglove.SceneUpdate", "protobuf");
+    set_pb_schema(c);
+  }
+  free(g);
+  for (size_t i = 0; i < n; i++)
+    if (rsim_kv_get(sensors[i].meta, sensors[i].n_meta, "mount_x")) { /* a sensor placed on the vehicle */
+      fox_chan *c = add_chan(f, "/tf", CH_TF, "foxglove.FrameTransforms", "protobuf");
+      set_pb_schema(c);
+      break;
+    }
   *out = f;
   return RSIM_OK;
 }
@@ -280,12 +403,22 @@ void rsim_fox_free(rsim_fox *f) {
 /* The time of what c shows at the engine's current time (INT64_MIN: nothing yet). */
 static rsim_time chan_source(rsim_fox *f, fox_chan *c) {
   rsim_time now = rsim_engine_time(f->e);
-  if (c->looked_at == now && c->kind != CH_OUTPUT && c->kind != CH_ANNOTATIONS) return c->src_t;
+  bool by_time = c->sensor || c->kind == CH_TRUTH || c->kind == CH_TF; /* outputs also change within an instant (step_run) */
+  if (c->looked_at == now && by_time) return c->src_t;
   c->looked_at = now;
   c->src_t = INT64_MIN;
   if (c->sensor) {
     rsim_reading_clear(&f->r);
     if (!rsim_store_reading_at(f->st, c->sensor->id, now, &f->r)) c->src_t = f->r.t;
+  } else if (c->kind == CH_TF) {
+    rsim_time from, to;
+    rsim_engine_range(f->e, &from, &to);
+    c->src_t = from; /* the mounts hold for the whole drive: sent once (and again after a seek) */
+  } else if (c->kind == CH_TRUTH) {
+    rsim_truth *g = NULL;
+    size_t n = 0;
+    if (rsim_store_truth(f->st, now - 200000000, now, &g, &n) == RSIM_OK && n) c->src_t = g[n - 1].t;
+    free(g);
   } else {
     rsim_time ot;
     if (rsim_engine_output(f->e, c->comp, NULL, &ot)) c->src_t = ot;
@@ -360,10 +493,54 @@ static bool chan_encode(rsim_fox *f, fox_chan *c, rsim_time t) {
     if (rsim__fox_encode(&f->r, c->sensor, &c->enc, why)) c->enc.len = 0;
     return c->enc.len > 0;
   }
+  if (c->kind == CH_TF) {
+    const rsim_sensor_info *si = NULL;
+    size_t n = 0;
+    rsim_store_sensors(f->st, &si, &n);
+    for (size_t i = 0; i < n; i++) {
+      const char *mx = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_x");
+      if (!mx) continue;
+      const char *my = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_y"), *mz = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_z");
+      const char *yaw = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_yaw");
+      rsim_buf tf = {0}, q = {0};
+      pb_stamp(&tf, 1, t);
+      rsim__pb_str(&tf, 2, "base_link");
+      rsim__pb_str(&tf, 3, si[i].id);
+      pb_xyz(&tf, 4, atof(mx), my ? atof(my) : 0, mz ? atof(mz) : 0);
+      double a = yaw ? atof(yaw) : 0;
+      rsim__pb_double_put(&q, 3, sin(a / 2));
+      rsim__pb_double_put(&q, 4, cos(a / 2));
+      rsim__pb_bytes(&tf, 5, q.data, q.len);
+      rsim__pb_bytes(&c->enc, 1, tf.data, tf.len);
+      rsim_buf_free(&tf);
+      rsim_buf_free(&q);
+    }
+    return c->enc.len > 0;
+  }
+  if (c->kind == CH_TRUTH) {
+    rsim_truth *g = NULL;
+    size_t n = 0;
+    if (rsim_store_truth(f->st, t, t, &g, &n) == RSIM_OK)
+      for (size_t i = 0; i < n; i++) {
+        char id[48], label[48];
+        snprintf(id, sizeof id, "truth/%u", g[i].object_id);
+        snprintf(label, sizeof label, "truth %u %s", g[i].object_id, g[i].cls);
+        pb_box_entity(&c->enc, t, id, g[i].x, g[i].y, g[i].z, g[i].heading, g[i].length, g[i].width, g[i].height,
+                      (const uint8_t[3]){230, 230, 230}, 0.25, label);
+      }
+    free(g);
+    return c->enc.len > 0;
+  }
   const rsim_type *ty;
   rsim_time ot;
   const rsim_val *v = rsim_engine_output(f->e, c->comp, &ty, &ot);
   if (!v || ot != t) return false;
+  if (c->kind == CH_SCENE) {
+    rsim_component_stats cs;
+    rsim_engine_stats(f->e, c->comp, &cs);
+    encode_scene(c, cs.name, v, ty, t);
+    return c->enc.len > 0;
+  }
   if (c->kind == CH_OUTPUT) {
     rsim_buf_puts(&c->enc, "{\"timestamp\":");
     put_stamp_json(&c->enc, t);

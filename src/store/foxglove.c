@@ -416,7 +416,7 @@ int rsim__fox_decode(const rsim__fox *f, const uint8_t *d, size_t n, rsim_readin
 ** (dependencies first, as descriptor pools want them).  The field numbers
 ** are Foxglove's own (foxglove-sdk schemas/proto). */
 
-enum { T_DOUBLE = 1, T_INT64 = 3, T_INT32 = 5, T_FIXED32 = 7, T_STRING = 9, T_MESSAGE = 11, T_BYTES = 12, T_ENUM = 14 };
+enum { T_DOUBLE = 1, T_INT64 = 3, T_INT32 = 5, T_FIXED32 = 7, T_BOOL = 8, T_STRING = 9, T_MESSAGE = 11, T_BYTES = 12, T_ENUM = 14 };
 enum { L_ONE = 1, L_MANY = 3 };
 
 typedef struct fdef {
@@ -427,7 +427,7 @@ typedef struct fdef {
 
 typedef struct filedef {
   const char *file, *package, *message;
-  const char *deps[4];
+  const char *deps[6];
   fdef fields[12];
   const char *enum_name;
   const char *enum_values[10];
@@ -497,6 +497,44 @@ static const filedef kFiles[] = {
      {"foxglove/PointsAnnotation.proto", "foxglove/TextAnnotation.proto"},
      {{"points", 2, L_MANY, T_MESSAGE, ".foxglove.PointsAnnotation"}, {"texts", 3, L_MANY, T_MESSAGE, ".foxglove.TextAnnotation"}},
      0, {0}},
+    {"google/protobuf/duration.proto", "google.protobuf", "Duration", {0},
+     {{"seconds", 1, L_ONE, T_INT64, 0}, {"nanos", 2, L_ONE, T_INT32, 0}}, 0, {0}},
+    {"foxglove/Point3.proto", "foxglove", "Point3", {0},
+     {{"x", 1, L_ONE, T_DOUBLE, 0}, {"y", 2, L_ONE, T_DOUBLE, 0}, {"z", 3, L_ONE, T_DOUBLE, 0}}, 0, {0}},
+    {"foxglove/CubePrimitive.proto", "foxglove", "CubePrimitive",
+     {"foxglove/Color.proto", "foxglove/Pose.proto", "foxglove/Vector3.proto"},
+     {{"pose", 1, L_ONE, T_MESSAGE, ".foxglove.Pose"}, {"size", 2, L_ONE, T_MESSAGE, ".foxglove.Vector3"},
+      {"color", 3, L_ONE, T_MESSAGE, ".foxglove.Color"}},
+     0, {0}},
+    {"foxglove/LinePrimitive.proto", "foxglove", "LinePrimitive",
+     {"foxglove/Color.proto", "foxglove/Point3.proto", "foxglove/Pose.proto"},
+     {{"type", 1, L_ONE, T_ENUM, ".foxglove.LinePrimitive.Type"}, {"pose", 2, L_ONE, T_MESSAGE, ".foxglove.Pose"},
+      {"thickness", 3, L_ONE, T_DOUBLE, 0}, {"scale_invariant", 4, L_ONE, T_BOOL, 0},
+      {"points", 5, L_MANY, T_MESSAGE, ".foxglove.Point3"}, {"color", 6, L_ONE, T_MESSAGE, ".foxglove.Color"}},
+     "Type", {"LINE_STRIP", "LINE_LOOP", "LINE_LIST"}},
+    {"foxglove/TextPrimitive.proto", "foxglove", "TextPrimitive", {"foxglove/Color.proto", "foxglove/Pose.proto"},
+     {{"pose", 1, L_ONE, T_MESSAGE, ".foxglove.Pose"}, {"billboard", 2, L_ONE, T_BOOL, 0},
+      {"font_size", 3, L_ONE, T_DOUBLE, 0}, {"scale_invariant", 4, L_ONE, T_BOOL, 0},
+      {"color", 5, L_ONE, T_MESSAGE, ".foxglove.Color"}, {"text", 6, L_ONE, T_STRING, 0}},
+     0, {0}},
+    {"foxglove/SceneEntity.proto", "foxglove", "SceneEntity",
+     {"foxglove/CubePrimitive.proto", "foxglove/LinePrimitive.proto", "foxglove/TextPrimitive.proto",
+      "google/protobuf/duration.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"frame_id", 2, L_ONE, T_STRING, 0},
+      {"id", 3, L_ONE, T_STRING, 0}, {"lifetime", 4, L_ONE, T_MESSAGE, ".google.protobuf.Duration"},
+      {"frame_locked", 5, L_ONE, T_BOOL, 0}, {"cubes", 8, L_MANY, T_MESSAGE, ".foxglove.CubePrimitive"},
+      {"lines", 11, L_MANY, T_MESSAGE, ".foxglove.LinePrimitive"}, {"texts", 13, L_MANY, T_MESSAGE, ".foxglove.TextPrimitive"}},
+     0, {0}},
+    {"foxglove/SceneUpdate.proto", "foxglove", "SceneUpdate", {"foxglove/SceneEntity.proto"},
+     {{"entities", 2, L_MANY, T_MESSAGE, ".foxglove.SceneEntity"}}, 0, {0}},
+    {"foxglove/FrameTransform.proto", "foxglove", "FrameTransform",
+     {"foxglove/Quaternion.proto", "foxglove/Vector3.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"parent_frame_id", 2, L_ONE, T_STRING, 0},
+      {"child_frame_id", 3, L_ONE, T_STRING, 0}, {"translation", 4, L_ONE, T_MESSAGE, ".foxglove.Vector3"},
+      {"rotation", 5, L_ONE, T_MESSAGE, ".foxglove.Quaternion"}},
+     0, {0}},
+    {"foxglove/FrameTransforms.proto", "foxglove", "FrameTransforms", {"foxglove/FrameTransform.proto"},
+     {{"transforms", 1, L_MANY, T_MESSAGE, ".foxglove.FrameTransform"}}, 0, {0}},
 };
 
 static const filedef *file_named(const char *name) {
@@ -532,7 +570,7 @@ static void put_file(rsim_buf *fds, const filedef *fd) {
   }
   rsim__pb_str(&file, 1, fd->file);
   rsim__pb_str(&file, 2, fd->package);
-  for (size_t i = 0; i < 4 && fd->deps[i]; i++) rsim__pb_str(&file, 3, fd->deps[i]);
+  for (size_t i = 0; i < 6 && fd->deps[i]; i++) rsim__pb_str(&file, 3, fd->deps[i]);
   rsim__pb_bytes(&file, 4, msg.data, msg.len);
   rsim__pb_str(&file, 12, "proto3");
   rsim__pb_bytes(fds, 1, file.data, file.len);
@@ -546,7 +584,7 @@ static void put_with_deps(rsim_buf *fds, const filedef *fd, bool *done) {
   size_t at = (size_t)(fd - kFiles);
   if (done[at]) return;
   done[at] = true;
-  for (size_t i = 0; i < 4 && fd->deps[i]; i++) put_with_deps(fds, file_named(fd->deps[i]), done);
+  for (size_t i = 0; i < 6 && fd->deps[i]; i++) put_with_deps(fds, file_named(fd->deps[i]), done);
   put_file(fds, fd);
 }
 

@@ -26,7 +26,7 @@ import { inflateSync } from 'node:zlib';
 
 const [replaysim, graph, drive, workdir] = process.argv.slice(2);
 const fail = msg => { console.error('FAIL: ' + msg); process.exitCode = 1; throw new Error(msg); };
-const TIMEOUT = 180000; // generous: the machine may be loaded; never a sleep
+const TIMEOUT = Number(process.env.FOX_TIMEOUT_MS || 180000); // generous: the machine may be loaded; never a sleep
 
 const token = randomBytes(16).toString('hex');
 const server = spawn(replaysim, ['serve', graph, '--store', drive, '--port', '0', '--token', token,
@@ -133,6 +133,8 @@ try {
   const pc = last(cloud).msg, lf = last(fix).msg;
   if (!(pc.point_stride > 0) || pc.data.length % pc.point_stride || pc.fields.length < 3) fail('the lidar PointCloud does not decode');
   if (!(Math.abs(lf.latitude) > 0)) fail('the LocationFix has no latitude');
+  const tf = last(a.seen.channels.find(c => c.topic === '/tf')).msg.transforms;
+  if (!tf.some(x => x.parent_frame_id === 'base_link' && x.child_frame_id === 'radar_front')) fail('no transform base_link -> radar_front');
   console.log(`every channel decoded: lidar ${pc.data.length / pc.point_stride} points, gps ${lf.latitude.toFixed(5)}, ${lf.longitude.toFixed(5)}`);
 
   // Pause: the state says paused, the API too.
@@ -165,6 +167,19 @@ try {
       if (p[0].x !== d.x || p[0].y !== d.y || p[2].x !== d.x + d.width || p[2].y !== d.y + d.height)
         fail(`${label}: box ${i} ${JSON.stringify(p)} is not the detector's ${JSON.stringify(d)}`);
     });
+    // The 3-D panel's scenes: ground truth and the tracker's tracks, in base_link.
+    const truthCh = a.seen.channels.find(c => c.topic === '/rsim/truth/scene'), trackCh = a.seen.channels.find(c => c.topic === '/rsim/tracker/scene');
+    const truth = (await api('truth')).objects, trk = st.components.find(c => c.name === 'tracker');
+    const near = (p, o) => Math.abs(p.x - o.x) < 0.002 && Math.abs(p.y - o.y) < 0.002; // the API prints mm
+    const sameTruth = ents => ents.length === truth.length &&
+      truth.every(o => ents.some(e => e.id === `truth/${o.id}` && near(e.cubes[0].pose.position, o)));
+    await a.seen.until(() => { const l = last(truthCh); return l && sameTruth(l.msg.entities); },
+      `${label}: the truth scene of /api/truth (${truth.length} objects)`);
+    const trkT = BigInt(trk.output_time);
+    await a.seen.until(() => { const l = last(trackCh); return l && l.t === trkT; }, `${label}: the tracker's scene at ${trkT}`);
+    const ents = last(trackCh).msg.entities;
+    if (ents.length !== trk.output.length || ents.some((e, i) => e.frame_id !== 'base_link' || !near(e.cubes[0].pose.position, trk.output[i].position)))
+      fail(`${label}: the tracker's scene is not its output`);
     const json = last(detector).msg;
     if (JSON.stringify(json.value) !== JSON.stringify(det.output)) fail(`${label}: the JSON channel is not the detector's output`);
     // render --at the same instant draws each box's outline in its colour.
@@ -183,7 +198,7 @@ try {
       if (at(x0, ym) || at(x1, ym) || at(xm, y0)) drawn++;
     }
     if (boxes.length && drawn < boxes.length) fail(`${label}: render draws ${drawn} of the ${boxes.length} boxes where the annotations put them`);
-    console.log(`${label}: t = +${Number(now - startNs) / 1e9} s, frame = /api/frame (${jpeg.length} bytes), ${boxes.length} boxes = detector = render`);
+    console.log(`${label}: t = +${Number(now - startNs) / 1e9} s, frame = /api/frame (${jpeg.length} bytes), ${boxes.length} boxes = detector = render, ${truth.length} truth and ${ents.length} tracks in the scene`);
     return now;
   }
   await checkInstant('paused');

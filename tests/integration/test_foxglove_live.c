@@ -6,7 +6,8 @@
 ** forward and back and speed from PlaybackControlRequest with PlaybackState
 ** and Time following, the camera frame and annotation boxes of a paused
 ** instant equal to the web UI's frame, the detector's output and what
-** `replaysim render` draws there, and a client without the token refused.
+** `replaysim render` draws there, the truth and tracks scenes equal to
+** /api/truth and the tracker's output, and a client without the token refused.
 */
 #include "test.h"
 
@@ -23,6 +24,8 @@ TEST(foxglove_client_watches_and_drives_the_replay) {
   if (rc) test_fail(__FILE__, __LINE__, "foxglove_test.mjs failed (%d): %s", rc, out);
   ASSERT_CONTAINS(out, "serverInfo: time, playbackControl");
   ASSERT_CONTAINS(out, "paused: t = ");
+  ASSERT_CONTAINS(out, "every channel decoded");
+  ASSERT_CONTAINS(out, "tracks in the scene");
   ASSERT_CONTAINS(out, "seek-forward: t = +2.2 s");
   ASSERT_CONTAINS(out, "seek-back: t = +0.7 s");
   ASSERT_CONTAINS(out, "a client without the token is refused");
