@@ -700,13 +700,21 @@ static int cb_fox(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_SERVER_WRITEABLE: {
       if (!c->c) return 0;
       lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, stall_s(s));
+      /* As many messages as the socket takes now (at most 32: the player
+      ** waits meanwhile); at max speed the loop comes here only between
+      ** polls, and one message a turn would starve the client. */
       rsim_buf msg = {0};
-      rsim_buf_append(&msg, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
-      int kind = rsim_fox_client_next(c->c, &msg);
-      int n = kind ? lws_write(wsi, msg.data + LWS_PRE, msg.len - LWS_PRE, kind == 1 ? LWS_WRITE_TEXT : LWS_WRITE_BINARY)
-                   : 0;
+      int kind = 0;
+      for (int k = 0; k < 32 && !lws_send_pipe_choked(wsi); k++) {
+        msg.len = 0;
+        rsim_buf_append(&msg, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
+        if (!(kind = rsim_fox_client_next(c->c, &msg))) break;
+        if (lws_write(wsi, msg.data + LWS_PRE, msg.len - LWS_PRE, kind == 1 ? LWS_WRITE_TEXT : LWS_WRITE_BINARY) < 0) {
+          rsim_buf_free(&msg);
+          return -1;
+        }
+      }
       rsim_buf_free(&msg);
-      if (n < 0) return -1;
       if (kind) lws_callback_on_writable(wsi); /* more may be owed; asked again once this went out */
       return 0;
     }
