@@ -15,6 +15,7 @@
 **   /rsim/<component>/scene       foxglove.SceneUpdate      (protobuf, base_link; outputs with positions or a path)
 **   /rsim/truth/scene             foxglove.SceneUpdate      (the drive's ground truth, base_link)
 **   /tf                           foxglove.FrameTransforms  (base_link to each mounted sensor)
+**   /rsim/log                     foxglove.Log              (log lines given to rsim_fox_log)
 ** Only subscribed channels are encoded, and only when what they show changed.
 **
 ** The module speaks messages, not sockets: the server (src/server) owns the
@@ -49,6 +50,10 @@ size_t rsim_fox_n_channels(const rsim_fox *f);
 ** seek (and a loop) also clears what each client had, so that it is sent
 ** the state at the new time (did_seek). */
 void rsim_fox_player_event(rsim_fox *f, const rsim_player_event *ev);
+
+/* A log line (the engine's log callback, at the level the owner chose)
+** for /rsim/log (foxglove.Log): the last 64 are kept for subscribers. */
+void rsim_fox_log(rsim_fox *f, rsim_time t, const char *component, int level, const char *message);
 
 /* A connection; it is sent serverInfo and the channels first. */
 rsim_fox_client *rsim_fox_client_new(rsim_fox *f);

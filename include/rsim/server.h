@@ -66,6 +66,8 @@ int rsim_server_port(const rsim_server *s);
 int rsim_server_foxglove_port(const rsim_server *s);
 /* The control token, or NULL when none is needed (loopback). */
 const char *rsim_server_token(const rsim_server *s);
+/* A log line of the engine (its rsim_log_fn), for Foxglove clients (/rsim/log). */
+void rsim_server_log(rsim_server *s, rsim_time t, const char *component, int level, const char *message);
 /* Called by the player's listener: events go out on the stream. */
 void rsim_server_player_event(void *server, const rsim_player_event *ev);
 

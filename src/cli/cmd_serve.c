@@ -26,6 +26,12 @@ static void on_player_event(void *server, const rsim_player_event *ev) {
   rsim_server_player_event(server, ev);
 }
 
+/* Log lines go to stderr as always and, with --foxglove, to /rsim/log. */
+static void serve_log(void *ud, rsim_time t, const char *component, int level, const char *msg) {
+  cli_engine_log(ud, t, component, level, msg);
+  rsim_server_log(g_server, t, component, level, msg);
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
                   "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
@@ -126,7 +132,7 @@ int cli_serve(int argc, char **argv) {
   if (cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN,
-                         .log = cli_engine_log, .log_ud = &log_from, .threads = threads};
+                         .log = serve_log, .log_ud = &log_from, .threads = threads};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
   if (!(log_from = eo.from)) rsim_store_time_range(st, &log_from, &(rsim_time){0});
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;

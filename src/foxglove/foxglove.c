@@ -28,7 +28,9 @@
 #include "rsim/viz.h"
 #include "store/codec.h" /* the Foxglove descriptors and protobuf writers the MCAP writer uses */
 
-enum { CH_CAMERA, CH_SENSOR, CH_OUTPUT, CH_ANNOTATIONS, CH_SCENE, CH_TRUTH, CH_TF };
+enum { CH_CAMERA, CH_SENSOR, CH_OUTPUT, CH_ANNOTATIONS, CH_SCENE, CH_TRUTH, CH_TF, CH_LOG };
+
+#define LOG_RING 64 /* log lines kept for clients: one that falls further behind skips the oldest */
 
 typedef struct fox_chan {
   char *topic, *schema_name, *encoding, *schema_encoding, *schema; /* as advertised */
@@ -45,6 +47,7 @@ typedef struct fox_sub {
   uint32_t id;
   size_t chan;
   rsim_time sent_t; /* source time of the last message sent; INT64_MIN: none since the last seek */
+  uint64_t log_next; /* /rsim/log: the number of the next line to send */
 } fox_sub;
 
 #define MAX_STATUS 8 /* status messages a client may be owed; older ones are dropped */
@@ -68,6 +71,10 @@ struct rsim_fox {
   rsim_store *st;
   fox_chan *ch;
   size_t n_ch;
+  size_t log_chan;              /* the index of /rsim/log */
+  rsim_buf log[LOG_RING];       /* the last log lines, encoded (foxglove.Log), a ring */
+  rsim_time log_t[LOG_RING];
+  uint64_t n_log;               /* lines so far: line k is log[k % LOG_RING] */
   rsim_fox_client *clients;
   rsim_reading r; /* scratch */
 };
@@ -360,6 +367,8 @@ int rsim_fox_new(rsim_player *p, rsim_engine *e, rsim_store *st, rsim_fox **out,
       set_pb_schema(c);
     }
   }
+  f->log_chan = f->n_ch;
+  set_pb_schema(add_chan(f, "/rsim/log", CH_LOG, "foxglove.Log", "protobuf"));
   rsim_truth *g = NULL;
   size_t ng = 0;
   rsim_time from, to;
@@ -394,6 +403,7 @@ void rsim_fox_free(rsim_fox *f) {
     rsim_buf_free(&c->enc);
   }
   free(f->ch);
+  for (int i = 0; i < LOG_RING; i++) rsim_buf_free(&f->log[i]);
   rsim_reading_clear(&f->r);
   free(f);
 }
@@ -592,12 +602,24 @@ void rsim_fox_client_status(rsim_fox_client *c, int level, const char *message) 
   c->status[c->n_status++] = (char *)b.data;
 }
 
+void rsim_fox_log(rsim_fox *f, rsim_time t, const char *component, int level, const char *message) {
+  rsim_buf *b = &f->log[f->n_log % LOG_RING];
+  b->len = 0;
+  pb_stamp(b, 1, t);
+  rsim__pb_varint(b, 2, (uint64_t)(level < 0 ? 1 : level > 3 ? 4 : level + 1)); /* ours 0 debug .. 3 error */
+  rsim__pb_str(b, 3, message ? message : "");
+  rsim__pb_str(b, 4, component ? component : "replaysim");
+  f->log_t[f->n_log % LOG_RING] = t;
+  f->n_log++;
+}
+
 static void forget_sent(rsim_fox_client *c) {
   for (size_t i = 0; i < c->n_subs; i++) c->subs[i].sent_t = INT64_MIN;
   c->time_sent = INT64_MIN;
 }
 
 void rsim_fox_player_event(rsim_fox *f, const rsim_player_event *ev) {
+  if (ev->kind == RSIM_PLAYER_EV_ERROR) rsim_fox_log(f, ev->sim_time, NULL, 3, ev->message); /* what halted the run */
   for (rsim_fox_client *c = f->clients; c; c = c->next) {
     if (ev->kind == RSIM_PLAYER_EV_LAG) continue;
     c->state_due = true;
@@ -634,7 +656,8 @@ static void subscribe(rsim_fox_client *c, json_t *subs) {
       continue;
     }
     c->subs = rsim_xrealloc(c->subs, (c->n_subs + 1) * sizeof *c->subs);
-    c->subs[c->n_subs++] = (fox_sub){(uint32_t)json_integer_value(id), (size_t)chan - 1, INT64_MIN};
+    c->subs[c->n_subs++] = (fox_sub){(uint32_t)json_integer_value(id), (size_t)chan - 1, INT64_MIN,
+                                     c->f->n_log > LOG_RING ? c->f->n_log - LOG_RING : 0};
   }
 }
 
@@ -792,6 +815,18 @@ int rsim_fox_client_next(rsim_fox_client *c, rsim_buf *out) {
   for (size_t k = 0; k < c->n_subs; k++) {
     fox_sub *s = &c->subs[(c->rr + k) % c->n_subs];
     fox_chan *ch = &f->ch[s->chan];
+    if (ch->kind == CH_LOG) { /* lines, not a state: each once, in order, the oldest dropped when behind */
+      if (s->log_next + LOG_RING < f->n_log) s->log_next = f->n_log - LOG_RING;
+      if (s->log_next == f->n_log) continue;
+      const rsim_buf *line = &f->log[s->log_next % LOG_RING];
+      rsim_time lt = f->log_t[s->log_next++ % LOG_RING];
+      c->rr = (c->rr + k + 1) % c->n_subs;
+      rsim_buf_putc(out, 0x01);
+      rsim_buf_put_u32le(out, s->id);
+      rsim_buf_put_u64le(out, (uint64_t)(lt < 0 ? 0 : lt));
+      rsim_buf_append(out, line->data, line->len);
+      return 2;
+    }
     rsim_time t = chan_source(f, ch);
     if (t == INT64_MIN || t == s->sent_t) continue;
     s->sent_t = t;

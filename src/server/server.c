@@ -960,6 +960,10 @@ void rsim_server_free(rsim_server *s) {
   free(s);
 }
 
+void rsim_server_log(rsim_server *s, rsim_time t, const char *component, int level, const char *message) {
+  if (s && s->fox) rsim_fox_log(s->fox, t, component, level, message);
+}
+
 int rsim_server_port(const rsim_server *s) { return s->port; }
 int rsim_server_foxglove_port(const rsim_server *s) { return s->fox ? s->fox_port : 0; }
 const char *rsim_server_token(const rsim_server *s) { return s->need_token ? s->token : NULL; }

@@ -535,6 +535,11 @@ static const filedef kFiles[] = {
      0, {0}},
     {"foxglove/FrameTransforms.proto", "foxglove", "FrameTransforms", {"foxglove/FrameTransform.proto"},
      {{"transforms", 1, L_MANY, T_MESSAGE, ".foxglove.FrameTransform"}}, 0, {0}},
+    {"foxglove/Log.proto", "foxglove", "Log", {"google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"level", 2, L_ONE, T_ENUM, ".foxglove.Log.Level"},
+      {"message", 3, L_ONE, T_STRING, 0}, {"name", 4, L_ONE, T_STRING, 0}, {"file", 5, L_ONE, T_STRING, 0},
+      {"line", 6, L_ONE, T_FIXED32, 0}},
+     "Level", {"UNKNOWN", "DEBUG", "INFO", "WARNING", "ERROR", "FATAL"}},
 };
 
 static const filedef *file_named(const char *name) {

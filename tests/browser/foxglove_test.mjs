@@ -9,7 +9,8 @@
 // is the web UI's /api/frame of that instant byte for byte, and every
 // annotation box is drawn by `replaysim render --at` of that instant (its
 // outline in the box's colour) and equals the detector's output in
-// /api/state.  A second client without the control token is refused.
+// /api/state; the scenes are /api/truth and the tracker's output, and the
+// graph's budget warnings arrive on /rsim/log.  A second client without the control token is refused.
 // Every wait is on a state, never on time.
 // Usage: node foxglove_test.mjs REPLAYSIM GRAPH DRIVE WORKDIR
 import wsProtocol from '@foxglove/ws-protocol';
@@ -135,6 +136,9 @@ try {
   if (!(Math.abs(lf.latitude) > 0)) fail('the LocationFix has no latitude');
   const tf = last(a.seen.channels.find(c => c.topic === '/tf')).msg.transforms;
   if (!tf.some(x => x.parent_frame_id === 'base_link' && x.child_frame_id === 'radar_front')) fail('no transform base_link -> radar_front');
+  const log = last(a.seen.channels.find(c => c.topic === '/rsim/log')).msg;
+  if (log.level !== 3 && log.level !== 'WARNING' || log.name !== 'tracker' || !/over its budget/.test(log.message)) fail('the log line: ' + JSON.stringify(log));
+  console.log(`log: WARNING ${log.name}: ${log.message}`);
   console.log(`every channel decoded: lidar ${pc.data.length / pc.point_stride} points, gps ${lf.latitude.toFixed(5)}, ${lf.longitude.toFixed(5)}`);
 
   // Pause: the state says paused, the API too.

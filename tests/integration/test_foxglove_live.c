@@ -7,7 +7,8 @@
 ** and Time following, the camera frame and annotation boxes of a paused
 ** instant equal to the web UI's frame, the detector's output and what
 ** `replaysim render` draws there, the truth and tracks scenes equal to
-** /api/truth and the tracker's output, and a client without the token refused.
+** /api/truth and the tracker's output, the tracker's budget warnings on
+** /rsim/log, and a client without the token refused.
 */
 #include "test.h"
 
@@ -15,7 +16,18 @@ TEST(foxglove_client_watches_and_drives_the_replay) {
   const char *drive = test_make_drive("drive.db", "3s", 2);
   char script[1024], graph[1024], dir[1024], cmd[5200], *out = NULL;
   snprintf(script, sizeof script, "%s", test_source_path("tests/browser/foxglove_test.mjs")); /* static buffers */
-  snprintf(graph, sizeof graph, "%s", test_source_path("examples/demo/graph.yaml"));
+  /* The demo graph, its tracker given a budget of 1 us: warnings for /rsim/log. */
+  FILE *f = fopen(test_source_path("examples/demo/graph.yaml"), "rb");
+  ASSERT(f);
+  static char demo[16384], timed[17000];
+  size_t n = fread(demo, 1, sizeof demo - 1, f);
+  fclose(f);
+  demo[n] = 0;
+  const char *at = strstr(demo, "    trigger: radar_front\n");
+  ASSERT(at);
+  at += strlen("    trigger: radar_front\n");
+  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
+  snprintf(graph, sizeof graph, "%s", test_write_text("graph.yaml", timed));
   snprintf(dir, sizeof dir, "%s", drive);
   char *slash = strrchr(dir, '/');
   if (slash) *slash = 0;
@@ -25,6 +37,7 @@ TEST(foxglove_client_watches_and_drives_the_replay) {
   ASSERT_CONTAINS(out, "serverInfo: time, playbackControl");
   ASSERT_CONTAINS(out, "paused: t = ");
   ASSERT_CONTAINS(out, "every channel decoded");
+  ASSERT_CONTAINS(out, "log: WARNING tracker");
   ASSERT_CONTAINS(out, "tracks in the scene");
   ASSERT_CONTAINS(out, "seek-forward: t = +2.2 s");
   ASSERT_CONTAINS(out, "seek-back: t = +0.7 s");
