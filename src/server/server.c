@@ -495,6 +495,9 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
   http_pss *h = user;
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
+      /* A keep-alive connection's next request: the last reply's buffer goes
+      ** first (lws zeroes the session's data once, at the connection). */
+      rsim_buf_free(&h->reply);
       memset(h, 0, sizeof *h);
       /* lws hands the path after the mountpoint, or (for some methods) all of it. */
       const char *path = in;
