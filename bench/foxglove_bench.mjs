@@ -2,7 +2,8 @@
 // drive served by `replaysim serve --foxglove` with no Foxglove client, then
 // with one subscribed to every channel (reading and counting all it is
 // sent), at max speed (wall time to the end) and at 1x (the player's lag,
-// sampled from /api/state 20 times a second: p50, p99, max).
+// sampled from /api/state 20 times a second: p50, p99, max), REPS times
+// each (default 3), interleaved, medians shown.
 // Usage: node bench/foxglove_bench.mjs REPLAYSIM GRAPH DRIVE
 //   (uses the npm packages of tests/browser: run `npm ci` there first)
 import { createRequire } from 'node:module';
@@ -60,12 +61,20 @@ async function run(speed, withClient) {
   return { speed, withClient, wall, span, x: span / wall, p50: q(0.5), p99: q(0.99), max: st.max_lag_ms, ...stats };
 }
 
+const reps = Number(process.env.REPS || 3);
 await run('max', false); // once to warm the page cache: the first run reads the drive from disk
+// Interleaved (none, client, none, client, ...) so that a change of the
+// machine's load falls on both; the median of the runs is shown.
+const med = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`${reps} runs each, interleaved; medians`);
 console.log('| speed | Foxglove client | wall (s) | replay speed | lag p50 / p99 / max (ms) | messages | MB sent |');
 console.log('|---|---|---|---|---|---|---|');
-for (const speed of ['max', '1'])
+for (const speed of ['max', '1']) {
+  const rs = { false: [], true: [] };
+  for (let i = 0; i < reps; i++) for (const withClient of [false, true]) rs[withClient].push(await run(speed, withClient));
   for (const withClient of [false, true]) {
-    const r = await run(speed, withClient);
-    console.log(`| ${speed} | ${withClient ? 'subscribed to everything' : 'none'} | ${r.wall.toFixed(2)} | ${r.x.toFixed(2)}x | ` +
-      `${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} | ${withClient ? r.msgs : '-'} | ${withClient ? (r.bytes / 1e6).toFixed(1) : '-'} |`);
+    const r = rs[withClient], m = k => med(r.map(x => x[k]));
+    console.log(`| ${speed} | ${withClient ? 'subscribed to everything' : 'none'} | ${m('wall').toFixed(2)} | ${m('x').toFixed(2)}x | ` +
+      `${m('p50').toFixed(1)} / ${m('p99').toFixed(1)} / ${m('max').toFixed(1)} | ${withClient ? m('msgs') : '-'} | ${withClient ? (m('bytes') / 1e6).toFixed(1) : '-'} |`);
   }
+}
