@@ -38,7 +38,7 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends slurm-wlm munge || exit 1
 fi
-printf '\n==> npm ci in tests/browser (playwright-core; no browser is downloaded)\n'
+printf '\n==> npm ci in tests/browser (playwright-core, no browser is downloaded; @foxglove/ws-protocol, protobufjs, ws)\n'
 (cd "$root/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund) || exit 1
 "$here/build.sh" "$root/build" || exit 1
 "$here/build.sh" "$root/build-asan" -DRSIM_SANITIZE=ON || exit 1

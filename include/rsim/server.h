@@ -12,6 +12,8 @@
 **   GET  /api/inputs?component=NAME  its last call's arguments
 **   GET  /api/eval                   scores so far, marks and gate markers
 **   WS   /  protocol "rsim"          a state document at display rate
+**   WS   on foxglove_port, protocol foxglove.websocket.v1 (opts.foxglove): the
+**        run live in Foxglove or Lichtblick, driven from their timeline
 **
 ** Every answer is JSON; a malformed request is a 4xx with {"error": "..."}.
 ** Binds to 127.0.0.1 by default; bound elsewhere, or given a token, control
@@ -45,6 +47,8 @@ typedef struct rsim_server_opts {
                             needed, no limit otherwise; given = always enforced */
   int64_t control_period_ns; /* in which control_burst more are allowed; 0 = 1 s */
   const char *gates;     /* a gate file (eval --gate's YAML): markers where the scores so far break one; NULL = none */
+  bool foxglove;         /* also speak the Foxglove WebSocket protocol (rsim/foxglove.h) on foxglove_port */
+  int foxglove_port;     /* 0 = any free port (see rsim_server_foxglove_port) */
 } rsim_server_opts;
 
 int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const rsim_server_opts *o,
@@ -58,8 +62,12 @@ const char *rsim_server_errmsg(const rsim_server *s);
 void rsim_server_stop(rsim_server *s);
 void rsim_server_free(rsim_server *s);
 int rsim_server_port(const rsim_server *s);
+/* The Foxglove WebSocket port; 0 when not serving it. */
+int rsim_server_foxglove_port(const rsim_server *s);
 /* The control token, or NULL when none is needed (loopback). */
 const char *rsim_server_token(const rsim_server *s);
+/* A log line of the engine (its rsim_log_fn), for Foxglove clients (/rsim/log). */
+void rsim_server_log(rsim_server *s, rsim_time t, const char *component, int level, const char *message);
 /* Called by the player's listener: events go out on the stream. */
 void rsim_server_player_event(void *server, const rsim_player_event *ev);
 

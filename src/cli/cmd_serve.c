@@ -26,14 +26,22 @@ static void on_player_event(void *server, const rsim_player_event *ev) {
   rsim_server_player_event(server, ev);
 }
 
+/* Log lines go to stderr as always and, with --foxglove, to /rsim/log. */
+static void serve_log(void *ud, rsim_time t, const char *component, int level, const char *msg) {
+  cli_engine_log(ud, t, component, level, msg);
+  rsim_server_log(g_server, t, component, level, msg);
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: replaysim serve GRAPH --store drive.db|drive.mcap [--port 8080] [--bind ADDR]\n"
                   "                       [--token T] [--control-limit N/D] [--speed X|max] [--from T] [--to T]\n"
                   "                       [--web DIR] [--gate gates.yaml] [--require-hashes] [--threads N]\n"
+                  "                       [--foxglove [--foxglove-port 8765]]\n"
                   "                       [sensor filters, --topics ...]\n"
                   "  binds to 127.0.0.1; with --bind elsewhere, control needs the token (printed), as it\n"
                   "  does wherever --token is given; a client may send N controls per D (default 20/1s);\n"
-                  "  --gate: markers under the timeline where the scores so far break a gate (eval --gate's file)\n");
+                  "  --gate: markers under the timeline where the scores so far break a gate (eval --gate's file)\n"
+                  "  --foxglove: also the Foxglove WebSocket protocol, for Foxglove or Lichtblick (docs/foxglove.md)\n");
   return CLI_USAGE;
 }
 
@@ -67,7 +75,7 @@ static const char *web_root(const char *given) {
 
 int cli_serve(int argc, char **argv) {
   const char *graph = NULL, *store = NULL, *v, *web = NULL, *from = NULL, *to = NULL;
-  rsim_server_opts so = {.port = 8080};
+  rsim_server_opts so = {.port = 8080, .foxglove_port = 8765};
   double speed = 1;
   cli_filters filters = {0};
   bool require_hashes = false;
@@ -91,6 +99,11 @@ int cli_serve(int argc, char **argv) {
     }
     else if (cli_opt(argc, argv, &i, "--web", &v)) web = v;
     else if (cli_opt(argc, argv, &i, "--gate", &v)) so.gates = v;
+    else if (!strcmp(argv[i], "--foxglove")) so.foxglove = true;
+    else if (cli_opt(argc, argv, &i, "--foxglove-port", &v)) {
+      if (rsim_parse_port(v, &so.foxglove_port, &eb)) return cli_bad_value("serve", "--foxglove-port", &eb);
+      so.foxglove = true;
+    }
     else if (cli_time_opt(argc, argv, &i, "serve", &from, &to, &bad)) {
       if (bad) return bad;
     }
@@ -119,7 +132,7 @@ int cli_serve(int argc, char **argv) {
   if (cli_store_open(store, &filters, &base, &st, &eb)) goto out;
   /* Seeks from the UI: a checkpoint every 250 ms keeps them near 20 ms (docs/benchmarks.md). */
   rsim_engine_opts eo = {.store = st, .checkpoint_every_ns = 250000000, .log_level = RSIM_LOG_WARN,
-                         .log = cli_engine_log, .log_ud = &log_from, .threads = threads};
+                         .log = serve_log, .log_ud = &log_from, .threads = threads};
   if (cli_range("serve", st, from, to, &eo.from, &eo.to, &eb)) goto out;
   if (!(log_from = eo.from)) rsim_store_time_range(st, &log_from, &(rsim_time){0});
   if (rsim_engine_new(g, &eo, &e, &eb)) goto out;
@@ -145,6 +158,9 @@ int cli_serve(int argc, char **argv) {
   else if (rsim_server_token(s))
     printf("control token: %s (the web UI: http://%s:%d/#token=%s)\n", rsim_server_token(s), host,
            rsim_server_port(s), rsim_server_token(s));
+  if (rsim_server_foxglove_port(s))
+    printf("foxglove: ws://%s:%d (Foxglove or Lichtblick: Open connection, Foxglove WebSocket)%s\n", host,
+           rsim_server_foxglove_port(s), rsim_server_token(s) ? "; playback control needs ?token=TOKEN" : "");
   fflush(stdout);
   if (rsim_server_run(s)) rsim_errbuf_set(&eb, RSIM_EIO, "%s", rsim_server_errmsg(s));
   else exit_code = CLI_OK;

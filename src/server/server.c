@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "rsim/eval_live.h"
+#include "rsim/foxglove.h"
 #include "rsim/server.h"
 
 #define MAX_BODY 4096
@@ -68,6 +69,9 @@ struct rsim_server {
   char live_why[600];
   rsim_time live_now;        /* the engine's time at the last look: going back is a seek back */
   rsim_component_stats *live_stats; /* each component's counts at the last look */
+  /* The Foxglove WebSocket protocol on its own port (serve --foxglove): NULL when off. */
+  rsim_fox *fox;
+  int fox_port;
 };
 
 /* libwebsockets' own error lines: the first is kept, never printed (the
@@ -165,6 +169,7 @@ void rsim_server_player_event(void *server, const rsim_player_event *ev) {
   if (ev->kind == RSIM_PLAYER_EV_SEEK || ev->kind == RSIM_PLAYER_EV_PLAY || ev->kind == RSIM_PLAYER_EV_LOOP ||
       ev->kind == RSIM_PLAYER_EV_STEP)
     live_sync(s);
+  if (s->fox) rsim_fox_player_event(s->fox, ev);
   static const char *const kinds[] = {"play", "pause", "seek", "speed", "step", "loop", "end", "lag", "error", "seeking"};
   rsim_buf b = {0};
   rsim_buf_printf(&b, "{\"id\":%llu,\"kind\":\"%s\",\"sim_time\":%lld,\"message\":", (unsigned long long)s->n_events,
@@ -490,6 +495,9 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
   http_pss *h = user;
   switch (reason) {
     case LWS_CALLBACK_HTTP: {
+      /* A keep-alive connection's next request: the last reply's buffer goes
+      ** first (lws zeroes the session's data once, at the connection). */
+      rsim_buf_free(&h->reply);
       memset(h, 0, sizeof *h);
       /* lws hands the path after the mountpoint, or (for some methods) all of it. */
       const char *path = in;
@@ -642,6 +650,93 @@ static const struct lws_protocols kProtocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* ---- Foxglove (serve --foxglove) -------------------------------------------------------
+** Its own port (a vhost of the same context, so the same event loop),
+** protocol foxglove.websocket.v1; what is said on it is rsim/foxglove.h's.
+** A client is written to like a stream client: one message each time lws
+** says the last went out whole, and that message is the state of now.
+** Reading needs no token; playback control, where a token is needed, takes
+** it from the connection's ?token= or Authorization header, within the
+** same per-client rate limit as the API's controls. */
+
+#define FOX_MAX_RX (1 << 20) /* a client message larger than this closes the connection */
+
+typedef struct fox_pss {
+  rsim_fox_client *c;
+  rsim_buf rx;
+  bool may_control;
+} fox_pss;
+
+static int cb_fox(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  rsim_server *s = lws_context_user(lws_get_context(wsi));
+  fox_pss *c = user;
+  switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+      memset(c, 0, sizeof *c);
+      c->c = rsim_fox_client_new(s->fox);
+      c->may_control = token_ok(s, wsi);
+      lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, stall_s(s));
+      lws_callback_on_writable(wsi);
+      return 0;
+    case LWS_CALLBACK_RECEIVE: {
+      if (!c->c) return -1;
+      if (c->rx.len + len > FOX_MAX_RX) return -1;
+      rsim_buf_append(&c->rx, in, len);
+      if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi)) return 0;
+      bool binary = lws_frame_is_binary(wsi);
+      int64_t wait_ms = 0;
+      if (rsim_fox_is_control(c->rx.data, c->rx.len, binary) && s->need_token) {
+        char msg[160];
+        if (!rate_ok(s, wsi, &wait_ms)) {
+          snprintf(msg, sizeof msg, "too many control requests from this client; try again in %lld ms", (long long)wait_ms);
+          rsim_fox_client_status(c->c, 2, msg);
+        } else if (!c->may_control)
+          rsim_fox_client_status(c->c, 2, "playback control needs the server's control token: connect with ?token=TOKEN");
+        else
+          rsim_fox_client_receive(c->c, c->rx.data, c->rx.len, binary);
+      } else
+        rsim_fox_client_receive(c->c, c->rx.data, c->rx.len, binary);
+      c->rx.len = 0;
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      if (!c->c) return 0;
+      lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, stall_s(s));
+      /* As many messages as the socket takes now (at most 32: the player
+      ** waits meanwhile); at max speed the loop comes here only between
+      ** polls, and one message a turn would starve the client. */
+      rsim_buf msg = {0};
+      int kind = 0;
+      for (int k = 0; k < 32 && !lws_send_pipe_choked(wsi); k++) {
+        msg.len = 0;
+        rsim_buf_append(&msg, (const uint8_t[LWS_PRE]){0}, LWS_PRE);
+        if (!(kind = rsim_fox_client_next(c->c, &msg))) break;
+        if (lws_write(wsi, msg.data + LWS_PRE, msg.len - LWS_PRE, kind == 1 ? LWS_WRITE_TEXT : LWS_WRITE_BINARY) < 0) {
+          rsim_buf_free(&msg);
+          return -1;
+        }
+      }
+      rsim_buf_free(&msg);
+      if (kind) lws_callback_on_writable(wsi); /* more may be owed; asked again once this went out */
+      return 0;
+    }
+    case LWS_CALLBACK_CLOSED:
+      rsim_fox_client_free(c->c);
+      c->c = NULL;
+      rsim_buf_free(&c->rx);
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+static const struct lws_protocols kFoxProtocols[] = {
+    {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+    {"foxglove.websocket.v1", cb_fox, sizeof(fox_pss), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
 /* ---- timers ---------------------------------------------------------------------------- */
 
 /* The outputs of the instant the engine is at, each scored once (the
@@ -697,6 +792,8 @@ static void on_poll(lws_sorted_usec_list_t *sul) {
   int64_t wait;
   rsim_player_poll(s->p, &wait);
   live_sync(s);
+  /* Foxglove clients are sent the data as the run moves, not at display rate. */
+  if (s->fox) lws_callback_on_writable_all_protocol(s->ctx, &kFoxProtocols[1]);
   /* Paused or ended: look again soon, a control may have changed that. */
   lws_usec_t us = wait < 0 ? 20000 : wait / 1000;
   lws_sul_schedule(s->ctx, 0, &s->sul_poll, on_poll, us > 20000 ? 20000 : us);
@@ -773,6 +870,23 @@ int rsim_server_new(rsim_player *p, rsim_engine *e, const rsim_graph *g, const r
                            g_lws_line);
   }
   s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx, "default"));
+  if (s->o.foxglove) {
+    struct lws_context_creation_info fi = info;
+    fi.port = s->o.foxglove_port;
+    fi.protocols = kFoxProtocols;
+    fi.mounts = NULL;
+    fi.vhost_name = "foxglove";
+    g_lws_line[0] = 0;
+    struct lws_vhost *vh = lws_create_vhost(s->ctx, &fi);
+    if (!vh) {
+      int rc = rsim_errbuf_set(eb, RSIM_EIO, "--foxglove: cannot serve on %s:%d (in use, or no such address)%s%s",
+                               s->o.bind, s->o.foxglove_port, g_lws_line[0] ? ": " : "", g_lws_line);
+      rsim_server_free(s);
+      return rc;
+    }
+    s->fox_port = lws_get_vhost_listen_port(vh);
+    rsim_fox_new(p, e, s->o.store, &s->fox, eb);
+  }
   rsim_engine_keep_inputs(e, true); /* the components panel shows them */
   s->jpeg_t = s->pts_t = INT64_MIN;
   if (s->o.store) {
@@ -839,6 +953,7 @@ void rsim_server_free(rsim_server *s) {
   if (!s) return;
   rsim_player_set_instant_hook(s->p, NULL, NULL);
   lws_context_destroy(s->ctx);
+  rsim_fox_free(s->fox);
   for (int i = 0; i < 32; i++) free(s->events[i]);
   rsim_buf_free(&s->jpeg);
   rsim_buf_free(&s->pts);
@@ -848,5 +963,10 @@ void rsim_server_free(rsim_server *s) {
   free(s);
 }
 
+void rsim_server_log(rsim_server *s, rsim_time t, const char *component, int level, const char *message) {
+  if (s && s->fox) rsim_fox_log(s->fox, t, component, level, message);
+}
+
 int rsim_server_port(const rsim_server *s) { return s->port; }
+int rsim_server_foxglove_port(const rsim_server *s) { return s->fox ? s->fox_port : 0; }
 const char *rsim_server_token(const rsim_server *s) { return s->need_token ? s->token : NULL; }

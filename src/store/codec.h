@@ -101,6 +101,10 @@ void rsim__fox_free(rsim__fox *f);
 ** and FileDescriptorSet (into fds), or false when the kind has no
 ** Foxglove schema. */
 bool rsim__fox_schema_for(rsim_sensor_kind kind, const char **name, rsim_buf *fds);
+/* The FileDescriptorSet of a Foxglove message by its full name
+** ("foxglove.CompressedImage"), into fds; false when not one built here.
+** Also used by the live view (src/foxglove), which speaks the same schemas. */
+bool rsim__fox_descriptor(const char *schema, rsim_buf *fds);
 /* Encodes r as the kind's Foxglove message; RSIM_ENOTSUP with why when the
 ** reading cannot be represented exactly (then keep rsim.SensorReading). */
 int rsim__fox_encode(const rsim_reading *r, const rsim_sensor_info *sensor, rsim_buf *out, char *why);

@@ -416,7 +416,7 @@ int rsim__fox_decode(const rsim__fox *f, const uint8_t *d, size_t n, rsim_readin
 ** (dependencies first, as descriptor pools want them).  The field numbers
 ** are Foxglove's own (foxglove-sdk schemas/proto). */
 
-enum { T_DOUBLE = 1, T_INT64 = 3, T_INT32 = 5, T_FIXED32 = 7, T_STRING = 9, T_MESSAGE = 11, T_BYTES = 12, T_ENUM = 14 };
+enum { T_DOUBLE = 1, T_INT64 = 3, T_INT32 = 5, T_FIXED32 = 7, T_BOOL = 8, T_STRING = 9, T_MESSAGE = 11, T_BYTES = 12, T_ENUM = 14 };
 enum { L_ONE = 1, L_MANY = 3 };
 
 typedef struct fdef {
@@ -427,7 +427,7 @@ typedef struct fdef {
 
 typedef struct filedef {
   const char *file, *package, *message;
-  const char *deps[4];
+  const char *deps[6];
   fdef fields[12];
   const char *enum_name;
   const char *enum_values[10];
@@ -469,6 +469,77 @@ static const filedef kFiles[] = {
       {"position_covariance_type", 5, L_ONE, T_ENUM, ".foxglove.LocationFix.PositionCovarianceType"},
       {"metadata", 9, L_MANY, T_MESSAGE, ".foxglove.KeyValuePair"}},
      "PositionCovarianceType", {"UNKNOWN", "APPROXIMATED", "DIAGONAL_KNOWN", "KNOWN"}},
+    /* For the live view (src/foxglove): what it sends besides readings.  The
+    ** annotation messages carry the fields it fills, at Foxglove's numbers. */
+    {"foxglove/CompressedImage.proto", "foxglove", "CompressedImage", {"google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"frame_id", 4, L_ONE, T_STRING, 0},
+      {"data", 2, L_ONE, T_BYTES, 0}, {"format", 3, L_ONE, T_STRING, 0}},
+     0, {0}},
+    {"foxglove/Point2.proto", "foxglove", "Point2", {0},
+     {{"x", 1, L_ONE, T_DOUBLE, 0}, {"y", 2, L_ONE, T_DOUBLE, 0}}, 0, {0}},
+    {"foxglove/Color.proto", "foxglove", "Color", {0},
+     {{"r", 1, L_ONE, T_DOUBLE, 0}, {"g", 2, L_ONE, T_DOUBLE, 0}, {"b", 3, L_ONE, T_DOUBLE, 0}, {"a", 4, L_ONE, T_DOUBLE, 0}},
+     0, {0}},
+    {"foxglove/PointsAnnotation.proto", "foxglove", "PointsAnnotation",
+     {"foxglove/Color.proto", "foxglove/Point2.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"},
+      {"type", 2, L_ONE, T_ENUM, ".foxglove.PointsAnnotation.Type"},
+      {"points", 3, L_MANY, T_MESSAGE, ".foxglove.Point2"}, {"outline_color", 4, L_ONE, T_MESSAGE, ".foxglove.Color"},
+      {"fill_color", 6, L_ONE, T_MESSAGE, ".foxglove.Color"}, {"thickness", 7, L_ONE, T_DOUBLE, 0}},
+     "Type", {"UNKNOWN", "POINTS", "LINE_LOOP", "LINE_STRIP", "LINE_LIST"}},
+    {"foxglove/TextAnnotation.proto", "foxglove", "TextAnnotation",
+     {"foxglove/Color.proto", "foxglove/Point2.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"position", 2, L_ONE, T_MESSAGE, ".foxglove.Point2"},
+      {"text", 3, L_ONE, T_STRING, 0}, {"font_size", 4, L_ONE, T_DOUBLE, 0},
+      {"text_color", 5, L_ONE, T_MESSAGE, ".foxglove.Color"}, {"background_color", 6, L_ONE, T_MESSAGE, ".foxglove.Color"}},
+     0, {0}},
+    {"foxglove/ImageAnnotations.proto", "foxglove", "ImageAnnotations",
+     {"foxglove/PointsAnnotation.proto", "foxglove/TextAnnotation.proto"},
+     {{"points", 2, L_MANY, T_MESSAGE, ".foxglove.PointsAnnotation"}, {"texts", 3, L_MANY, T_MESSAGE, ".foxglove.TextAnnotation"}},
+     0, {0}},
+    {"google/protobuf/duration.proto", "google.protobuf", "Duration", {0},
+     {{"seconds", 1, L_ONE, T_INT64, 0}, {"nanos", 2, L_ONE, T_INT32, 0}}, 0, {0}},
+    {"foxglove/Point3.proto", "foxglove", "Point3", {0},
+     {{"x", 1, L_ONE, T_DOUBLE, 0}, {"y", 2, L_ONE, T_DOUBLE, 0}, {"z", 3, L_ONE, T_DOUBLE, 0}}, 0, {0}},
+    {"foxglove/CubePrimitive.proto", "foxglove", "CubePrimitive",
+     {"foxglove/Color.proto", "foxglove/Pose.proto", "foxglove/Vector3.proto"},
+     {{"pose", 1, L_ONE, T_MESSAGE, ".foxglove.Pose"}, {"size", 2, L_ONE, T_MESSAGE, ".foxglove.Vector3"},
+      {"color", 3, L_ONE, T_MESSAGE, ".foxglove.Color"}},
+     0, {0}},
+    {"foxglove/LinePrimitive.proto", "foxglove", "LinePrimitive",
+     {"foxglove/Color.proto", "foxglove/Point3.proto", "foxglove/Pose.proto"},
+     {{"type", 1, L_ONE, T_ENUM, ".foxglove.LinePrimitive.Type"}, {"pose", 2, L_ONE, T_MESSAGE, ".foxglove.Pose"},
+      {"thickness", 3, L_ONE, T_DOUBLE, 0}, {"scale_invariant", 4, L_ONE, T_BOOL, 0},
+      {"points", 5, L_MANY, T_MESSAGE, ".foxglove.Point3"}, {"color", 6, L_ONE, T_MESSAGE, ".foxglove.Color"}},
+     "Type", {"LINE_STRIP", "LINE_LOOP", "LINE_LIST"}},
+    {"foxglove/TextPrimitive.proto", "foxglove", "TextPrimitive", {"foxglove/Color.proto", "foxglove/Pose.proto"},
+     {{"pose", 1, L_ONE, T_MESSAGE, ".foxglove.Pose"}, {"billboard", 2, L_ONE, T_BOOL, 0},
+      {"font_size", 3, L_ONE, T_DOUBLE, 0}, {"scale_invariant", 4, L_ONE, T_BOOL, 0},
+      {"color", 5, L_ONE, T_MESSAGE, ".foxglove.Color"}, {"text", 6, L_ONE, T_STRING, 0}},
+     0, {0}},
+    {"foxglove/SceneEntity.proto", "foxglove", "SceneEntity",
+     {"foxglove/CubePrimitive.proto", "foxglove/LinePrimitive.proto", "foxglove/TextPrimitive.proto",
+      "google/protobuf/duration.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"frame_id", 2, L_ONE, T_STRING, 0},
+      {"id", 3, L_ONE, T_STRING, 0}, {"lifetime", 4, L_ONE, T_MESSAGE, ".google.protobuf.Duration"},
+      {"frame_locked", 5, L_ONE, T_BOOL, 0}, {"cubes", 8, L_MANY, T_MESSAGE, ".foxglove.CubePrimitive"},
+      {"lines", 11, L_MANY, T_MESSAGE, ".foxglove.LinePrimitive"}, {"texts", 13, L_MANY, T_MESSAGE, ".foxglove.TextPrimitive"}},
+     0, {0}},
+    {"foxglove/SceneUpdate.proto", "foxglove", "SceneUpdate", {"foxglove/SceneEntity.proto"},
+     {{"entities", 2, L_MANY, T_MESSAGE, ".foxglove.SceneEntity"}}, 0, {0}},
+    {"foxglove/FrameTransform.proto", "foxglove", "FrameTransform",
+     {"foxglove/Quaternion.proto", "foxglove/Vector3.proto", "google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"parent_frame_id", 2, L_ONE, T_STRING, 0},
+      {"child_frame_id", 3, L_ONE, T_STRING, 0}, {"translation", 4, L_ONE, T_MESSAGE, ".foxglove.Vector3"},
+      {"rotation", 5, L_ONE, T_MESSAGE, ".foxglove.Quaternion"}},
+     0, {0}},
+    {"foxglove/FrameTransforms.proto", "foxglove", "FrameTransforms", {"foxglove/FrameTransform.proto"},
+     {{"transforms", 1, L_MANY, T_MESSAGE, ".foxglove.FrameTransform"}}, 0, {0}},
+    {"foxglove/Log.proto", "foxglove", "Log", {"google/protobuf/timestamp.proto"},
+     {{"timestamp", 1, L_ONE, T_MESSAGE, ".google.protobuf.Timestamp"}, {"level", 2, L_ONE, T_ENUM, ".foxglove.Log.Level"},
+      {"message", 3, L_ONE, T_STRING, 0}, {"name", 4, L_ONE, T_STRING, 0}, {"file", 5, L_ONE, T_STRING, 0},
+      {"line", 6, L_ONE, T_FIXED32, 0}},
+     "Level", {"UNKNOWN", "DEBUG", "INFO", "WARNING", "ERROR", "FATAL"}},
 };
 
 static const filedef *file_named(const char *name) {
@@ -504,7 +575,7 @@ static void put_file(rsim_buf *fds, const filedef *fd) {
   }
   rsim__pb_str(&file, 1, fd->file);
   rsim__pb_str(&file, 2, fd->package);
-  for (size_t i = 0; i < 4 && fd->deps[i]; i++) rsim__pb_str(&file, 3, fd->deps[i]);
+  for (size_t i = 0; i < 6 && fd->deps[i]; i++) rsim__pb_str(&file, 3, fd->deps[i]);
   rsim__pb_bytes(&file, 4, msg.data, msg.len);
   rsim__pb_str(&file, 12, "proto3");
   rsim__pb_bytes(fds, 1, file.data, file.len);
@@ -518,7 +589,7 @@ static void put_with_deps(rsim_buf *fds, const filedef *fd, bool *done) {
   size_t at = (size_t)(fd - kFiles);
   if (done[at]) return;
   done[at] = true;
-  for (size_t i = 0; i < 4 && fd->deps[i]; i++) put_with_deps(fds, file_named(fd->deps[i]), done);
+  for (size_t i = 0; i < 6 && fd->deps[i]; i++) put_with_deps(fds, file_named(fd->deps[i]), done);
   put_file(fds, fd);
 }
 
@@ -542,6 +613,19 @@ bool rsim__fox_schema_for(rsim_sensor_kind kind, const char **name, rsim_buf *fd
   fds->len = 0;
   put_with_deps(fds, file_named(file), done);
   return true;
+}
+
+bool rsim__fox_descriptor(const char *schema, rsim_buf *fds) {
+  for (size_t i = 0; i < sizeof kFiles / sizeof *kFiles; i++) {
+    size_t pl = strlen(kFiles[i].package);
+    if (strncmp(schema, kFiles[i].package, pl) || schema[pl] != '.' || strcmp(schema + pl + 1, kFiles[i].message))
+      continue;
+    bool done[sizeof kFiles / sizeof *kFiles] = {0};
+    fds->len = 0;
+    put_with_deps(fds, &kFiles[i], done);
+    return true;
+  }
+  return false;
 }
 
 /* ---- writing: messages ------------------------------------------------------------------ */
