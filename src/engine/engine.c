@@ -555,7 +555,7 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int want = opts->threads ? opts->threads : cores > 0 ? (int)cores : 1;
     e->threads = (size_t)want > g->n ? (int)(g->n ? g->n : 1) : want;
-    if (e->threads > 1) rc = rsim__pool_new(e, e->threads);
+    if (e->threads > 1) rc = rsim__pool_new(e, e->threads - 1); /* and the engine's thread */
   }
   if (rc) {
     rsim_errbuf_set(eb, rc, "%s", e->errmsg);

@@ -10,7 +10,9 @@
 ** component's own Wasmtime store, which only the thread running that
 ** component's run touches; the engine's thread commits the finished runs
 ** strictly in serial order.  So the bus, digests, record and log lines see
-** the serial order whatever the thread count.
+** the serial order whatever the thread count.  The engine's thread is one
+** of the N: it executes the run the commits wait for itself (no hand-over
+** on the critical path) and N - 1 workers take the others.
 **
 ** While the first instant of the window waits for a run, the next instant
 ** is opened once every run of the window is prepared and none that asks
@@ -136,25 +138,43 @@ int rsim__pool_step(rsim_engine *e) {
       continue;
     }
     /* Queue every run whose inputs are final (only the last frame has
-    ** runs not prepared: a frame opens after all before it are). */
-    for (uint64_t s = e->fr[e->n_fr - 1].run_lo; s < e->n_seq; s++) {
-      run_job *j = rsim__run_at(e, s);
-      if (j->state != RUN_NEW || j->need > e->committed) continue;
-      pthread_mutex_unlock(&p->mu);
-      rsim__run_prepare(e, j);
-      pthread_mutex_lock(&p->mu);
-      if (j->t > e->now) e->overlapped++;
-      queue(p, j);
-      acted = true;
-    }
-    /* Open the next instant behind this one when nothing of the window
-    ** holds the bridge. */
-    if (rsim__frame_can_open(e)) {
+    ** runs not prepared: a frame opens after all before it are), and open
+    ** the next instant behind this one whenever nothing of the window
+    ** holds the bridge.  The next run to commit is kept for this thread:
+    ** the one the commits wait for is not handed to another thread. */
+    run_job *mine = NULL;
+    for (;;) {
+      for (uint64_t s = e->fr[e->n_fr - 1].run_lo; s < e->n_seq; s++) {
+        run_job *j = rsim__run_at(e, s);
+        if (j->state != RUN_NEW || j->need > e->committed) continue;
+        pthread_mutex_unlock(&p->mu);
+        rsim__run_prepare(e, j);
+        pthread_mutex_lock(&p->mu);
+        if (s == e->committed) {
+          mine = j;
+          j->state = RUN_QUEUED; /* executing, for rsim__frame_can_open */
+          continue;
+        }
+        if (j->t > e->now) e->overlapped++;
+        queue(p, j);
+        acted = true;
+      }
+      if (!rsim__frame_can_open(e)) break;
       pthread_mutex_unlock(&p->mu);
       int orc = rsim__frame_open(e);
       pthread_mutex_lock(&p->mu);
-      if (orc) e->ahead_stop = true; /* the end, or an error said when stepped to */
       acted = true;
+      if (orc) {
+        e->ahead_stop = true; /* the end, or an error said when stepped to */
+        break;
+      }
+    }
+    if (mine) {
+      pthread_mutex_unlock(&p->mu);
+      rsim__run_execute(e, mine);
+      pthread_mutex_lock(&p->mu);
+      mine->state = RUN_DONE;
+      continue;
     }
     if (!acted && rsim__run_at(e, e->committed)->state != RUN_DONE) pthread_cond_wait(&p->done, &p->mu);
   }
