@@ -1382,12 +1382,16 @@ uint64_t rsim_engine_readings(const rsim_engine *e) { return e->readings; }
 
 /* As at the engine's time: the counts of instants opened ahead are left out. */
 void rsim_engine_bridge_stats_get(const rsim_engine *e, rsim_engine_bridge_stats *out) {
-  *out = e->bst;
   for (size_t i = 0; i < e->n_fr; i++)
     if (!e->fr[i].entered) {
       *out = e->fr[i].bst0;
       return;
     }
+  /* A run asking the bridge may still execute (after a halt). */
+  pthread_mutex_t *mu = (pthread_mutex_t *)&e->bridge_lock;
+  pthread_mutex_lock(mu);
+  *out = e->bst;
+  pthread_mutex_unlock(mu);
 }
 
 const rsim_val *rsim_engine_output(const rsim_engine *e, size_t i, const rsim_type **out_type,

@@ -62,6 +62,12 @@ static const char *fault_graph(const char *bad_policy) {
   return test_write_text(bad_policy[0] == 'h' ? "fault-halt.yaml" : "fault.yaml", text);
 }
 
+/* The recorded events, but timing violations: a call's duration is wall
+** time, and the demo graph's fusion has its 50 ms period as its budget,
+** which a loaded machine can exceed on any thread count. */
+static const char kEventsSql[] =
+    "SELECT t, component, level, message FROM events WHERE message NOT LIKE 'call took %' ORDER BY id";
+
 /* Every row of a query, one line each, as a malloc'd string. */
 static char *dump(const char *db, const char *sql) {
   sqlite3 *h;
@@ -134,7 +140,7 @@ static void same_on_all_thread_counts(const char *graph, const char *drive, bool
     digest_lines(out, digests, sizeof digests);
     ASSERT(strstr(digests, "digest") != NULL);
     char *outs = dump(db, "SELECT seq, t, component, value FROM outputs ORDER BY seq");
-    char *evs = dump(db, "SELECT t, component, level, message FROM events ORDER BY id");
+    char *evs = dump(db, kEventsSql);
     ASSERT(strlen(outs) > 100);
     if (k == 0) {
       snprintf(ref_digests, sizeof ref_digests, "%s", digests);
@@ -378,12 +384,19 @@ static const char *with_trapper(const char *path, const char *name) {
   char add[1400];
   snprintf(add, sizeof add,
            "  trapper:\n    wasm: %s\n    trigger: camera_front\n    inputs: { reading: sensor:camera_front }\n"
-           "    config: { trap_at: \"3\" }\n    on_fault: retry\n",
+           "    config: { trap_at: \"3\" }\n    on_fault: retry\n" BUDGET,
            test_component_path("trap_nth"));
-  char *out = malloc(n + strlen(add) + 1);
-  memcpy(out, text, head);
-  strcpy(out + head, add);
-  strcat(out, text + head);
+  /* Budgets far above any call, as in the graphs above: the stats in the
+  ** checkpoint files count timing violations, which are wall time. */
+  char *out = malloc(2 * n + strlen(add) + 1), *w = out;
+  memcpy(w, text, head);
+  w += head;
+  w += sprintf(w, "%s", add);
+  for (const char *r = text + head; *r;) {
+    if (!strncmp(r, "\n    wasm: ", 11)) w += sprintf(w, "\n" BUDGET);
+    *w++ = *r++;
+  }
+  *w = 0;
   const char *p = test_write_text(name, out);
   free(text);
   free(out);
@@ -492,7 +505,7 @@ static void same_with_window(const char *graph, const char *drive, const char *t
     script_out *o = k ? &got : &ref;
     scripted(graph, st, kThreads[k], db, dir, o);
     char *outs = dump(db, "SELECT seq, t, component, value, json FROM outputs ORDER BY seq");
-    char *evs = dump(db, "SELECT t, component, level, message FROM events ORDER BY id");
+    char *evs = dump(db, kEventsSql);
     ASSERT(strlen(outs) > 1000);
     ASSERT(o->retries > 3); /* the trapper trapped and was retried, again and again */
     if (k == 0) {
