@@ -29,10 +29,11 @@ static double pct(int64_t *v, size_t n, double q) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED]\n");
+    fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS]\n");
     return 2;
   }
   double secs = argc > 3 ? atof(argv[3]) : 10, speed = argc > 4 ? atof(argv[4]) : 1;
+  int threads = argc > 5 ? atoi(argv[5]) : 0; /* 0: one a core, as the CLI */
   rsim_errbuf eb = {0};
   rsim_store *st;
   rsim_graph *g;
@@ -44,7 +45,8 @@ int main(int argc, char **argv) {
   }
   rsim_time first, last;
   rsim_store_time_range(st, &first, &last);
-  rsim_engine_opts eo = {.store = st, .to = first + (int64_t)(secs * 1e9), .log_level = RSIM_LOG_ERROR};
+  rsim_engine_opts eo = {.store = st, .to = first + (int64_t)(secs * 1e9), .log_level = RSIM_LOG_ERROR,
+                         .threads = threads};
   rsim_player_opts po = {.speed = speed};
   if (rsim_engine_new(g, &eo, &e, &eb) || rsim_player_new(e, &po, &p, &eb)) {
     fprintf(stderr, "bench_player: %s\n", eb.msg);
@@ -73,6 +75,8 @@ int main(int argc, char **argv) {
   printf("| %.0f s of the drive at %gx | |\n|---|---|\n", secs, speed);
   printf("| wall time | %.3f s (%.4fx of the sim time) |\n", wall, wall * speed / secs);
   printf("| instants | %llu |\n", (unsigned long long)s.instants);
+  printf("| threads; runs started ahead (a window of instants) | %d; %llu |\n", rsim_engine_threads(e),
+         (unsigned long long)rsim_engine_runs_ahead(e));
   printf("| oversleep per wait (%zu) | p50 %.3f ms, p99 %.3f ms, max %.3f ms |\n", n_over, pct(over, n_over, 0.5),
          pct(over, n_over, 0.99), pct(over, n_over, 1));
   printf("| lag of an instant behind its due time (%zu) | p50 %.3f ms, p99 %.3f ms, max %.3f ms |\n", n_lag,

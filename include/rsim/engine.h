@@ -148,6 +148,10 @@ int rsim_engine_step(rsim_engine *e);
 int rsim_engine_step_run(rsim_engine *e, size_t *component);
 /* Threads the runs of an instant use (opts.threads resolved). */
 int rsim_engine_threads(const rsim_engine *e);
+/* How many runs started before the instant before theirs was committed
+** (with threads: the window of instants, docs/design.md); for stats and
+** tests.  It never changes an output. */
+uint64_t rsim_engine_runs_ahead(const rsim_engine *e);
 /* Time of the instant the last step ran (the start before any step). */
 rsim_time rsim_engine_time(const rsim_engine *e);
 /* Time of the next instant, or RSIM_EEOF. */

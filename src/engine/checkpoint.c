@@ -171,6 +171,13 @@ static bool have_bucket(const struct rsim__ckpts *k, int64_t b) {
 
 static int write_file(rsim_engine *e, const ckpt *c);
 
+bool rsim__ckpt_due(const rsim_engine *e, rsim_time t) {
+  const struct rsim__ckpts *k = e->ck;
+  if (!k || k->every <= 0 || k->stateless) return false;
+  int64_t b = (t - e->from) / k->every;
+  return !(b % k->stride) && !have_bucket(k, b);
+}
+
 int rsim__ckpt_after_step(rsim_engine *e) {
   struct rsim__ckpts *k = e->ck;
   if (!k || k->every <= 0 || k->stateless) return RSIM_OK;
@@ -283,6 +290,9 @@ static int restore_component(rsim_engine *e, size_t i, const ckpt *c, char *why,
 }
 
 static int restore(rsim_engine *e, const ckpt *c) {
+  /* The window's runs go (waiting for those in flight): what they did to
+  ** their components is undone below. */
+  rsim__engine_drop_runs(e);
   for (size_t i = 0; i < e->g->n; i++) {
     node_rt *n = &e->nodes[i];
     const node_ck *nc = &c->nodes[i];
@@ -333,12 +343,12 @@ static int restore(rsim_engine *e, const ckpt *c) {
   return rc;
 }
 
-bool rsim__ckpt_restore_node(rsim_engine *e, size_t i) {
+bool rsim__ckpt_restore_node(rsim_engine *e, size_t i, rsim_time t) {
   struct rsim__ckpts *k = e->ck;
   if (!k || k->restore_idx[i] < 0) return false;
   const ckpt *c = NULL;
   for (size_t j = k->n; j-- > 0 && !c;)
-    if (k->ring[j].now <= e->now) c = &k->ring[j];
+    if (k->ring[j].now <= t) c = &k->ring[j];
   if (!c) return false; /* the start: the fresh instance is that state */
   char why[1024];
   return restore_component(e, i, c, why, sizeof why) == RSIM_OK;
@@ -364,6 +374,13 @@ int rsim_engine_seek_some(rsim_engine *e, rsim_time t, uint64_t max_instants, bo
     for (size_t j = k->n; j-- > 0 && !base;)
       if (k->ring[j].now <= t && (!from_here || !e->started || k->ring[j].now > e->now)) base = &k->ring[j];
   if (!base && !from_here) base = &k->start;
+  /* Instants after t opened ahead may have called their components: only
+  ** a restore gives the state at t then. */
+  if (!base && rsim__engine_ahead_past(e, t)) {
+    for (size_t j = k->n; j-- > 0 && !base && !k->stateless;)
+      if (k->ring[j].now <= t) base = &k->ring[j];
+    if (!base) base = &k->start;
+  }
   if (k->stateless && base == &k->start && !k->said_stateless) {
     char msg[300];
     snprintf(msg, sizeof msg,

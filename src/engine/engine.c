@@ -100,12 +100,12 @@ static void ahead_advance(rsim_engine *e, sensor_slot *s) {
   if (s->ahead_done) return;
   if (!s->ahead) {
     const char *ids[1] = {s->id};
-    if (rsim_store_cursor_open(e->o.store, e->now + 1, INT64_MAX, ids, 1, &s->ahead)) {
+    if (rsim_store_cursor_open(e->o.store, e->bnow + 1, INT64_MAX, ids, 1, &s->ahead)) {
       s->ahead_done = true;
       return;
     }
   }
-  while (!s->has_next || s->next.t <= e->now) {
+  while (!s->has_next || s->next.t <= e->bnow) {
     const rsim_reading *r;
     if (rsim_cursor_next(s->ahead, &r) != RSIM_OK) {
       s->has_next = false;
@@ -121,7 +121,7 @@ static void ahead_advance(rsim_engine *e, sensor_slot *s) {
 /* Ad hoc slots are not on the main cursor: the store answers for them. */
 static void adhoc_refresh(rsim_engine *e, sensor_slot *s) {
   rsim_reading r = {0};
-  if (rsim_store_reading_at(e->o.store, s->id, e->now, &r) != RSIM_OK) {
+  if (rsim_store_reading_at(e->o.store, s->id, e->bnow, &r) != RSIM_OK) {
     if (s->has) s->ans_valid = false;
     s->has = false;
     return;
@@ -135,7 +135,7 @@ static void base_answer(rsim_engine *e, sensor_slot *s) {
   s->ans = ANS_NONE;
   s->ans_r = NULL;
   if (!s->has) return;
-  s->ans_age = e->now - s->latest.t;
+  s->ans_age = e->bnow - s->latest.t;
   if (s->ans_age == 0) {
     s->ans = ANS_EXACT;
     s->ans_r = &s->latest;
@@ -145,7 +145,7 @@ static void base_answer(rsim_engine *e, sensor_slot *s) {
   if (s->sample == RSIM__SAMPLE_INTERPOLATE) {
     ahead_advance(e, s);
     if (s->has_next && s->next.t - s->latest.t <= s->max_stale) {
-      bool same = s->key_ans == ANS_INTERP && s->key_seq == s->seq && s->key_t == e->now;
+      bool same = s->key_ans == ANS_INTERP && s->key_seq == s->seq && s->key_t == e->bnow;
       if (same) {
         s->ans = ANS_INTERP;
         s->ans_r = &s->interp;
@@ -153,7 +153,7 @@ static void base_answer(rsim_engine *e, sensor_slot *s) {
       }
       rsim_reading tmp = {0};
       const rsim__can_signal *sig = s->gs ? s->gs->signals : NULL;
-      if (rsim__interpolate(&s->latest, &s->next, e->now, sig, s->gs ? s->gs->n_signals : 0, &tmp) == RSIM_OK) {
+      if (rsim__interpolate(&s->latest, &s->next, e->bnow, sig, s->gs ? s->gs->n_signals : 0, &tmp) == RSIM_OK) {
         rsim_reading_clear(&s->interp);
         s->interp = tmp;
         s->ans = ANS_INTERP;
@@ -212,13 +212,13 @@ static void derived_answer(rsim_engine *e, sensor_slot *s) {
 /* Computes slot idx's answer for the current instant, once. */
 static void slot_answer(rsim_engine *e, int idx) {
   sensor_slot *s = &e->slots[idx];
-  if (s->ans_valid && s->ans_now == e->now) return;
+  if (s->ans_valid && s->ans_now == e->bnow) return;
   if (s->src >= 0) {
     derived_answer(e, s);
   } else {
     base_answer(e, s);
     /* gen follows the content: a new reading, or a new interpolation. */
-    rsim_time kt = s->ans == ANS_INTERP ? e->now : 0;
+    rsim_time kt = s->ans == ANS_INTERP ? e->bnow : 0;
     if (s->ans != ANS_NONE && (s->key_seq != s->seq || s->key_ans != (s->ans == ANS_INTERP ? ANS_INTERP : ANS_EXACT) || s->key_t != kt)) {
       s->key_seq = s->seq;
       s->key_ans = s->ans == ANS_INTERP ? ANS_INTERP : ANS_EXACT;
@@ -227,7 +227,7 @@ static void slot_answer(rsim_engine *e, int idx) {
     }
   }
   s->ans_valid = true;
-  s->ans_now = e->now;
+  s->ans_now = e->bnow;
 }
 
 static const char *const kAnsNames[] = {"none", "exact", "held", "interpolated"};
@@ -291,22 +291,29 @@ static const rsim_val *slot_val(rsim_engine *e, int idx, node_rt *asker) {
   }
   /* Every use of a derived reading that did not transform is a cache hit. */
   if (s->src >= 0 && e->bst.transforms == done) e->bst.transform_hits++;
+  /* A run executing later (ahead) may still read it: the next instant
+  ** hands this value to the frame rather than change it (frame_open). */
+  if (asker && asker->job) s->val_user = asker->job->seq + 1;
   if (!s->has_val || s->val_gen != s->gen) {
     if (s->has_val) rsim_val_clear(&s->val);
     reading_val(s->ans_r, s->ans, s->ans_age, &s->val);
     s->has_val = true;
     s->val_gen = s->gen;
-    s->val_now = e->now;
-  } else if (s->val_now != e->now) {
+    s->val_now = e->bnow;
+  } else if (s->val_now != e->bnow) {
     patch_val_meta(&s->val, s->ans, s->ans_age);
-    s->val_now = e->now;
+    s->val_now = e->bnow;
   }
   return &s->val;
 }
 
 /* ---- host-import services (called from bridge.c) --------------------------------- */
 
-rsim_time rsim__engine_now(const rsim_engine *e) { return e->now; }
+/* The instant of the run executing on this thread: a run ahead of the
+** engine's time asks for its own. */
+static _Thread_local rsim_time tl_run_t = INT64_MIN;
+
+rsim_time rsim__engine_now(const rsim_engine *e) { return tl_run_t != INT64_MIN ? tl_run_t : e->now; }
 
 const char *rsim__engine_config(const rsim_engine *e, size_t node, const char *key) {
   const rsim__gnode *g = e->nodes[node].g;
@@ -397,6 +404,8 @@ static int wire_node(rsim_engine *e, size_t i) {
     }
   }
   n->trigger_slot = n->g->trigger ? slot_add(e, n->g->trigger) : -1;
+  for (size_t k = 0; k < rsim_component_n_imports(n->comp); k++)
+    if (!strcmp(rsim_component_import(n->comp, k)->name, "get-sensor-data")) n->bridge_bound = true;
   n->st.name = n->g->name;
   rsim_sha256_init(&n->digest);
   n->host.engine = e;
@@ -420,8 +429,6 @@ void rsim__engine_log_event(rsim_engine *e, const char *component, int level, co
 int rsim__engine_reopen(rsim_engine *e, rsim_time after) {
   rsim_cursor_close(e->cur);
   e->cur = NULL;
-  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
-  e->n_pending = 0;
   size_t n_base = 0;
   for (size_t s = 0; s < e->n_streamed; s++) n_base += e->slots[s].src < 0;
   if (!n_base || after >= e->to) return RSIM_OK;
@@ -437,6 +444,7 @@ int rsim__engine_reopen(rsim_engine *e, rsim_time after) {
 void rsim__engine_reload_bridge(rsim_engine *e) {
   /* Before the first step the slots hold the readings before the range. */
   rsim_time at = e->started ? e->now : e->from - 1;
+  e->bnow = e->now;
   for (size_t i = 0; i < e->n_slots; i++) {
     sensor_slot *s = &e->slots[i];
     rsim_reading_clear(&s->latest);
@@ -538,7 +546,7 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
     rc = rsim_errbuf_set(eb, RSIM_EINVAL, "empty range: from is after to");
     goto fail;
   }
-  e->now = e->from;
+  e->now = e->bnow = e->from;
   for (size_t i = 0; i < g->n && !rc; i++) rc = wire_node(e, g->order[i]);
   if (!rc) rc = position(e, first);
   if (!rc) rc = rsim__ckpt_init(e);
@@ -547,7 +555,7 @@ int rsim_engine_new(const rsim_graph *g, const rsim_engine_opts *opts, rsim_engi
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int want = opts->threads ? opts->threads : cores > 0 ? (int)cores : 1;
     e->threads = (size_t)want > g->n ? (int)(g->n ? g->n : 1) : want;
-    if (e->threads > 1) rc = rsim__pool_new(e, e->threads);
+    if (e->threads > 1) rc = rsim__pool_new(e, e->threads - 1); /* and the engine's thread */
   }
   if (rc) {
     rsim_errbuf_set(eb, rc, "%s", e->errmsg);
@@ -562,7 +570,8 @@ fail:
 
 void rsim_engine_free(rsim_engine *e) {
   if (!e) return;
-  rsim__pool_free(e->pool);
+  rsim__pool_free(e->pool); /* runs in flight finish first */
+  e->pool = NULL;
   rsim__engine_drop_runs(e);
   free(e->runs);
   free(e->last_run);
@@ -596,8 +605,7 @@ void rsim_engine_free(rsim_engine *e) {
     free(sl->fail_msg);
   }
   free(e->slots);
-  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
-  free(e->pend);
+  free(e->fr);
   rsim_cursor_close(e->cur);
   rsim_wasm_engine_free(e->we);
   rsim_buf_free(&e->scratch);
@@ -609,7 +617,8 @@ const char *rsim_engine_errmsg(const rsim_engine *e) { return e->errmsg; }
 
 /* ---- stepping ------------------------------------------------------------------------ */
 
-int rsim_engine_next_time(rsim_engine *e, rsim_time *out) {
+/* The instant after the bridge's: the next to open. */
+static int bridge_next_time(rsim_engine *e, rsim_time *out) {
   rsim_time t = INT64_MAX;
   rsim_time rt;
   if (e->cur) {
@@ -624,47 +633,56 @@ int rsim_engine_next_time(rsim_engine *e, rsim_time *out) {
   return RSIM_OK;
 }
 
-static pending *pending_push(rsim_engine *e) {
-  if (e->n_pending == e->cap_pending) {
-    e->cap_pending = e->cap_pending ? 2 * e->cap_pending : 8;
-    e->pend = rsim_xrealloc(e->pend, e->cap_pending * sizeof *e->pend);
+/* The next instant to step to: the first opened one not entered yet, else
+** the next to open. */
+int rsim_engine_next_time(rsim_engine *e, rsim_time *out) {
+  for (size_t i = 0; i < e->n_fr; i++)
+    if (!e->fr[i].entered) {
+      *out = e->fr[i].t;
+      return RSIM_OK;
+    }
+  return bridge_next_time(e, out);
+}
+
+static pending *pending_push(frame *f) {
+  if (f->n_pending == f->cap_pending) {
+    f->cap_pending = f->cap_pending ? 2 * f->cap_pending : 8;
+    f->pend = rsim_xrealloc(f->pend, f->cap_pending * sizeof *f->pend);
   }
-  pending *p = &e->pend[e->n_pending++];
+  pending *p = &f->pend[f->n_pending++];
   memset(p, 0, sizeof *p);
   p->src_pending = -1;
   return p;
 }
 
-/* Takes every reading stamped t into the pending list and the bridge;
-** each reading of a derived sensor's source adds an entry for it too. */
-static int take_readings(rsim_engine *e, rsim_time t) {
-  for (size_t i = 0; i < e->n_pending; i++) rsim_reading_clear(&e->pend[i].r);
-  e->n_pending = 0;
+/* Takes every reading stamped t into frame f's pending list and the
+** bridge; each reading of a derived sensor's source adds an entry for it
+** too.  They are recorded and counted when f is entered. */
+static int take_readings(rsim_engine *e, frame *f, rsim_time t) {
   rsim_time rt;
   while (e->cur && rsim_cursor_peek_time(e->cur, &rt) == RSIM_OK && rt == t) {
     const rsim_reading *r;
     int rc = rsim_cursor_next(e->cur, &r);
     if (rc) return seterr(e, rc, "%s", rsim_store_errmsg(e->o.store));
     int s = slot_of(e, r->sensor_id);
-    pending *p = pending_push(e);
+    pending *p = pending_push(f);
     rsim_reading_copy(&p->r, r);
     p->slot = s;
-    size_t self = e->n_pending - 1;
+    size_t self = f->n_pending - 1;
     if (s >= 0) slot_set(&e->slots[s], r);
     for (size_t d = 0; s >= 0 && d < e->n_slots; d++)
       if (e->slots[d].src == s) {
-        pending *q = pending_push(e);
+        pending *q = pending_push(f);
         q->slot = (int)d;
         q->src_pending = (int)self;
       }
-    if (e->o.record) rsim_record_reading(e->o.record, r);
-    e->readings++;
+    f->readings++;
   }
   /* The last entry of a slot is the slot's latest: its cached value serves. */
-  for (size_t i = 0; i < e->n_pending; i++) {
-    e->pend[i].last = true;
-    for (size_t j = i + 1; j < e->n_pending; j++)
-      if (e->pend[j].slot == e->pend[i].slot) e->pend[i].last = false;
+  for (size_t i = 0; i < f->n_pending; i++) {
+    f->pend[i].last = true;
+    for (size_t j = i + 1; j < f->n_pending; j++)
+      if (f->pend[j].slot == f->pend[i].slot) f->pend[i].last = false;
   }
   return RSIM_OK;
 }
@@ -712,9 +730,9 @@ static void job_ev(run_job *j, int kind, int level, const char *component, const
 ** checkpoint (checkpoint.c). */
 static int on_fault(rsim_engine *e, node_rt *n, run_job *j, int rc, bool will_retry) {
   char tbuf[32], why[1024];
-  rsim_format_duration(e->now - e->from, tbuf, sizeof tbuf);
+  rsim_format_duration(j->t - e->from, tbuf, sizeof tbuf);
   snprintf(why, sizeof why, "component '%s' failed at sim time %s (t=%lld ns): %s", n->g->name, tbuf,
-           (long long)e->now, rsim_instance_errmsg(n->inst));
+           (long long)j->t, rsim_instance_errmsg(n->inst));
   j->d.errors++;
   if (rc == RSIM_ELIMIT) j->d.limit_hits++;
   job_ev(j, EV_ERRMSG, 0, NULL, why);
@@ -735,7 +753,7 @@ static int on_fault(rsim_engine *e, node_rt *n, run_job *j, int rc, bool will_re
       return rr;
     }
     j->d.restarts++;
-    from_ckpt = rsim__ckpt_restore_node(e, (size_t)(n - e->nodes));
+    from_ckpt = rsim__ckpt_restore_node(e, (size_t)(n - e->nodes), j->t);
   }
   char msg[200];
   snprintf(msg, sizeof msg, "restarted%s; %s", from_ckpt ? " from its state at the latest checkpoint" : "",
@@ -890,14 +908,15 @@ static void feed_queues(rsim_engine *e, size_t src) {
 /* The value of a trigger reading: the slot's cached answer for the last
 ** reading of the instant, else built for this one reading. */
 static const rsim_val *trigger_val(rsim_engine *e, node_rt *n, size_t pi, rsim_val *tmp) {
-  pending *p = &e->pend[pi];
+  pending *pend = e->fr[e->n_fr - 1].pend; /* the bridge's instant: the run's */
+  pending *p = &pend[pi];
   if (p->last) return slot_val(e, p->slot, n);
   const rsim_reading *r = &p->r;
   rsim_reading xf = {0};
   sensor_slot *s = &e->slots[p->slot];
   if (p->src_pending >= 0) {
     char msg[300];
-    if (rsim__transform(s->gs->ops, s->gs->n_ops, &e->pend[p->src_pending].r, &xf, msg, sizeof msg))
+    if (rsim__transform(s->gs->ops, s->gs->n_ops, &pend[p->src_pending].r, &xf, msg, sizeof msg))
       return NULL;
     free(xf.sensor_id);
     xf.sensor_id = rsim_xstrdup(s->id);
@@ -944,7 +963,7 @@ void rsim__run_prepare(rsim_engine *e, run_job *j) {
     n->last_in = rsim_xcalloc(np ? np : 1, sizeof *n->last_in);
     for (size_t p = 0; p < np; p++) rsim_val_copy(&n->last_in[p], &j->args[p]);
     n->n_last_in = np;
-    n->last_in_t = e->now;
+    n->last_in_t = j->t;
   }
 }
 
@@ -954,7 +973,9 @@ void rsim__run_execute(rsim_engine *e, run_job *j) {
   node_rt *n = &e->nodes[j->node];
   if (j->ready) {
     n->job = j;
+    tl_run_t = j->t;
     j->rc = call_node(e, n, j);
+    tl_run_t = INT64_MIN;
     n->job = NULL;
   }
   for (size_t p = 0; p < j->np; p++)
@@ -984,7 +1005,7 @@ static void job_free_events(run_job *j) {
 ** and log lines cannot depend on the number of threads.
 */
 int rsim__run_commit_next(rsim_engine *e) {
-  run_job *j = &e->runs[e->committed++];
+  run_job *j = rsim__run_at(e, e->committed++);
   node_rt *n = &e->nodes[j->node];
   for (size_t i = 0; i < j->n_ev; i++) {
     run_ev *v = &j->ev[i];
@@ -1045,88 +1066,198 @@ static void job_clear(run_job *j) {
   rsim_val_clear(&j->trig_tmp);
   rsim_val_clear(&j->result);
   job_free_events(j);
-  memset(j, 0, sizeof *j);
+  free(j);
+}
+
+run_job *rsim__run_at(rsim_engine *e, uint64_t s) { return e->runs[s - e->run_base]; }
+
+static void frame_clear(frame *f) {
+  for (size_t i = 0; i < f->n_pending; i++) rsim_reading_clear(&f->pend[i].r);
+  free(f->pend);
+  free(f->msg);
+  for (size_t i = 0; i < f->n_dead; i++) rsim_val_clear(&f->dead[i]);
+  free(f->dead);
+  memset(f, 0, sizeof *f);
 }
 
 void rsim__engine_drop_runs(rsim_engine *e) {
-  for (size_t r = 0; r < e->n_runs; r++) job_clear(&e->runs[r]);
-  e->n_runs = e->committed = 0;
+  if (e->pool) rsim__pool_idle(e->pool); /* nothing may execute a run being dropped */
+  for (size_t r = 0; r < e->n_runs; r++) job_clear(e->runs[r]);
+  e->n_runs = 0;
+  e->run_base = e->n_seq = e->committed = 0;
+  if (e->last_run) memset(e->last_run, 0, e->g->n * sizeof *e->last_run);
+  for (size_t i = 0; i < e->n_fr; i++) frame_clear(&e->fr[i]);
+  e->n_fr = 0;
+  e->mid = false;
+  e->ahead_stop = false;
 }
 
-static void push_run(rsim_engine *e, size_t node, int trig) {
+bool rsim__engine_ahead_past(const rsim_engine *e, rsim_time t) {
+  return e->n_fr && e->fr[e->n_fr - 1].t > t;
+}
+
+static void push_run(rsim_engine *e, size_t node, int trig, rsim_time t) {
   if (e->n_runs == e->cap_runs) {
     e->cap_runs = e->cap_runs ? 2 * e->cap_runs : 16;
     e->runs = rsim_xrealloc(e->runs, e->cap_runs * sizeof *e->runs);
   }
-  run_job *j = &e->runs[e->n_runs];
-  memset(j, 0, sizeof *j);
+  run_job *j = rsim_xcalloc(1, sizeof *j);
+  e->runs[e->n_runs++] = j;
   j->node = node;
   j->trig = trig;
-  /* Its own earlier run, and every run of each component it reads from. */
+  j->t = t;
+  j->seq = e->n_seq++;
+  /* Its own earlier run, and every earlier run (in serial order, at this
+  ** instant or before) of each component it reads from. */
   const node_rt *n = &e->nodes[node];
-  size_t need = e->last_run[node];
+  uint64_t need = e->last_run[node];
   for (size_t k = 0; k < n->g->n_inputs; k++)
     for (size_t s = 0; s < n->links[k].l->n_srcs; s++) {
       const src_rt *sr = &n->links[k].srcs[s];
       if (sr->slot < 0 && e->last_run[sr->node] > need) need = e->last_run[sr->node];
     }
   j->need = need;
-  e->last_run[node] = ++e->n_runs;
+  e->last_run[node] = j->seq + 1;
 }
 
 /*
-** Opens the next instant: its readings are taken in and its runs listed in
-** serial order -- in topological order, each component's rate run (when
-** its tick is now) and then one run per reading of its trigger sensor.
+** Opens the next instant at the end of the window: its readings are taken
+** into the bridge and its runs listed in serial order -- in topological
+** order, each component's rate run (when its tick is now) and then one run
+** per reading of its trigger sensor.  Bridge values that runs not yet
+** executed may borrow go to the previous frame, which frees them when it
+** closes.
 */
-static int open_instant(rsim_engine *e) {
+int rsim__frame_open(rsim_engine *e) {
   rsim_time t;
-  int rc = rsim_engine_next_time(e, &t);
+  int rc = bridge_next_time(e, &t);
   if (rc) return rc;
-  e->now = t;
-  e->started = true;
-  rc = take_readings(e, t);
-  if (rc) return rc;
-  rsim__engine_drop_runs(e);
-  memset(e->last_run, 0, e->g->n * sizeof *e->last_run);
+  frame *prev = e->n_fr ? &e->fr[e->n_fr - 1] : NULL;
+  for (size_t i = 0; prev && i < e->n_slots; i++) {
+    sensor_slot *s = &e->slots[i];
+    if (!s->has_val || s->val_user <= e->committed) continue;
+    if (prev->n_dead == prev->cap_dead) {
+      prev->cap_dead = prev->cap_dead ? 2 * prev->cap_dead : 8;
+      prev->dead = rsim_xrealloc(prev->dead, prev->cap_dead * sizeof *prev->dead);
+    }
+    prev->dead[prev->n_dead++] = s->val;
+    memset(&s->val, 0, sizeof s->val);
+    s->has_val = false;
+  }
+  if (e->n_fr == e->cap_fr) {
+    e->cap_fr = e->cap_fr ? 2 * e->cap_fr : 4;
+    e->fr = rsim_xrealloc(e->fr, e->cap_fr * sizeof *e->fr);
+  }
+  frame *f = &e->fr[e->n_fr++];
+  memset(f, 0, sizeof *f);
+  f->t = t;
+  f->bst0 = e->bst;
+  f->run_lo = f->run_hi = e->n_seq;
+  pthread_mutex_lock(&e->bridge_lock);
+  e->bnow = t;
+  rc = take_readings(e, f, t);
+  pthread_mutex_unlock(&e->bridge_lock);
+  if (rc) {
+    f->rc = rc;
+    f->msg = rsim_xstrdup(e->errmsg);
+    return RSIM_OK;
+  }
   for (size_t k = 0; k < e->g->n; k++) {
     size_t idx = e->g->order[k];
     node_rt *n = &e->nodes[idx];
-    if (n->g->period_ns && n->next_tick == e->now) push_run(e, idx, -1);
-    for (size_t i = 0; n->trigger_slot >= 0 && i < e->n_pending; i++)
-      if (e->pend[i].slot == n->trigger_slot) push_run(e, idx, (int)i);
+    if (n->g->period_ns && n->next_tick == t) push_run(e, idx, -1, t);
+    for (size_t i = 0; n->trigger_slot >= 0 && i < f->n_pending; i++)
+      if (f->pend[i].slot == n->trigger_slot) push_run(e, idx, (int)i, t);
   }
-  e->mid = true;
+  f->run_hi = e->n_seq;
+  f->ckpt_due = rsim__ckpt_due(e, t);
   return RSIM_OK;
+}
+
+int rsim__frame_enter(rsim_engine *e) {
+  frame *f = &e->fr[0];
+  e->now = f->t;
+  e->started = true;
+  if (f->rc) {
+    /* As without the window: the instant is not stepped; the next step
+    ** tries the next one. */
+    int rc = seterr(e, f->rc, "%s", f->msg);
+    frame_clear(f);
+    memmove(e->fr, e->fr + 1, --e->n_fr * sizeof *e->fr);
+    return rc;
+  }
+  f->entered = true;
+  e->mid = true;
+  for (size_t i = 0; e->o.record && i < f->n_pending; i++)
+    if (f->pend[i].src_pending < 0) rsim_record_reading(e->o.record, &f->pend[i].r);
+  e->readings += f->readings;
+  return RSIM_OK;
+}
+
+int rsim__frame_close(rsim_engine *e) {
+  frame *f = &e->fr[0];
+  size_t k = (size_t)(f->run_hi - e->run_base);
+  for (size_t r = 0; r < k; r++) job_clear(e->runs[r]);
+  memmove(e->runs, e->runs + k, (e->n_runs - k) * sizeof *e->runs);
+  e->n_runs -= k;
+  e->run_base = f->run_hi;
+  frame_clear(f);
+  memmove(e->fr, e->fr + 1, --e->n_fr * sizeof *e->fr);
+  e->mid = false;
+  if (e->o.record) rsim_record_instant_done(e->o.record, e->now);
+  return rsim__ckpt_after_step(e);
+}
+
+/* How many instants the window may hold: enough to keep the workers busy
+** behind a slow instant, few enough to bound what is held. */
+#define WINDOW 8
+
+bool rsim__frame_can_open(rsim_engine *e) {
+  if (!e->pool || e->keep_inputs || e->ahead_stop || !e->n_fr || e->n_fr >= WINDOW) return false;
+  const frame *last = &e->fr[e->n_fr - 1];
+  if (last->ckpt_due || last->rc) return false;
+  if (e->o.record && rsim_record_error(e->o.record)) return false;
+  /* The bridge moves on: every run of the window has its arguments, and
+  ** none that asks the bridge while it executes is still to execute. */
+  for (uint64_t s = e->committed; s < e->n_seq; s++) {
+    const run_job *j = rsim__run_at(e, s);
+    if (j->state == RUN_NEW) return false;
+    if (j->state != RUN_DONE && e->nodes[j->node].bridge_bound) return false;
+  }
+  return true;
 }
 
 /*
 ** One due run of the current instant, opening the next instant first when
 ** none is open; the call after the instant's last run closes it (and may
 ** take a checkpoint).  *ran is the node that ran, or -1.  A run executed
-** already (on a worker, before an earlier run stopped the instant) is only
-** committed.  Stepping run by run computes exactly what stepping instant by
-** instant does, on any number of threads.
+** already (on a worker, ahead) is only committed.  Stepping run by run
+** computes exactly what stepping instant by instant does, on any number of
+** threads.
 */
 static int advance_1(rsim_engine *e, int *ran) {
   *ran = -1;
-  if (!e->mid) {
-    int rc = open_instant(e);
+  if (!e->n_fr) {
+    int rc = rsim__frame_open(e);
     if (rc) return rc;
   }
-  if (e->committed < e->n_runs) {
-    run_job *j = &e->runs[e->committed];
+  if (!e->fr[0].entered) {
+    int rc = rsim__frame_enter(e);
+    if (rc) return rc;
+  }
+  if (e->committed < e->fr[0].run_hi) {
+    run_job *j = rsim__run_at(e, e->committed);
     if (j->state == RUN_NEW) {
       rsim__run_prepare(e, j);
       rsim__run_execute(e, j);
       j->state = RUN_DONE;
+    } else if (e->pool) {
+      rsim__pool_wait_run(e->pool, j);
     }
     *ran = (int)j->node;
     return rsim__run_commit_next(e);
   }
-  e->mid = false;
-  if (e->o.record) rsim_record_instant_done(e->o.record, e->now);
-  return rsim__ckpt_after_step(e);
+  return rsim__frame_close(e);
 }
 
 /* advance_1 with the recorder's first error: the recorder keeps it
@@ -1172,26 +1303,26 @@ static int record_check(rsim_engine *e, int rc) {
   return rc;
 }
 
-/* With workers, the rest of the instant (opened first when none is open)
-** runs on them when two of its runs can overlap; advance() then closes it.
-** Runs s-1 and s can overlap when s does not need s-1 (need[s] < s); when
-** no two can, the runs form a chain and handing each to a worker would
-** only add two thread switches a run (the demo graph: fusion, then the
-** planner that reads it). */
-static int run_rest_parallel(rsim_engine *e) {
-  if (!e->pool || (e->o.record && rsim_record_error(e->o.record))) return RSIM_OK;
-  if (!e->mid) {
-    int rc = open_instant(e);
+/* With workers, the first instant of the window (opened first when none
+** is) runs on them, later instants opening behind it (parallel.c). */
+static int pool_step(rsim_engine *e) {
+  if (e->o.record && rsim_record_error(e->o.record)) return record_check(e, RSIM_OK);
+  if (!e->n_fr) {
+    e->ahead_stop = false;
+    int rc = rsim__frame_open(e);
     if (rc) return record_check(e, rc);
   }
-  for (size_t s = e->committed + 1; s < e->n_runs; s++)
-    if (e->runs[s].need < s) return rsim__pool_run_instant(e);
-  return RSIM_OK;
+  if (!e->fr[0].entered) {
+    int rc = rsim__frame_enter(e);
+    if (rc) return record_check(e, rc);
+  }
+  e->ahead_stop = false;
+  return record_check(e, rsim__pool_step(e));
 }
 
 int rsim_engine_step(rsim_engine *e) {
-  int ran, rc = run_rest_parallel(e);
-  if (rc) return rc;
+  if (e->pool) return pool_step(e);
+  int ran, rc;
   do rc = advance(e, &ran);
   while (!rc && e->mid);
   return rc;
@@ -1206,12 +1337,17 @@ int rsim_engine_step_run(rsim_engine *e, size_t *component) {
 }
 
 bool rsim__engine_finish_instant(rsim_engine *e, int *rc) {
-  int ran;
   bool was = e->mid;
-  *rc = was ? run_rest_parallel(e) : RSIM_OK;
-  while (!*rc && e->mid) *rc = advance(e, &ran);
+  *rc = RSIM_OK;
+  if (was && e->pool) *rc = pool_step(e);
+  else {
+    int ran;
+    while (!*rc && e->mid) *rc = advance(e, &ran);
+  }
   return was;
 }
+
+uint64_t rsim_engine_runs_ahead(const rsim_engine *e) { return e->overlapped; }
 
 rsim_time rsim_engine_time(const rsim_engine *e) { return e->now; }
 
@@ -1244,7 +1380,19 @@ void rsim_engine_stats(const rsim_engine *e, size_t i, rsim_component_stats *out
 
 uint64_t rsim_engine_readings(const rsim_engine *e) { return e->readings; }
 
-void rsim_engine_bridge_stats_get(const rsim_engine *e, rsim_engine_bridge_stats *out) { *out = e->bst; }
+/* As at the engine's time: the counts of instants opened ahead are left out. */
+void rsim_engine_bridge_stats_get(const rsim_engine *e, rsim_engine_bridge_stats *out) {
+  for (size_t i = 0; i < e->n_fr; i++)
+    if (!e->fr[i].entered) {
+      *out = e->fr[i].bst0;
+      return;
+    }
+  /* A run asking the bridge may still execute (after a halt). */
+  pthread_mutex_t *mu = (pthread_mutex_t *)&e->bridge_lock;
+  pthread_mutex_lock(mu);
+  *out = e->bst;
+  pthread_mutex_unlock(mu);
+}
 
 const rsim_val *rsim_engine_output(const rsim_engine *e, size_t i, const rsim_type **out_type,
                                    rsim_time *out_t) {

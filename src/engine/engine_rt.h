@@ -62,6 +62,7 @@ typedef struct sensor_slot {
   rsim_time val_now;
   bool warned;
   char *fail_msg;          /* derived: why the transform failed this instant, until warned */
+  uint64_t val_user;       /* 1 + seq of the last run handed val (borrowed), 0 for none */
 } sensor_slot;
 
 /* Per link source: what the target has consumed of it. */
@@ -108,6 +109,7 @@ typedef struct node_rt {
   char **warned;           /* unknown sensors already warned about */
   size_t n_warned;
   struct run_job *job;     /* the run executing on its instance, or NULL */
+  bool bridge_bound;       /* imports get-sensor-data: runs only while the bridge is at its instant */
 } node_rt;
 
 /*
@@ -133,8 +135,10 @@ typedef struct run_ev {
 
 typedef struct run_job {
   size_t node;
+  uint64_t seq;            /* its place in the serial order (absolute) */
+  rsim_time t;             /* its instant */
   int trig;                /* index of the trigger reading in pend[], or -1 for the rate run */
-  size_t need;             /* runs [0, need) of the instant are committed before it is prepared */
+  uint64_t need;           /* runs [0, need) (absolute seqs) are committed before it is prepared */
   int state;               /* RUN_* */
   bool ready;              /* every input had a value */
   size_t np;
@@ -159,6 +163,27 @@ typedef struct pending {
   bool last;               /* the last reading of its slot at this instant */
 } pending;
 
+/*
+** An opened instant of the window (docs/design.md, "Parallel schedule").
+** The bridge is at the last frame's instant; the engine's time (the bus,
+** the record, the digests) at the first's once it is entered.  Frames are
+** entered and closed strictly in order.
+*/
+typedef struct frame {
+  rsim_time t;
+  pending *pend;           /* its readings (owned), in store order */
+  size_t n_pending, cap_pending;
+  uint64_t readings;       /* base readings taken */
+  uint64_t run_lo, run_hi; /* its runs: seqs [run_lo, run_hi) */
+  bool entered;            /* its readings recorded, the engine's time is its t */
+  bool ckpt_due;           /* closing it takes a checkpoint: nothing opens after it before */
+  int rc;                  /* taking its readings failed: said when it is entered */
+  char *msg;
+  rsim_engine_bridge_stats bst0; /* bridge stats before it was opened */
+  rsim_val *dead;          /* bridge values its runs may still borrow, freed when it closes */
+  size_t n_dead, cap_dead;
+} frame;
+
 struct rsim_engine {
   const rsim_graph *g;
   rsim_engine_opts o;
@@ -169,8 +194,11 @@ struct rsim_engine {
   size_t n_streamed;       /* slots [0, n_streamed) are on the main cursor */
   rsim_cursor *cur;
   rsim_time from, to, now;
-  pending *pend;           /* readings of the current instant */
-  size_t n_pending, cap_pending;
+  rsim_time bnow;          /* the bridge's instant: the last opened frame's */
+  frame *fr;               /* the window: opened instants, oldest first */
+  size_t n_fr, cap_fr;
+  bool ahead_stop;         /* the next instant cannot be opened ahead (end, error) */
+  uint64_t overlapped;     /* runs started before the instant before theirs was committed */
   uint64_t readings;
   rsim_engine_bridge_stats bst;
   rsim_sha256 digest;
@@ -178,10 +206,11 @@ struct rsim_engine {
   bool started;            /* a step ran since the start or the last restore to the start */
   bool quiet;              /* re-simulating for a seek: no log lines */
   bool keep_inputs;        /* copy each call's arguments (rsim_engine_keep_inputs) */
-  bool mid;                /* inside instant now: runs[committed..] are still due */
-  run_job *runs;           /* the runs of instant now, in serial order */
-  size_t n_runs, cap_runs, committed;
-  size_t *last_run;        /* per node: 1 + index of its last run in runs[], 0 for none */
+  bool mid;                /* inside instant now (the first frame is entered) */
+  run_job **runs;          /* the window's runs in serial order: runs[i] has seq run_base + i */
+  size_t n_runs, cap_runs;
+  uint64_t run_base, committed, n_seq; /* seqs: first listed, first uncommitted, next */
+  uint64_t *last_run;      /* per node: 1 + seq of its last run, 0 for none */
   int threads;             /* worker threads for one instant's runs; 1: on the caller's thread */
   rsim__pool *pool;        /* the workers (threads > 1) */
   pthread_mutex_t bridge_lock; /* the sensor slots and the store, during an instant's runs */
@@ -199,9 +228,10 @@ void rsim__ckpt_free(rsim_engine *e);
 /* Called after every step: takes a checkpoint when one is due. */
 int rsim__ckpt_after_step(rsim_engine *e);
 /* After a fault restarted node i: its state from the latest checkpoint, so
-** it goes on from there rather than from nothing.  false when there is none.
+** it goes on from there rather than from nothing (the latest at or before
+** t, the instant of the run that faulted).  false when there is none.
 ** Touches only node i's instance: the thread executing its run calls it. */
-bool rsim__ckpt_restore_node(rsim_engine *e, size_t i);
+bool rsim__ckpt_restore_node(rsim_engine *e, size_t i, rsim_time t);
 
 /* engine.c services for checkpoint.c */
 int rsim__engine_seterr(rsim_engine *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -215,20 +245,42 @@ void rsim__engine_drop_inputs(node_rt *n);
 bool rsim__engine_finish_instant(rsim_engine *e, int *rc);
 /* Drops every bridge cache and reloads each base slot's latest reading at now. */
 void rsim__engine_reload_bridge(rsim_engine *e);
-/* Forgets the open instant's runs (a restore: done runs are not committed). */
+/* Forgets the window: waits for runs in flight, drops every opened instant
+** (a restore: done runs are not committed). */
 void rsim__engine_drop_runs(rsim_engine *e);
+/* Whether instants after t are opened (their runs may have called their
+** components): then only a restore gives the state at t. */
+bool rsim__engine_ahead_past(const rsim_engine *e, rsim_time t);
+/* checkpoint.c: whether closing instant t takes a checkpoint. */
+bool rsim__ckpt_due(const rsim_engine *e, rsim_time t);
 
 /* ---- parallel.c: an instant's runs, serially or on worker threads --------------- */
 
 int rsim__pool_new(rsim_engine *e, int threads);
 void rsim__pool_free(rsim__pool *p);
-/* Runs the open instant's runs from e->committed to the end (or the first
-** error) on the pool, committing each in order. */
-int rsim__pool_run_instant(rsim_engine *e);
+/* Commits the window's first instant to its end (or the first error) with
+** the pool, opening later instants and running their ready runs ahead. */
+int rsim__pool_step(rsim_engine *e);
+/* Waits until run j is executed (it is queued). */
+void rsim__pool_wait_run(rsim__pool *p, run_job *j);
+/* Waits until no run is queued or executing. */
+void rsim__pool_idle(rsim__pool *p);
 /* engine.c services for parallel.c */
 void rsim__run_prepare(rsim_engine *e, run_job *j);
 void rsim__run_execute(rsim_engine *e, run_job *j);
-/* Commits runs[e->committed] and moves on; the run's error, or the recorder's. */
+/* Commits run e->committed and moves on; the run's error, or the recorder's. */
 int rsim__run_commit_next(rsim_engine *e);
+/* The run of seq s (listed). */
+run_job *rsim__run_at(rsim_engine *e, uint64_t s);
+/* Opens the next instant at the end of the window (RSIM_EEOF: none). */
+int rsim__frame_open(rsim_engine *e);
+/* Enters the first frame (its error, when taking its readings failed). */
+int rsim__frame_enter(rsim_engine *e);
+/* Closes the first frame, all of its runs committed: the record's instant
+** mark and a due checkpoint. */
+int rsim__frame_close(rsim_engine *e);
+/* Whether the next instant may be opened now (see design.md); reads run
+** states, so the caller holds the pool's lock. */
+bool rsim__frame_can_open(rsim_engine *e);
 
 #endif /* RSIM_ENGINE_RT_H */

@@ -1,19 +1,26 @@
 /*
-** parallel.c -- the runs of one instant on worker threads.
+** parallel.c -- component runs on worker threads, within an instant and
+** across the instants of a window (docs/design.md, "Parallel schedule").
 **
-** An instant's runs are listed in serial order (engine.c, open_instant);
-** run r may start once runs [0, need) are committed: its own earlier run
-** and every run of each component it reads from.  The engine's thread
-** prepares ready runs (their arguments) and queues them; workers execute
-** them, each call on its component's own Wasmtime store, which only the
-** thread running that component's run touches; the engine's thread
-** commits the finished runs strictly in list order.  So the bus, digests,
-** record and log lines see the serial order whatever the thread count.
+** Runs are numbered in serial order (engine.c, rsim__frame_open); run s
+** may start once runs [0, need) are committed: its own component's earlier
+** run and every earlier run of each component it reads from, at its
+** instant or before.  The engine's thread prepares ready runs (their
+** arguments) and queues them; workers execute them, each call on its
+** component's own Wasmtime store, which only the thread running that
+** component's run touches; the engine's thread commits the finished runs
+** strictly in serial order.  So the bus, digests, record and log lines see
+** the serial order whatever the thread count.  The engine's thread is one
+** of the N: it executes the run the commits wait for itself (no hand-over
+** on the critical path) and N - 1 workers take the others.
 **
-** A run that stops the instant (a halt, a full disk) is committed with its
-** error; runs already queued are allowed to finish and stay executed but
-** uncommitted, so that going on (a step, a step by run, a seek's finishing
-** of the instant) commits them without calling their components twice.
+** While the first instant of the window waits for a run, the next instant
+** is opened once every run of the window is prepared and none that asks
+** the bridge during its call is still to execute (rsim__frame_can_open):
+** a detector of the next camera frame then runs beside the planner of
+** this one.  Runs still executing when a step returns go on in the
+** background; anything that needs the components quiet waits for them
+** (rsim__pool_idle, rsim__pool_wait_run).
 */
 #include <stdlib.h>
 
@@ -26,8 +33,8 @@ struct rsim__pool {
   pthread_mutex_t mu;
   pthread_cond_t work;     /* a run was queued, or stop */
   pthread_cond_t done;     /* a run was executed */
-  size_t *q;               /* indexes into e->runs, FIFO */
-  size_t qh, qt, qcap;
+  run_job **q;             /* FIFO ring */
+  size_t qh, qn, qcap;
   size_t inflight;         /* queued or executing */
   bool stop;
 };
@@ -36,16 +43,17 @@ static void *worker(void *arg) {
   rsim__pool *p = arg;
   pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->stop && p->qh == p->qt) pthread_cond_wait(&p->work, &p->mu);
+    while (!p->stop && !p->qn) pthread_cond_wait(&p->work, &p->mu);
     if (p->stop) break;
-    size_t r = p->q[p->qh++];
-    run_job *j = &p->e->runs[r]; /* e->runs is not moved while runs are in flight */
+    run_job *j = p->q[p->qh];
+    p->qh = (p->qh + 1) % p->qcap;
+    p->qn--;
     pthread_mutex_unlock(&p->mu);
     rsim__run_execute(p->e, j);
     pthread_mutex_lock(&p->mu);
     j->state = RUN_DONE;
     p->inflight--;
-    pthread_cond_signal(&p->done);
+    pthread_cond_broadcast(&p->done);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -80,40 +88,96 @@ void rsim__pool_free(rsim__pool *p) {
   free(p);
 }
 
-int rsim__pool_run_instant(rsim_engine *e) {
-  rsim__pool *p = e->pool;
-  if (p->qcap < e->n_runs) {
-    p->qcap = e->n_runs;
-    p->q = rsim_xrealloc(p->q, p->qcap * sizeof *p->q);
+void rsim__pool_wait_run(rsim__pool *p, run_job *j) {
+  pthread_mutex_lock(&p->mu);
+  while (j->state != RUN_DONE) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void rsim__pool_idle(rsim__pool *p) {
+  pthread_mutex_lock(&p->mu);
+  while (p->inflight) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Queues run j (the lock held). */
+static void queue(rsim__pool *p, run_job *j) {
+  if (p->qn == p->qcap) {
+    size_t cap = p->qcap ? 2 * p->qcap : 32;
+    run_job **q = rsim_xcalloc(cap, sizeof *q);
+    for (size_t i = 0; i < p->qn; i++) q[i] = p->q[(p->qh + i) % p->qcap];
+    free(p->q);
+    p->q = q;
+    p->qh = 0;
+    p->qcap = cap;
   }
+  p->q[(p->qh + p->qn++) % p->qcap] = j;
+  j->state = RUN_QUEUED;
+  p->inflight++;
+  pthread_cond_signal(&p->work);
+}
+
+int rsim__pool_step(rsim_engine *e) {
+  rsim__pool *p = e->pool;
   int rc = RSIM_OK;
   pthread_mutex_lock(&p->mu);
-  p->qh = p->qt = 0;
-  while (e->committed < e->n_runs) {
-    /* Commit what is done, in order. */
-    if (e->runs[e->committed].state == RUN_DONE) {
+  for (;;) {
+    bool acted = false;
+    /* Commit what is done, in order; the instant closes after its last. */
+    if (e->committed == e->fr[0].run_hi) {
+      pthread_mutex_unlock(&p->mu);
+      rc = rsim__frame_close(e);
+      pthread_mutex_lock(&p->mu);
+      break;
+    }
+    if (rsim__run_at(e, e->committed)->state == RUN_DONE) {
       pthread_mutex_unlock(&p->mu);
       rc = rsim__run_commit_next(e);
       pthread_mutex_lock(&p->mu);
       if (rc) break;
       continue;
     }
-    /* Queue every run whose inputs are final. */
-    for (size_t r = e->committed; r < e->n_runs; r++) {
-      run_job *j = &e->runs[r];
-      if (j->state != RUN_NEW || j->need > e->committed) continue;
+    /* Queue every run whose inputs are final (only the last frame has
+    ** runs not prepared: a frame opens after all before it are), and open
+    ** the next instant behind this one whenever nothing of the window
+    ** holds the bridge.  The next run to commit is kept for this thread:
+    ** the one the commits wait for is not handed to another thread. */
+    run_job *mine = NULL;
+    for (;;) {
+      for (uint64_t s = e->fr[e->n_fr - 1].run_lo; s < e->n_seq; s++) {
+        run_job *j = rsim__run_at(e, s);
+        if (j->state != RUN_NEW || j->need > e->committed) continue;
+        pthread_mutex_unlock(&p->mu);
+        rsim__run_prepare(e, j);
+        pthread_mutex_lock(&p->mu);
+        if (s == e->committed) {
+          mine = j;
+          j->state = RUN_QUEUED; /* executing, for rsim__frame_can_open */
+          continue;
+        }
+        if (j->t > e->now) e->overlapped++;
+        queue(p, j);
+        acted = true;
+      }
+      if (!rsim__frame_can_open(e)) break;
       pthread_mutex_unlock(&p->mu);
-      rsim__run_prepare(e, j);
+      int orc = rsim__frame_open(e);
       pthread_mutex_lock(&p->mu);
-      j->state = RUN_QUEUED;
-      p->q[p->qt++] = r;
-      p->inflight++;
-      pthread_cond_signal(&p->work);
+      acted = true;
+      if (orc) {
+        e->ahead_stop = true; /* the end, or an error said when stepped to */
+        break;
+      }
     }
-    if (e->runs[e->committed].state != RUN_DONE) pthread_cond_wait(&p->done, &p->mu);
+    if (mine) {
+      pthread_mutex_unlock(&p->mu);
+      rsim__run_execute(e, mine);
+      pthread_mutex_lock(&p->mu);
+      mine->state = RUN_DONE;
+      continue;
+    }
+    if (!acted && rsim__run_at(e, e->committed)->state != RUN_DONE) pthread_cond_wait(&p->done, &p->mu);
   }
-  /* Stopped early: what is in flight finishes (and stays uncommitted). */
-  while (p->inflight) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
   return rc;
 }

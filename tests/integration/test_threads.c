@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "rsim/engine.h"
+#include "rsim/record.h"
 #include "test.h"
 
 /* Budgets far above any call: a timing violation (wall time) must not
@@ -61,6 +62,12 @@ static const char *fault_graph(const char *bad_policy) {
   return test_write_text(bad_policy[0] == 'h' ? "fault-halt.yaml" : "fault.yaml", text);
 }
 
+/* The recorded events, but timing violations: a call's duration is wall
+** time, and the demo graph's fusion has its 50 ms period as its budget,
+** which a loaded machine can exceed on any thread count. */
+static const char kEventsSql[] =
+    "SELECT t, component, level, message FROM events WHERE message NOT LIKE 'call took %' ORDER BY id";
+
 /* Every row of a query, one line each, as a malloc'd string. */
 static char *dump(const char *db, const char *sql) {
   sqlite3 *h;
@@ -95,6 +102,7 @@ static char *slurp(const char *path, size_t *n) {
   fseek(f, 0, SEEK_SET);
   char *b = malloc((size_t)sz + 1);
   *n = fread(b, 1, (size_t)sz, f);
+  b[*n] = 0;
   fclose(f);
   return b;
 }
@@ -132,7 +140,7 @@ static void same_on_all_thread_counts(const char *graph, const char *drive, bool
     digest_lines(out, digests, sizeof digests);
     ASSERT(strstr(digests, "digest") != NULL);
     char *outs = dump(db, "SELECT seq, t, component, value FROM outputs ORDER BY seq");
-    char *evs = dump(db, "SELECT t, component, level, message FROM events ORDER BY id");
+    char *evs = dump(db, kEventsSql);
     ASSERT(strlen(outs) > 100);
     if (k == 0) {
       snprintf(ref_digests, sizeof ref_digests, "%s", digests);
@@ -359,4 +367,207 @@ TEST(threads_resume_from_checkpoint_files_on_another_thread_count) {
   ASSERT_EQ(test_replay(graph, drive, "--threads 0", &out, NULL), 2);
   ASSERT_CONTAINS(out, "--threads");
   free(out);
+}
+
+/* ---- across instants: the window of instants opened ahead ---------------------------- */
+
+/* path's graph with a component that traps on its 3rd call and is retried,
+** on the front camera beside the others, in the temporary folder (its
+** components found through RSIM_COMPONENT_PATH). */
+static const char *with_trapper(const char *path, const char *name) {
+  size_t n = 0;
+  char *text = slurp(path, &n);
+  ASSERT(text != NULL);
+  const char *at_comp = strstr(text, "\ncomponents:\n");
+  ASSERT(at_comp != NULL);
+  size_t head = (size_t)(at_comp - text) + strlen("\ncomponents:\n");
+  char add[1400];
+  snprintf(add, sizeof add,
+           "  trapper:\n    wasm: %s\n    trigger: camera_front\n    inputs: { reading: sensor:camera_front }\n"
+           "    config: { trap_at: \"3\" }\n    on_fault: retry\n" BUDGET,
+           test_component_path("trap_nth"));
+  /* Budgets far above any call, as in the graphs above: the stats in the
+  ** checkpoint files count timing violations, which are wall time. */
+  char *out = malloc(2 * n + strlen(add) + 1), *w = out;
+  memcpy(w, text, head);
+  w += head;
+  w += sprintf(w, "%s", add);
+  for (const char *r = text + head; *r;) {
+    if (!strncmp(r, "\n    wasm: ", 11)) w += sprintf(w, "\n" BUDGET);
+    *w++ = *r++;
+  }
+  *w = 0;
+  const char *p = test_write_text(name, out);
+  free(text);
+  free(out);
+  return p;
+}
+
+typedef struct script_out {
+  char log[16384];    /* time and digest after each operation */
+  char final[4096];   /* every digest at the end */
+  uint64_t ahead;     /* rsim_engine_runs_ahead */
+  uint64_t retries;   /* of the trapper */
+} script_out;
+
+static void say(script_out *o, rsim_engine *e, const char *what) {
+  char hex[65];
+  rsim_engine_digest(e, hex);
+  size_t len = strlen(o->log);
+  snprintf(o->log + len, sizeof o->log - len, "%s %lld %.16s\n", what, (long long)rsim_engine_time(e), hex);
+}
+
+/* The graph on threads, recorded to db with checkpoint files in dir: 30
+** instants, a seek back, 5 instants, three single runs and a step back,
+** then to the end. */
+static void scripted(const char *graph, rsim_store *st, int threads, const char *db, const char *dir, script_out *o) {
+  rsim_errbuf eb = {0};
+  rsim_graph *g;
+  if (rsim_graph_load(graph, &g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  rsim_record *rec;
+  if (rsim_record_open(db, true, &rec, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  rsim_engine_opts opt = {.store = st, .record = rec, .checkpoint_every_ns = 200000000, .checkpoint_dir = dir,
+                          .log_level = RSIM_LOG_ERROR, .threads = threads, .on_error = RSIM_ON_ERROR_CONTINUE};
+  rsim_engine *e;
+  if (rsim_engine_new(g, &opt, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  memset(o, 0, sizeof *o);
+  rsim_time t10 = 0;
+  for (int s = 0; s < 30; s++) {
+    ASSERT_OK(rsim_engine_step(e));
+    if (s == 10) t10 = rsim_engine_time(e);
+    say(o, e, "step");
+  }
+  ASSERT_OK(rsim_engine_seek(e, t10));
+  say(o, e, "seek");
+  for (int s = 0; s < 5; s++) {
+    ASSERT_OK(rsim_engine_step(e));
+    say(o, e, "step");
+  }
+  size_t comp;
+  for (int s = 0; s < 3; s++) {
+    ASSERT_OK(rsim_engine_step_run(e, &comp));
+    say(o, e, "run");
+  }
+  ASSERT_OK(rsim_engine_step_back(e));
+  say(o, e, "back");
+  int rc;
+  while ((rc = rsim_engine_step(e)) == RSIM_OK) say(o, e, "step");
+  ASSERT_EQ(rc, RSIM_EEOF);
+  all_digests(e, o->final, sizeof o->final);
+  o->ahead = rsim_engine_runs_ahead(e);
+  rsim_component_stats cs;
+  for (size_t i = 0; i < rsim_engine_n_components(e); i++) {
+    rsim_engine_stats(e, i, &cs);
+    if (!strcmp(cs.name, "trapper")) o->retries = cs.retries;
+  }
+  rsim_record_finish(rec, NULL);
+  rsim_engine_free(e);
+  ASSERT_OK(rsim_record_close(rec, &eb));
+  rsim_graph_free(g);
+}
+
+/* A fresh engine on threads resumed from dir, run to the end: its digests. */
+static void resumed(const char *graph, rsim_store *st, int threads, const char *dir, char *final, size_t cap) {
+  rsim_errbuf eb = {0};
+  rsim_graph *g;
+  if (rsim_graph_load(graph, &g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  rsim_engine_opts opt = {.store = st, .checkpoint_every_ns = 200000000, .log_level = RSIM_LOG_ERROR,
+                          .threads = threads, .on_error = RSIM_ON_ERROR_CONTINUE};
+  rsim_engine *e;
+  if (rsim_engine_new(g, &opt, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  ASSERT_OK(rsim_engine_resume(e, dir));
+  ASSERT(rsim_engine_time(e) > 0);
+  int rc;
+  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
+  }
+  ASSERT_EQ(rc, RSIM_EEOF);
+  all_digests(e, final, cap);
+  rsim_engine_free(e);
+  rsim_graph_free(g);
+}
+
+/* stateful: every component has the state interface, so checkpoints are
+** taken (the composed graph's component has none: seeks re-simulate from
+** the start, and no files are written). */
+static void same_with_window(const char *graph, const char *drive, const char *tag, bool stateful) {
+  rsim_errbuf eb = {0};
+  rsim_store *st;
+  ASSERT_OK(rsim_store_open(drive, &st, &eb));
+  static const int kThreads[] = {1, 2, 4};
+  static script_out ref, got;
+  char *ref_out = NULL, *ref_ev = NULL, ref_dir[1100] = "";
+  for (int k = 0; k < 3; k++) {
+    char name[96], db[1100], dir[1100];
+    snprintf(name, sizeof name, "%s-w%d.db", tag, kThreads[k]);
+    snprintf(db, sizeof db, "%s", test_tmpfile(name));
+    snprintf(name, sizeof name, "%s-ck%d", tag, kThreads[k]);
+    snprintf(dir, sizeof dir, "%s", test_tmpfile(name));
+    script_out *o = k ? &got : &ref;
+    scripted(graph, st, kThreads[k], db, dir, o);
+    char *outs = dump(db, "SELECT seq, t, component, value, json FROM outputs ORDER BY seq");
+    char *evs = dump(db, kEventsSql);
+    ASSERT(strlen(outs) > 1000);
+    ASSERT(o->retries > 3); /* the trapper trapped and was retried, again and again */
+    if (k == 0) {
+      /* One thread never runs ahead: the counter can tell. */
+      ASSERT_EQ(o->ahead, 0);
+      ref_out = outs;
+      ref_ev = evs;
+      snprintf(ref_dir, sizeof ref_dir, "%s", dir);
+      continue;
+    }
+    /* The window really overlapped instants. */
+    if (o->ahead < 20) test_fail(__FILE__, __LINE__, "%s on %d threads: only %llu runs ahead", tag, kThreads[k],
+                                 (unsigned long long)o->ahead);
+    if (strcmp(got.log, ref.log))
+      test_fail(__FILE__, __LINE__, "%s on %d threads:\n%.3000s\non one:\n%.3000s", tag, kThreads[k], got.log, ref.log);
+    ASSERT_STREQ(got.final, ref.final);
+    if (strcmp(outs, ref_out)) test_fail(__FILE__, __LINE__, "%s: recorded outputs differ on %d threads", tag, kThreads[k]);
+    if (strcmp(evs, ref_ev))
+      test_fail(__FILE__, __LINE__, "%s: events differ on %d threads:\n%.2000s\non one:\n%.2000s", tag, kThreads[k], evs,
+                ref_ev);
+    free(outs);
+    free(evs);
+    int files = 0;
+    for (int b = 0; b < 100; b++) {
+      char pa[1200], pb[1200];
+      snprintf(pa, sizeof pa, "%s/ckpt-%012d.rsck", ref_dir, b);
+      snprintf(pb, sizeof pb, "%s/ckpt-%012d.rsck", dir, b);
+      size_t na = 0, nb = 0;
+      char *a = slurp(pa, &na), *bb = slurp(pb, &nb);
+      ASSERT_EQ(a == NULL, bb == NULL);
+      if (a) {
+        files++;
+        if (na != nb || memcmp(a, bb, na)) test_fail(__FILE__, __LINE__, "%s differs on %d threads", pb, kThreads[k]);
+      }
+      free(a);
+      free(bb);
+    }
+    if (!stateful) {
+      ASSERT_EQ(files, 0);
+      continue;
+    }
+    if (files < 5) test_fail(__FILE__, __LINE__, "%s: %d checkpoint files", tag, files);
+    /* Resumed from these files on the other thread count: the same end. */
+    char fin[4096];
+    resumed(graph, st, 6 - kThreads[k], dir, fin, sizeof fin);
+    ASSERT_STREQ(fin, ref.final);
+  }
+  free(ref_out);
+  free(ref_ev);
+  rsim_store_close(st);
+}
+
+TEST(threads_window_of_instants_demo_surround_composed_are_exact) {
+  setenv("RSIM_COMPONENT_PATH", RSIM_BUILD_DIR "/components", 1);
+  const char *drive = test_make_drive("drive.db", "2s", 7);
+  same_with_window(with_trapper(test_source_path("examples/demo/graph.yaml"), "demo-trap.yaml"), drive, "demo", true);
+  same_with_window(with_trapper(test_source_path("examples/composed/composed.yaml"), "composed-trap.yaml"), drive,
+                   "composed", false);
+  char *out = NULL, sdrive[1100];
+  snprintf(sdrive, sizeof sdrive, "%s", test_tmpfile("surround.db"));
+  ASSERT_EQ(test_replaysim(&out, "generate --out %s --duration 2s --seed 3 --rig surround --quiet", sdrive), 0);
+  free(out);
+  same_with_window(with_trapper(test_source_path("examples/surround/graph.yaml"), "surround-trap.yaml"), sdrive,
+                   "surround", true);
 }
