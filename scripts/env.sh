@@ -14,7 +14,9 @@ if [ "${RSIM_WASMTIME:-stock}" = patched ]; then
   export WASMTIME_DIR="${WASMTIME_DIR:-$RSIM_CACHE/wasmtime-$WASMTIME_VERSION-patched-$RSIM_WASMTIME_PATCH_HASH}"
 fi
 export WASMTIME_DIR="${WASMTIME_DIR:-$RSIM_CACHE/wasmtime-$WASMTIME_VERSION}"
-RSIM_TOOLS_BIN="$RSIM_CACHE/wit-bindgen-$WIT_BINDGEN_VERSION/bin:$RSIM_CACHE/wasm-tools-$WASM_TOOLS_VERSION/bin:$RSIM_CACHE/wac-$WAC_VERSION/bin"
+# componentize-py's bin holds only its command (a link into its venv), so
+# the venv's python does not shadow the system's.
+RSIM_TOOLS_BIN="$RSIM_CACHE/wit-bindgen-$WIT_BINDGEN_VERSION/bin:$RSIM_CACHE/wasm-tools-$WASM_TOOLS_VERSION/bin:$RSIM_CACHE/wac-$WAC_VERSION/bin:$RSIM_CACHE/componentize-py-$COMPONENTIZE_PY_VERSION/bin"
 case ":$PATH:" in *":$RSIM_CACHE/wit-bindgen-$WIT_BINDGEN_VERSION/bin:"*) ;; *) export PATH="$RSIM_TOOLS_BIN:$PATH" ;; esac
 export LD_LIBRARY_PATH="$WASMTIME_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 unset _rsim_here

@@ -29,7 +29,7 @@ step() { printf '\n==> %s\n' "$*"; }
 APT_PACKAGES=(build-essential cmake pkg-config patch clang-19 lld-19 wasi-libc
   libclang-rt-19-dev-wasm32 libclang-rt-19-dev libsqlite3-dev sqlite3 libyaml-dev
   libzstd-dev liblz4-dev zlib1g-dev libturbojpeg0-dev libpng-dev libjansson-dev libwebsockets-dev
-  libfreetype-dev fonts-dejavu-core libpq-dev
+  libfreetype-dev fonts-dejavu-core libpq-dev python3-venv  # python3-venv: componentize-py
   openmpi-bin libopenmpi-dev)  # MPI: `replaysim batch` under mpirun (optional in CMake)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -175,4 +175,20 @@ install_crate wit-bindgen-cli "$WIT_BINDGEN_VERSION" "$RSIM_CACHE/wit-bindgen-$W
 install_crate wasm-tools "$WASM_TOOLS_VERSION" "$RSIM_CACHE/wasm-tools-$WASM_TOOLS_VERSION" wasm-tools
 install_crate wac-cli "$WAC_VERSION" "$RSIM_CACHE/wac-$WAC_VERSION" wac
 
-step "toolchain ready: $(wit-bindgen --version), $(wasm-tools --version), $(wac --version)"
+# componentize-py (Python components: components/planner-py, `replaysim new
+# --lang python`): pip into a venv of its own, keyed by version; bin/ holds
+# only a link to its command, so that PATH gets no second python.
+cpy="$RSIM_CACHE/componentize-py-$COMPONENTIZE_PY_VERSION"
+if [ -x "$cpy/bin/componentize-py" ]; then
+  step "componentize-py $COMPONENTIZE_PY_VERSION present"
+else
+  step "installing componentize-py $COMPONENTIZE_PY_VERSION (pip, into $cpy/venv)"
+  rm -rf "$cpy.tmp"; mkdir -p "$cpy.tmp"
+  python3 -m venv "$cpy/venv"
+  "$cpy/venv/bin/pip" install -q "componentize-py==$COMPONENTIZE_PY_VERSION"
+  mkdir -p "$cpy.tmp/bin"
+  ln -s "$cpy/venv/bin/componentize-py" "$cpy.tmp/bin/componentize-py"
+  rm -rf "$cpy/bin"; mv "$cpy.tmp/bin" "$cpy/bin"; rm -rf "$cpy.tmp"
+fi
+
+step "toolchain ready: $(wit-bindgen --version), $(wasm-tools --version), $(wac --version), $(componentize-py --version)"

@@ -147,6 +147,9 @@ typedef struct cli_sdk {
   bool installed;       /* root is an SDK from install-sdk, not a source tree */
   char root[4096];      /* the SDK's prefix, or the source tree */
   char cc[4096], sysroot[4096], wit_bindgen[4096], wasm_tools[4096];
+  /* Python components (`new --lang python`): optional, checked by its user. */
+  char wac[4096], componentize_py[4096];
+  char wasi_adapter[4200]; /* components/wasi_deterministic.wasm */
   char cflags[4300];    /* for the core module, --sysroot included */
   char wit[4096];       /* the folder of sim.wit */
   char include[4096];   /* the folder of rsim_guest.h */

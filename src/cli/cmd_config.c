@@ -16,7 +16,8 @@ static int usage(void) {
           "usage: replaysim config --toolchain [--make]\n"
           "  prints RSIM_CC, RSIM_CFLAGS, RSIM_WIT_BINDGEN, RSIM_WASM_TOOLS, RSIM_WIT (the contract's folder),\n"
           "  RSIM_INCLUDE (rsim_guest.h), RSIM_COMPONENTS (the example components), RSIM_WEB (the web UI),\n"
-          "  RSIM_SDK and REPLAYSIM\n"
+          "  RSIM_SDK and REPLAYSIM; for Python components RSIM_COMPONENTIZE_PY, RSIM_WAC and\n"
+          "  RSIM_WASI_ADAPTER (the deterministic WASI adapter, plugged in with wac)\n"
           "  as shell exports (eval \"$(replaysim config --toolchain)\"), or with --make as make assignments\n");
   return CLI_USAGE;
 }
@@ -52,6 +53,7 @@ int cli_config(int argc, char **argv) {
       {"RSIM_CC", s.cc},           {"RSIM_CFLAGS", s.cflags},         {"RSIM_WIT_BINDGEN", s.wit_bindgen},
       {"RSIM_WASM_TOOLS", s.wasm_tools}, {"RSIM_WIT", s.wit},          {"RSIM_INCLUDE", s.include},
       {"RSIM_COMPONENTS", s.components}, {"RSIM_WEB", s.web},         {"RSIM_SDK", s.root},         {"REPLAYSIM", s.replaysim},
+      {"RSIM_COMPONENTIZE_PY", s.componentize_py}, {"RSIM_WAC", s.wac}, {"RSIM_WASI_ADAPTER", s.wasi_adapter},
   };
   if (make) printf("# written by `replaysim config --toolchain --make` (%s)\n", s.installed ? "installed SDK" : "build tree");
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {

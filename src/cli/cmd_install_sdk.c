@@ -133,6 +133,19 @@ int cli_install_sdk(int argc, char **argv) {
       {s.components, "planner.wasm", "components/planner.wasm", 0644},
       {s.components, "perception.wasm", "components/perception.wasm", 0644},
   };
+  /* Python components: the adapter and wac, when this build has them. */
+  cli_path(src, sizeof src, s.components, "wasi_deterministic.wasm");
+  bool python = access(src, R_OK) == 0 && access(s.wac, X_OK) == 0;
+  if (python && (copy(src, prefix, "components/wasi_deterministic.wasm", 0644, &eb) ||
+                 copy(s.wac, prefix, "tools/wac", 0755, &eb)))
+    return cli_fail("install-sdk: %s", eb.msg);
+  const char *py_templates[] = {"python.mk", "planner.py", "list-world.py"};
+  for (size_t i = 0; python && i < 3; i++) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "share/templates/%s", py_templates[i]);
+    cli_path(src, sizeof src, s.templates, py_templates[i]);
+    if (copy(src, prefix, rel, 0644, &eb)) return cli_fail("install-sdk: %s", eb.msg);
+  }
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     if (files[i].from_dir) cli_path(src, sizeof src, files[i].from_dir, files[i].name);
     else snprintf(src, sizeof src, "%.4000s", files[i].name);
@@ -153,12 +166,17 @@ int cli_install_sdk(int argc, char **argv) {
     }
   }
   closedir(d);
-  char conf[2 * PATH_MAX + 512];
+  char conf[3 * PATH_MAX + 512];
   snprintf(conf, sizeof conf,
            "# The component toolchain of this SDK (replaysim install-sdk); paths relative to it unless absolute.\n"
            "# clang and the wasi sysroot are Debian's (clang-19, lld-19, wasi-libc, libclang-rt-19-dev-wasm32).\n"
-           "cc=%s\nsysroot=%s\nwit-bindgen=tools/wit-bindgen\nwasm-tools=tools/wasm-tools\n",
-           s.cc, s.sysroot);
+           "cc=%s\nsysroot=%s\nwit-bindgen=tools/wit-bindgen\nwasm-tools=tools/wasm-tools\n"
+           "%s%s%s%s",
+           s.cc, s.sysroot, python ? "wac=tools/wac\n" : "",
+           /* componentize-py lives in its own venv (scripts/setup.sh): named, not copied */
+           python && s.componentize_py[0] == '/' ? "componentize-py=" : "",
+           python && s.componentize_py[0] == '/' ? s.componentize_py : "",
+           python && s.componentize_py[0] == '/' ? "\n" : "");
   if (write_text(prefix, "toolchain.conf", conf, 0644, &eb)) return cli_fail("install-sdk: %s", eb.msg);
   printf("installed the replaysim SDK in %s\n", prefix);
   printf("next: export PATH=%s/bin:$PATH; replaysim new camera-detector my_detector\n", prefix);

@@ -28,24 +28,34 @@
 ** the example component it replaces there. */
 typedef struct world_info {
   const char *world, *graph, *example, *role, *iface, *sensor;
+  /* Python (--lang python): the export's class, method and parameters in
+  ** componentize-py's bindings; NULL class: no Python template. */
+  const char *py_class, *py_method, *py_params;
 } world_info;
 
 static const world_info kWorlds[] = {
-    {"camera-detector", "demo/graph.yaml", "camera_detector.wasm", "detector", "camera-processing", "camera_front"},
-    {"radar-tracker", "demo/graph.yaml", "radar_tracker.wasm", "tracker", "radar-processing", "radar_front"},
-    {"fusion", "demo/graph.yaml", "fusion.wasm", "fusion", "sensor-fusion", NULL},
-    {"planner", "demo/graph.yaml", "planner.wasm", "planner", "planning", "can_vehicle"},
-    {"perception", "composed/composed.yaml", "perception.wasm", "perception", "perceiving", "radar_front"},
+    {"camera-detector", "demo/graph.yaml", "camera_detector.wasm", "detector", "camera-processing", "camera_front",
+     "CameraProcessing", "process_frame", "reading"},
+    {"radar-tracker", "demo/graph.yaml", "radar_tracker.wasm", "tracker", "radar-processing", "radar_front",
+     "RadarProcessing", "process_scan", "reading"},
+    {"fusion", "demo/graph.yaml", "fusion.wasm", "fusion", "sensor-fusion", NULL, "SensorFusion", "fuse_detections",
+     "camera_objects, radar_tracks"},
+    {"planner", "demo/graph.yaml", "planner.wasm", "planner", "planning", "can_vehicle", "Planning", "plan",
+     "objects, vehicle"},
+    {"perception", "composed/composed.yaml", "perception.wasm", "perception", "perceiving", "radar_front", NULL, NULL,
+     NULL},
 };
 #define N_WORLDS (sizeof kWorlds / sizeof kWorlds[0])
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: replaysim new WORLD DIR [--force]\n"
+          "usage: replaysim new WORLD DIR [--lang c|python] [--force]\n"
           "       replaysim new --wit FILE.wit --world NAME DIR [--force]\n"
           "  WORLD: camera-detector, radar-tracker, fusion, planner or perception (components/wit/sim.wit)\n"
           "  writes DIR/NAME.c (NAME: DIR's last part), a Makefile, graph.yaml and README.md; then\n"
-          "    cd DIR && make && replaysim run graph.yaml --store drive.db\n");
+          "    cd DIR && make && replaysim run graph.yaml --store drive.db\n"
+          "  --lang python: DIR/NAME.py instead, built by componentize-py with replaysim's deterministic\n"
+          "  WASI adapter plugged in (camera-detector, radar-tracker, fusion, planner)\n");
   return CLI_USAGE;
 }
 
@@ -121,8 +131,8 @@ static void project_name(const char *dir, char *out, size_t n) {
 }
 
 /* The example graph with NAME.wasm in place of example (its `wasm:` line). */
-static int make_graph(const cli_sdk *s, const world_info *w, const char *name, const char *world, char **out,
-                      rsim_errbuf *eb) {
+static int make_graph(const cli_sdk *s, const world_info *w, const char *name, const char *world, bool python,
+                      char **out, rsim_errbuf *eb) {
   char path[PATH_MAX + 64], *text;
   snprintf(path, sizeof path, "%s/%s", s->examples, w->graph);
   int rc = read_text(path, &text, eb);
@@ -134,7 +144,13 @@ static int make_graph(const cli_sdk *s, const world_info *w, const char *name, c
     free(text);
     return rsim_errbuf_set(eb, RSIM_ECORRUPT, "%s: no component with '%s' to replace", path, want);
   }
-  snprintf(repl, sizeof repl, "wasm: %s.wasm  # yours: `make` builds it from %s.c", name, name);
+  if (python)
+    snprintf(repl, sizeof repl,
+             "wasm: %s.wasm  # yours: `make` builds it from %s.py\n"
+             "    wasi: deterministic  # its Python runtime's WASI, answered by replaysim's adapter",
+             name, name);
+  else
+    snprintf(repl, sizeof repl, "wasm: %s.wasm  # yours: `make` builds it from %s.c", name, name);
   rsim_buf b = {0};
   rsim_buf_printf(&b,
                   "# %s in the example graph %s in place of its %s (%s), written by\n"
@@ -332,9 +348,16 @@ static int user_world(const cli_sdk *s, const char *dir, const char *wit_file, c
 int cli_new(int argc, char **argv) {
   const char *pos[2] = {0}, *wit = NULL, *world = NULL, *v;
   size_t n_pos = 0;
-  bool force = false;
+  bool force = false, python = false;
   for (int i = 1; i < argc; i++) {
     if (cli_opt(argc, argv, &i, "--wit", &v)) wit = v;
+    else if (cli_opt(argc, argv, &i, "--lang", &v)) {
+      if (strcmp(v, "c") && strcmp(v, "python")) {
+        fprintf(stderr, "replaysim new: --lang is c or python, not '%s'\n", v);
+        return usage();
+      }
+      python = !strcmp(v, "python");
+    }
     else if (cli_opt(argc, argv, &i, "--world", &v)) world = v;
     else if (!strcmp(argv[i], "--force")) force = true;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -369,9 +392,23 @@ int cli_new(int argc, char **argv) {
       return CLI_USAGE;
     }
   }
+  if (python && (wit || !w->py_class))
+    return cli_fail("new: --lang python starts a world of the contract that runs alone (camera-detector, "
+                    "radar-tracker, fusion, planner), not %s", wit ? "a world of your own WIT" : world);
   cli_sdk s;
   rsim_errbuf eb = {0};
   if (cli_sdk_find(&s, &eb)) return cli_fail("new: %s", eb.msg);
+  if (python) {
+    /* Named now, not as make's "No such file" later. */
+    const char *need[][2] = {{"componentize-py", s.componentize_py}, {"wac", s.wac}};
+    for (size_t i = 0; i < 2; i++)
+      if (access(need[i][1], X_OK))
+        return cli_fail("new: --lang python needs %s, and %s is not there (scripts/setup.sh installs it)",
+                        need[i][0], need[i][1]);
+    if (access(s.wasi_adapter, R_OK))
+      return cli_fail("new: --lang python needs the deterministic WASI adapter, and %s is not there (a build "
+                      "with componentize-py makes it)", s.wasi_adapter);
+  }
   char name[128], prefix[256];
   project_name(dir, name, sizeof name);
   snprintf(prefix, sizeof prefix, "%s", world);
@@ -379,7 +416,7 @@ int cli_new(int argc, char **argv) {
     if (*p == '-') *p = '_';
   if (mkdir_p(dir, &eb)) return cli_fail("new: %s", eb.msg);
   char src[160];
-  snprintf(src, sizeof src, "%s.c", name);
+  snprintf(src, sizeof src, "%s.%s", name, python ? "py" : "c");
   const char *files[] = {src, "Makefile", "graph.yaml", "README.md"};
   for (size_t i = 0; i < 4 && !force; i++)
     if (dir_has(dir, files[i]))
@@ -389,11 +426,15 @@ int cli_new(int argc, char **argv) {
   int rc = RSIM_OK;
   if (w) {
     char path[PATH_MAX + 64], *tpl;
-    snprintf(path, sizeof path, "%s/%s.c", s.templates, w->world);
-    const char *const keys[][2] = {{"@NAME@", name}, {"@PREFIX@", prefix}, {"@WORLD@", world}};
+    if (python) snprintf(path, sizeof path, "%s/%s.py", s.templates, strcmp(w->world, "planner") ? "list-world" : "planner");
+    else snprintf(path, sizeof path, "%s/%s.c", s.templates, w->world);
+    const char *const keys[][2] = {{"@NAME@", name},        {"@PREFIX@", prefix},      {"@WORLD@", world},
+                                   {"@CLASS@", w->py_class ? w->py_class : ""},
+                                   {"@METHOD@", w->py_method ? w->py_method : ""},
+                                   {"@PARAMS@", w->py_params ? w->py_params : ""}};
     rc = read_text(path, &tpl, &eb);
     if (!rc) {
-      source = substitute(tpl, keys, 3);
+      source = substitute(tpl, keys, 6);
       free(tpl);
     }
   } else {
@@ -405,7 +446,7 @@ int cli_new(int argc, char **argv) {
         if (!strcmp(kWorlds[i].iface, role_iface)) w = &kWorlds[i];
     }
   }
-  if (!rc && w) rc = make_graph(&s, w, name, world, &graph, &eb);
+  if (!rc && w) rc = make_graph(&s, w, name, world, python, &graph, &eb);
   else if (!rc)
     graph = rsim_xstrdup(
         "# Your world exports none of the contract's roles (camera-processing,\n"
@@ -418,7 +459,7 @@ int cli_new(int argc, char **argv) {
   for (int k = 0; k < 2 && !rc; k++) {
     char path[PATH_MAX + 64], *tpl;
     const char *file = k ? "README.md" : "Makefile";
-    snprintf(path, sizeof path, "%s/%s", s.templates, file);
+    snprintf(path, sizeof path, "%s/%s", s.templates, k ? "README.md" : python ? "python.mk" : "Makefile");
     char sensor[96] = "";
     if (w && w->sensor) snprintf(sensor, sizeof sensor, " --sensor %s", w->sensor);
     const char *const keys[][2] = {{"@NAME@", name},
@@ -426,10 +467,11 @@ int cli_new(int argc, char **argv) {
                                    {"@WORLD@", world},
                                    {"@WIT@", wit ? "wit" : "$(RSIM_WIT)"},
                                    {"@ROLE@", w ? w->role : "component"},
-                                   {"@SENSOR@", sensor}};
+                                   {"@SENSOR@", sensor},
+                                   {"@SRC@", src}};
     rc = read_text(path, &tpl, &eb);
     if (rc) break;
-    char *out = substitute(tpl, keys, 6);
+    char *out = substitute(tpl, keys, 7);
     free(tpl);
     rc = write_file(dir, file, out, strlen(out), &eb);
     free(out);

@@ -92,6 +92,17 @@ static int h_get_config(void *ctx, const rsim_func_sig *sig, const rsim_val *arg
   return 0;
 }
 
+/* The deterministic WASI adapter's seed (a Python component): --config
+** wasi.seed, else the engine's default.  Without a graph there is no
+** `wasi: deterministic` to ask for: calling the component is the consent. */
+static int h_wasi_seed(void *ctx, const rsim_func_sig *sig, const rsim_val *args, size_t nargs, rsim_val *result) {
+  tc_ctx *c = ctx;
+  const char *v = rsim_kv_get(c->config, c->n_config, "wasi.seed");
+  result->kind = RSIM_U64;
+  result->of.u = v ? strtoull(v, NULL, 0) : 0x7273696d2d776173ull;
+  return 0;
+}
+
 static const rsim_host_def kHost[] = {
     {SENSOR_DATA_IFACE, "get-sensor-data", h_get_sensor_data},
     {SENSOR_DATA_IFACE, "sim-time", h_sim_time},
@@ -101,6 +112,7 @@ static const rsim_host_def kHost[] = {
     {SENSOR_DATA_IFACE_030, "sim-time", h_sim_time},
     {SENSOR_DATA_IFACE_030, "log", h_log},
     {SENSOR_DATA_IFACE_030, "get-config", h_get_config},
+    {"rsim:wasi/deterministic@0.1.0", "seed", h_wasi_seed},
 };
 
 /* ---- arguments -------------------------------------------------------------------- */

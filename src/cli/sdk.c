@@ -34,6 +34,12 @@
 #ifndef RSIM_TC_WASM_TOOLS
 #define RSIM_TC_WASM_TOOLS ""
 #endif
+#ifndef RSIM_TC_WAC
+#define RSIM_TC_WAC ""
+#endif
+#ifndef RSIM_TC_COMPONENTIZE_PY
+#define RSIM_TC_COMPONENTIZE_PY ""
+#endif
 
 static bool is_file(const char *p) {
   struct stat st;
@@ -118,6 +124,8 @@ static int read_conf(cli_sdk *s, rsim_errbuf *eb) {
     else if (!strcmp(line, "sysroot")) snprintf(s->sysroot, sizeof s->sysroot, "%s", path);
     else if (!strcmp(line, "wit-bindgen")) snprintf(s->wit_bindgen, sizeof s->wit_bindgen, "%s", path);
     else if (!strcmp(line, "wasm-tools")) snprintf(s->wasm_tools, sizeof s->wasm_tools, "%s", path);
+    else if (!strcmp(line, "wac")) snprintf(s->wac, sizeof s->wac, "%s", path);
+    else if (!strcmp(line, "componentize-py")) snprintf(s->componentize_py, sizeof s->componentize_py, "%s", path);
   }
   fclose(f);
   return RSIM_OK;
@@ -152,6 +160,8 @@ int cli_sdk_find(cli_sdk *s, rsim_errbuf *eb) {
     snprintf(s->sysroot, sizeof s->sysroot, "/usr");
     tool(s->wit_bindgen, sizeof s->wit_bindgen, RSIM_TC_WIT_BINDGEN, "wit-bindgen");
     tool(s->wasm_tools, sizeof s->wasm_tools, RSIM_TC_WASM_TOOLS, "wasm-tools");
+    tool(s->wac, sizeof s->wac, RSIM_TC_WAC, "wac");
+    tool(s->componentize_py, sizeof s->componentize_py, RSIM_TC_COMPONENTIZE_PY, "componentize-py");
     cli_path(s->wit, sizeof s->wit, RSIM_SOURCE_DIR, "components/wit");
     cli_path(s->include, sizeof s->include, RSIM_SOURCE_DIR, "components/sdk");
     cli_path(s->templates, sizeof s->templates, RSIM_SOURCE_DIR, "components/templates");
@@ -159,6 +169,11 @@ int cli_sdk_find(cli_sdk *s, rsim_errbuf *eb) {
     cli_path(s->web, sizeof s->web, RSIM_SOURCE_DIR, "web");
     if (self_prefix(prefix, sizeof prefix)) cli_path(s->components, sizeof s->components, prefix, "components");
   }
+  /* An SDK without them (one installed before Python) names none: `new
+  ** --lang python` says what is missing. */
+  if (!s->wac[0]) snprintf(s->wac, sizeof s->wac, "wac");
+  if (!s->componentize_py[0]) snprintf(s->componentize_py, sizeof s->componentize_py, "componentize-py");
+  cli_path(s->wasi_adapter, sizeof s->wasi_adapter, s->components, "wasi_deterministic.wasm");
   snprintf(s->cflags, sizeof s->cflags,
            "--target=wasm32-wasi --sysroot=%s -O2 -g0 -mexec-model=reactor -std=c11 -Wall -Wextra "
            "-Wno-unused-parameter",

@@ -193,3 +193,24 @@ const rsim_host_def rsim__host_defs[] = {
     {RSIM_SENSOR_DATA_IFACE_030, "get-config", host_get_config},
 };
 const size_t rsim__n_host_defs = sizeof rsim__host_defs / sizeof rsim__host_defs[0];
+
+/* ---- rsim:wasi/deterministic: for components with `wasi: deterministic` ------------ */
+
+/* The seed of the WASI adapter's random numbers: the component's `config:`
+** value `wasi.seed` (a number), or a fixed default.  Either way the graph
+** decides it, so two runs of one graph draw the same numbers. */
+#define RSIM_WASI_DEFAULT_SEED 0x7273696d2d776173ull /* "rsim-was" */
+
+static int host_wasi_seed(void *ctx, const rsim_func_sig *sig, const rsim_val *args, size_t nargs,
+                          rsim_val *result) {
+  rsim__host_ctx *h = ctx;
+  const char *v = rsim__engine_config(h->engine, h->node, "wasi.seed");
+  result->kind = RSIM_U64;
+  result->of.u = v ? strtoull(v, NULL, 0) : RSIM_WASI_DEFAULT_SEED;
+  return 0;
+}
+
+const rsim_host_def rsim__wasi_host_defs[] = {
+    {RSIM_WASI_DET_IFACE, "seed", host_wasi_seed},
+};
+const size_t rsim__n_wasi_host_defs = sizeof rsim__wasi_host_defs / sizeof rsim__wasi_host_defs[0];

@@ -132,10 +132,46 @@ static void check_sig_types(checker *C, const rsim__gnode *n, const rsim_func_si
   rsim_buf_free(&g);
 }
 
+/* An import of the deterministic WASI adapter (components/wasi-deterministic):
+** allowed only where the graph says `wasi: deterministic`. */
+static void check_wasi_import(checker *C, const rsim__gnode *n, const rsim_func_sig *s) {
+  const rsim_host_def *d = NULL;
+  for (size_t i = 0; i < rsim__n_wasi_host_defs; i++)
+    if (!strcmp(s->iface, rsim__wasi_host_defs[i].iface) && !strcmp(s->name, rsim__wasi_host_defs[i].name))
+      d = &rsim__wasi_host_defs[i];
+  if (!d)
+    problem(C, RSIM_EGRAPH, n->line,
+            "component '%s' (%s) imports %s, which the host does not provide (it provides "
+            RSIM_WASI_DET_IFACE "#seed to the deterministic WASI adapter)",
+            n->name, n->wasm_path, s->full);
+  else if (!n->wasi_deterministic)
+    problem(C, RSIM_EGRAPH, n->line,
+            "component '%s' (%s) imports %s: it carries replaysim's deterministic WASI adapter (its "
+            "language runtime imports WASI: wasi:cli, wasi:clocks, wasi:random, ...), which the graph "
+            "must allow with `wasi: deterministic` in component '%s'",
+            n->name, n->wasm_path, s->full, n->name);
+  else if (s->n_params != 0 || !s->result || s->result->kind != RSIM_U64)
+    problem(C, RSIM_ETYPE, n->line, "component '%s' imports %s with another type than func() -> u64",
+            n->name, s->full);
+}
+
 static void check_imports(checker *C, const rsim__gnode *n, const rsim_component *comp) {
   for (size_t i = 0; i < rsim_component_n_imports(comp); i++) {
     const rsim_func_sig *s = rsim_component_import(comp, i);
+    if (iface_is(s->iface, "rsim:wasi/deterministic@")) {
+      check_wasi_import(C, n, s);
+      continue;
+    }
     const rsim_func_sig *h = rsim__host_sig(s->iface, s->name);
+    if (!h && iface_is(s->iface, "wasi:")) {
+      problem(C, RSIM_EGRAPH, n->line,
+              "component '%s' (%s) imports %s, which the host does not provide (components get no "
+              "WASI; one whose language runtime needs it, such as a Python component, must have "
+              "replaysim's deterministic WASI adapter plugged in (docs/authoring.md) and `wasi: "
+              "deterministic` in the graph)",
+              n->name, n->wasm_path, s->full);
+      continue;
+    }
     if (!h) {
       problem(C, RSIM_EGRAPH, n->line,
               "component '%s' (%s) imports %s, which the host does not provide (components "

@@ -411,8 +411,14 @@ static int wire_node(rsim_engine *e, size_t i) {
   n->host.engine = e;
   n->host.node = i;
   rsim_errbuf eb = {0};
-  int rc = rsim_instance_new(n->comp, n->g->name, rsim__host_defs, rsim__n_host_defs, &n->host,
-                             &n->g->limits, &n->inst, &eb);
+  /* `wasi: deterministic` adds what the deterministic WASI adapter imports. */
+  size_t nd = rsim__n_host_defs + (n->g->wasi_deterministic ? rsim__n_wasi_host_defs : 0);
+  rsim_host_def *defs = rsim_xcalloc(nd, sizeof *defs);
+  memcpy(defs, rsim__host_defs, rsim__n_host_defs * sizeof *defs);
+  if (n->g->wasi_deterministic)
+    memcpy(defs + rsim__n_host_defs, rsim__wasi_host_defs, rsim__n_wasi_host_defs * sizeof *defs);
+  int rc = rsim_instance_new(n->comp, n->g->name, defs, nd, &n->host, &n->g->limits, &n->inst, &eb);
+  free(defs);
   if (rc) return seterr(e, rc, "%s", eb.msg);
   if (e->o.record) {
     rc = rsim_record_component(e->o.record, n->g->name, n->g->wasm_path, n->sig->full, n->sig->result);

@@ -118,6 +118,7 @@ typedef struct rsim__gnode {
   int on_fault;        /* RSIM__FAULT_*: what a trap or a limit leads to */
   int64_t budget_ns;   /* timing budget per call; 0: the period (rate components) */
   bool halt_on_timing; /* `on_timing: halt` */
+  bool wasi_deterministic; /* `wasi: deterministic`: may carry the WASI adapter */
   int line;
 } rsim__gnode;
 
@@ -162,6 +163,11 @@ int rsim__graph_check(const rsim_graph *g, rsim_store *st, rsim_wasm_engine *we,
 /* The host imports every component may use (rsim:sim/sensor-data). */
 extern const rsim_host_def rsim__host_defs[];
 extern const size_t rsim__n_host_defs;
+/* What a component with `wasi: deterministic` gets besides rsim__host_defs:
+** rsim:wasi/deterministic, which components/wasi-deterministic imports. */
+#define RSIM_WASI_DET_IFACE "rsim:wasi/deterministic@0.1.0"
+extern const rsim_host_def rsim__wasi_host_defs[];
+extern const size_t rsim__n_wasi_host_defs;
 /* The type the host gives host import `name` of interface iface (a
 ** version of rsim:sim/sensor-data the host provides), for checking
 ** components' expectations; NULL for an unknown function or version. */

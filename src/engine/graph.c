@@ -498,13 +498,18 @@ static int parse_component(loader *L, rsim__gnode *c, const yaml_node_t *name_no
       int h = 0;
       rc = parse_choice(L, k, v, names, &h, "warn, halt");
       c->halt_on_timing = h == 1;
+    } else if (!strcmp(key, "wasi")) {
+      static const char *const names[] = {"deterministic", NULL};
+      int d = -1;
+      rc = parse_choice(L, k, v, names, &d, "deterministic");
+      c->wasi_deterministic = d == 0;
     } else if (!strcmp(key, "budget")) {
       if (!(rc = want_scalar(L, k, v, &s)) && (rsim_parse_duration(s, &c->budget_ns) || c->budget_ns <= 0))
         return fail(L, v, "component '%s': budget '%s' is not a positive duration (e.g. 5ms)", name, s);
     } else {
       return fail(L, k,
                   "component '%s': unknown key '%s' (expected wasm, sha256, world, export, trigger, "
-                  "rate_hz, period, inputs, config, limits, on_fault, budget, on_timing)",
+                  "rate_hz, period, inputs, config, limits, on_fault, budget, on_timing, wasi)",
                   name, key);
     }
     if (rc) return rc;
