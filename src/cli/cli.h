@@ -44,7 +44,7 @@ int cli_bad_value(const char *verb, const char *opt, const rsim_errbuf *eb);
 /* --from / --to as given: checked for their form at once, so a malformed
 ** time is said before any file is opened (cli_range resolves them). */
 bool cli_time_opt(int argc, char **argv, int *i, const char *verb, const char **from, const char **to, int *bad);
-/* --threads N (1..256): the engine's threads for the runs of one instant;
+/* --threads N (1..256): the engine's threads (rsim_engine_opts.threads);
 ** *bad gets CLI_USAGE (said) when N is malformed. */
 bool cli_threads_opt(int argc, char **argv, int *i, const char *verb, int *threads, int *bad);
 

@@ -7,7 +7,7 @@
 **                                 Wasmtime library it was linked against:
 **                                 that lives in ~/.cache/replaysim, not here)
 **   PREFIX/tools/wit-bindgen, wasm-tools
-**   PREFIX/wit/sim.wit            the contract
+**   PREFIX/wit/sim.wit            the contract (rsim:sim@0.2.0; 0.3.0 in wit/0.3.0)
 **   PREFIX/include/rsim_guest.h   the guest SDK header
 **   PREFIX/components/NAME.wasm   the example components the demo graphs name
 **   PREFIX/share/templates, share/examples   what `new` writes from
@@ -117,6 +117,7 @@ int cli_install_sdk(int argc, char **argv) {
       {NULL, s.wit_bindgen, "tools/wit-bindgen", 0755},
       {NULL, s.wasm_tools, "tools/wasm-tools", 0755},
       {s.wit, "sim.wit", "wit/sim.wit", 0644},
+      {s.wit, "0.3.0/sim.wit", "wit/0.3.0/sim.wit", 0644},
       {s.include, "rsim_guest.h", "include/rsim_guest.h", 0644},
       {s.examples, "demo/graph.yaml", "share/examples/demo/graph.yaml", 0644},
       {s.examples, "composed/composed.yaml", "share/examples/composed/composed.yaml", 0644},

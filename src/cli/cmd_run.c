@@ -54,7 +54,7 @@ static int usage(void) {
           "                     [--no-read-ahead]   (read the store on the replay's thread)\n"
           "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
           "                     [--loop] [--delay D] [--offset D]   (start D into the range)\n"
-          "                     [--threads N]   (components of one instant called at once; default: one a core)\n"
+          "                     [--threads N]   (component calls whose inputs are final run at once; default: one a core)\n"
           "                     [--variant COMPONENT[=FILE.wasm] [--variant-config KEY=VALUE] [--out-variant B.db]]\n"
           "                       (A/B: the graph and the graph with COMPONENT replaced, side by side)\n"
           "T: ns since the epoch, or a duration from the log's start (12.5s, +2m)\n");

@@ -145,6 +145,10 @@ TEST(install_sdk_builds_projects_without_the_checkout) {
   snprintf(cmd, sizeof cmd, "%s install-sdk %s", test_replaysim_path(), sdk);
   ASSERT_EQ(test_run(cmd, &out), 0);
   free(out);
+  /* Both contracts, for projects that build against either. */
+  snprintf(cmd, sizeof cmd, "grep -q '^package rsim:sim@0.2.0;' %.900s/wit/sim.wit && "
+           "grep -q '^package rsim:sim@0.3.0;' %.900s/wit/0.3.0/sim.wit", sdk, sdk);
+  ASSERT_EQ(test_run(cmd, NULL), 0);
   /* Only the SDK's bin/ and the system's on PATH (clang-19 is Debian's). */
   snprintf(cmd, sizeof cmd, "PATH='%s':/usr/bin:/bin; replaysim new planner inst && cd inst && ln -sf '%s' drive.db "
            "&& make && replaysim run graph.yaml --store drive.db && cat toolchain.mk", bin, drive);
