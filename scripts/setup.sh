@@ -175,7 +175,7 @@ install_crate wit-bindgen-cli "$WIT_BINDGEN_VERSION" "$RSIM_CACHE/wit-bindgen-$W
 install_crate wasm-tools "$WASM_TOOLS_VERSION" "$RSIM_CACHE/wasm-tools-$WASM_TOOLS_VERSION" wasm-tools
 install_crate wac-cli "$WAC_VERSION" "$RSIM_CACHE/wac-$WAC_VERSION" wac
 
-# componentize-py (Python components: components/planner-py, `replaysim new
+# componentize-py (Python components: components/templates/planner.py, `replaysim new
 # --lang python`): pip into a venv of its own, keyed by version; bin/ holds
 # only a link to its command, so that PATH gets no second python.
 cpy="$RSIM_CACHE/componentize-py-$COMPONENTIZE_PY_VERSION"

@@ -1,6 +1,6 @@
 /*
 ** test_python.c -- a component in Python (issue 18): the Python planner
-** (components/planner-py, built by componentize-py with replaysim's
+** (components/templates/planner.py, built by componentize-py with replaysim's
 ** deterministic WASI adapter plugged in) in the demo graph gives the same
 ** digest twice, after seeks and after a resume from checkpoint files; its
 ** WASI random is the graph's (another seed, another run); without
