@@ -51,6 +51,21 @@ const char *test_write_text(const char *name, const char *text) {
   return path;
 }
 
+const char *test_demo_graph_warning(void) {
+  FILE *f = fopen(test_source_path("examples/demo/graph.yaml"), "rb");
+  if (!f) test_fail(__FILE__, __LINE__, "cannot read the demo graph");
+  static char demo[16384], timed[17000];
+  size_t n = fread(demo, 1, sizeof demo - 1, f);
+  fclose(f);
+  demo[n] = 0;
+  static const char trigger[] = "    trigger: radar_front\n";
+  const char *at = strstr(demo, trigger);
+  if (!at) test_fail(__FILE__, __LINE__, "the demo graph's tracker has no `%s`", "trigger: radar_front");
+  at += strlen(trigger);
+  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
+  return test_write_text("graph.yaml", timed);
+}
+
 int64_t test_query_int(const char *db, const char *sql) {
   sqlite3 *h;
   sqlite3_stmt *st;

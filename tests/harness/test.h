@@ -128,6 +128,10 @@ int test_replay(const char *graph, const char *store, const char *extra, char **
 void test_find_digest(const char *out, const char *label, char hex[65]);
 /* Writes text to a file in the test's folder; returns its path (static). */
 const char *test_write_text(const char *name, const char *text);
+/* The demo graph with its tracker given a budget of 1 us (on_timing: warn),
+** so that every tracker call logs a warning: graph.yaml in the test's
+** folder; returns its path (test_write_text's static buffer). */
+const char *test_demo_graph_warning(void);
 /* The first column of the first row of a query on a SQLite file. */
 int64_t test_query_int(const char *db, const char *sql);
 /* Writes a w x h JPEG of one colour (libjpeg-turbo, quality 95, 4:4:4) into

@@ -18,18 +18,7 @@ TEST(browser_ui_plays_seeks_and_draws_boxes) {
   const char *drive = test_make_drive("drive.db", "3s", 2);
   char script[1024], graph[1024], shot[1024], gates[1024], cmd[6200], *out = NULL;
   snprintf(script, sizeof script, "%s", test_source_path("tests/browser/ui_test.mjs")); /* static buffers */
-  /* The demo graph, its tracker given a budget of 1 us. */
-  FILE *f = fopen(test_source_path("examples/demo/graph.yaml"), "rb");
-  ASSERT(f);
-  static char demo[16384], timed[17000];
-  size_t n = fread(demo, 1, sizeof demo - 1, f);
-  fclose(f);
-  demo[n] = 0;
-  const char *at = strstr(demo, "    trigger: radar_front\n");
-  ASSERT(at);
-  at += strlen("    trigger: radar_front\n");
-  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
-  snprintf(graph, sizeof graph, "%s", test_write_text("graph.yaml", timed));
+  snprintf(graph, sizeof graph, "%s", test_demo_graph_warning());
   /* A gate the demo detector cannot keep in every window: markers to find. */
   snprintf(gates, sizeof gates, "%s",
            test_write_text("gates.yaml", "gates:\n  - {metric: f1, component: detector, scope: window, min: 0.99}\n"));

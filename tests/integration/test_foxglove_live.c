@@ -16,18 +16,8 @@ TEST(foxglove_client_watches_and_drives_the_replay) {
   const char *drive = test_make_drive("drive.db", "3s", 2);
   char script[1024], graph[1024], dir[1024], cmd[5200], *out = NULL;
   snprintf(script, sizeof script, "%s", test_source_path("tests/browser/foxglove_test.mjs")); /* static buffers */
-  /* The demo graph, its tracker given a budget of 1 us: warnings for /rsim/log. */
-  FILE *f = fopen(test_source_path("examples/demo/graph.yaml"), "rb");
-  ASSERT(f);
-  static char demo[16384], timed[17000];
-  size_t n = fread(demo, 1, sizeof demo - 1, f);
-  fclose(f);
-  demo[n] = 0;
-  const char *at = strstr(demo, "    trigger: radar_front\n");
-  ASSERT(at);
-  at += strlen("    trigger: radar_front\n");
-  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
-  snprintf(graph, sizeof graph, "%s", test_write_text("graph.yaml", timed));
+  /* Tracker warnings for /rsim/log. */
+  snprintf(graph, sizeof graph, "%s", test_demo_graph_warning());
   snprintf(dir, sizeof dir, "%s", drive);
   char *slash = strrchr(dir, '/');
   if (slash) *slash = 0;

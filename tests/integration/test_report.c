@@ -79,18 +79,8 @@ TEST(report_shows_the_eval_numbers_of_two_runs_in_chromium) {
   free(out);
   /* b: the first 3 s, the tracker given a budget no call keeps, so that b
   ** records warnings for its plots to mark. */
-  FILE *f = fopen(g, "rb");
-  ASSERT(f);
-  static char demo[16384], timed[17000];
-  size_t len = fread(demo, 1, sizeof demo - 1, f);
-  fclose(f);
-  demo[len] = 0;
-  const char *at = strstr(demo, "    trigger: radar_front\n");
-  ASSERT(at);
-  at += strlen("    trigger: radar_front\n");
-  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
   char gb[1024];
-  snprintf(gb, sizeof gb, "%s", test_write_text("timed.yaml", timed));
+  snprintf(gb, sizeof gb, "%s", test_demo_graph_warning());
   snprintf(cmd, sizeof cmd, "--speed max --to 3s --out %s", b);
   ASSERT_EQ(test_replay(gb, drive, cmd, &out, NULL), 0);
   free(out);
