@@ -107,6 +107,27 @@ static char *slurp(const char *path, size_t *n) {
   return b;
 }
 
+/* Checkpoint files 0..99 of dir are those of ref_dir, byte for byte, and
+** the same ones exist; returns how many. */
+static int same_checkpoint_files(const char *ref_dir, const char *dir, int threads) {
+  int files = 0;
+  for (int b = 0; b < 100; b++) {
+    char pa[1200], pb[1200];
+    snprintf(pa, sizeof pa, "%s/ckpt-%012d.rsck", ref_dir, b);
+    snprintf(pb, sizeof pb, "%s/ckpt-%012d.rsck", dir, b);
+    size_t na = 0, nb = 0;
+    char *a = slurp(pa, &na), *bb = slurp(pb, &nb);
+    ASSERT_EQ(a == NULL, bb == NULL);
+    if (a) {
+      files++;
+      if (na != nb || memcmp(a, bb, na)) test_fail(__FILE__, __LINE__, "%s differs on %d threads", pb, threads);
+    }
+    free(a);
+    free(bb);
+  }
+  return files;
+}
+
 /* The lines of out that start with "digest" (run and per-component digests). */
 static void digest_lines(const char *out, char *dst, size_t cap) {
   dst[0] = 0;
@@ -160,21 +181,7 @@ static void same_on_all_thread_counts(const char *graph, const char *drive, bool
     free(evs);
     free(out);
     if (!ckpts) continue;
-    int files = 0;
-    for (int b = 0; b < 100; b++) {
-      char pa[1200], pb[1200];
-      snprintf(pa, sizeof pa, "%s/ckpt-%012d.rsck", ref_dir, b);
-      snprintf(pb, sizeof pb, "%s/ckpt-%012d.rsck", dir, b);
-      size_t na = 0, nb = 0;
-      char *a = slurp(pa, &na), *bb = slurp(pb, &nb);
-      ASSERT_EQ(a == NULL, bb == NULL);
-      if (a) {
-        files++;
-        if (na != nb || memcmp(a, bb, na)) test_fail(__FILE__, __LINE__, "%s differs on %d threads", pb, kThreads[k]);
-      }
-      free(a);
-      free(bb);
-    }
+    int files = same_checkpoint_files(ref_dir, dir, kThreads[k]);
     ASSERT(files >= 5);
   }
   free(ref_out);
@@ -528,21 +535,7 @@ static void same_with_window(const char *graph, const char *drive, const char *t
                 ref_ev);
     free(outs);
     free(evs);
-    int files = 0;
-    for (int b = 0; b < 100; b++) {
-      char pa[1200], pb[1200];
-      snprintf(pa, sizeof pa, "%s/ckpt-%012d.rsck", ref_dir, b);
-      snprintf(pb, sizeof pb, "%s/ckpt-%012d.rsck", dir, b);
-      size_t na = 0, nb = 0;
-      char *a = slurp(pa, &na), *bb = slurp(pb, &nb);
-      ASSERT_EQ(a == NULL, bb == NULL);
-      if (a) {
-        files++;
-        if (na != nb || memcmp(a, bb, na)) test_fail(__FILE__, __LINE__, "%s differs on %d threads", pb, kThreads[k]);
-      }
-      free(a);
-      free(bb);
-    }
+    int files = same_checkpoint_files(ref_dir, dir, kThreads[k]);
     if (!stateful) {
       ASSERT_EQ(files, 0);
       continue;
