@@ -273,4 +273,11 @@ const rsim_type *rsim_engine_reading_type(void);
 ** list<u64> elements only when handed to a component. */
 void rsim_engine_reading_to_val(const rsim_reading *r, rsim_val *out);
 
+/* The seed a component with `wasi: deterministic` draws its random numbers
+** from: its config value wasi.seed, an unsigned number (decimal or 0x..), or
+** a fixed default when text is NULL.  Either way the graph decides it, so two
+** runs of one graph draw the same numbers.  A malformed text fails with
+** RSIM_EINVAL and a message quoting it. */
+int rsim_engine_wasi_seed(const char *text, uint64_t *out, rsim_errbuf *eb);
+
 #endif /* RSIM_ENGINE_H */

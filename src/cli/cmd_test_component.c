@@ -97,10 +97,9 @@ static int h_get_config(void *ctx, const rsim_func_sig *sig, const rsim_val *arg
 ** `wasi: deterministic` to ask for: calling the component is the consent. */
 static int h_wasi_seed(void *ctx, const rsim_func_sig *sig, const rsim_val *args, size_t nargs, rsim_val *result) {
   tc_ctx *c = ctx;
-  const char *v = rsim_kv_get(c->config, c->n_config, "wasi.seed");
+  rsim_errbuf eb = {0};
   result->kind = RSIM_U64;
-  result->of.u = v ? strtoull(v, NULL, 0) : 0x7273696d2d776173ull;
-  return 0;
+  return rsim_engine_wasi_seed(rsim_kv_get(c->config, c->n_config, "wasi.seed"), &result->of.u, &eb); /* checked */
 }
 
 static const rsim_host_def kHost[] = {
@@ -231,6 +230,10 @@ int cli_test_component(int argc, char **argv) {
     else return usage();
   }
   if (!wasm || !store) return usage();
+  uint64_t seed;
+  rsim_errbuf seb = {0};
+  if (rsim_engine_wasi_seed(rsim_kv_get(ctx.config, ctx.n_config, "wasi.seed"), &seed, &seb))
+    return cli_fail("test-component: --config wasi.seed: %s", seb.msg);
 
   int rc = CLI_FAIL;
   rsim_wasm_engine *we = NULL;

@@ -196,18 +196,14 @@ const size_t rsim__n_host_defs = sizeof rsim__host_defs / sizeof rsim__host_defs
 
 /* ---- rsim:wasi/deterministic: for components with `wasi: deterministic` ------------ */
 
-/* The seed of the WASI adapter's random numbers: the component's `config:`
-** value `wasi.seed` (a number), or a fixed default.  Either way the graph
-** decides it, so two runs of one graph draw the same numbers. */
-#define RSIM_WASI_DEFAULT_SEED 0x7273696d2d776173ull /* "rsim-was" */
-
+/* The seed of the WASI adapter's random numbers (the graph loader has
+** refused a malformed wasi.seed, so this cannot fail). */
 static int host_wasi_seed(void *ctx, const rsim_func_sig *sig, const rsim_val *args, size_t nargs,
                           rsim_val *result) {
   rsim__host_ctx *h = ctx;
-  const char *v = rsim__engine_config(h->engine, h->node, "wasi.seed");
+  rsim_errbuf eb = {0};
   result->kind = RSIM_U64;
-  result->of.u = v ? strtoull(v, NULL, 0) : RSIM_WASI_DEFAULT_SEED;
-  return 0;
+  return rsim_engine_wasi_seed(rsim__engine_config(h->engine, h->node, "wasi.seed"), &result->of.u, &eb);
 }
 
 const rsim_host_def rsim__wasi_host_defs[] = {

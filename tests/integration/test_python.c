@@ -139,6 +139,18 @@ TEST(python_planner_random_is_seeded_by_the_graph) {
   free(out);
   ASSERT(a[0] && b[0]);
   ASSERT(strcmp(a, b) != 0);
+  /* A seed that is not a number is refused when the graph loads (it was
+  ** read as 0), and by test-component, naming it. */
+  const char *bad = python_graph("seedbad.yaml", "wasi.seed: \"42\"", "wasi.seed: \"4x2\"");
+  ASSERT_EQ(test_replaysim(&out, "check %s --store %s", bad, drive), 1);
+  ASSERT_CONTAINS(test_last_line(out), "component 'planner': config wasi.seed: ");
+  ASSERT_CONTAINS(test_last_line(out), "4x2");
+  free(out);
+  ASSERT_EQ(test_replaysim(&out, "test-component %s --store %s --sensor can --config wasi.seed=-1",
+                           test_component_path("planner_py"), drive),
+            1);
+  ASSERT_CONTAINS(test_last_line(out), "test-component: --config wasi.seed: ");
+  free(out);
 }
 
 TEST(python_component_needs_wasi_deterministic_and_the_adapter) {
