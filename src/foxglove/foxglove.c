@@ -633,10 +633,19 @@ void rsim_fox_player_event(rsim_fox *f, const rsim_player_event *ev) {
 
 bool rsim_fox_is_control(const uint8_t *data, size_t n, bool binary) { return binary && n >= 1 && data[0] == 0x03; }
 
+/* Subscriptions a client may hold: many times the channels of any graph, and
+** few enough that a client (one that may watch need not hold the token)
+** cannot make each message cost the server a quadratic search. */
+#define FOX_MAX_SUBS 1024
+
 static void subscribe(rsim_fox_client *c, json_t *subs) {
   size_t i;
   json_t *s;
   json_array_foreach(subs, i, s) {
+    if (c->n_subs >= FOX_MAX_SUBS) {
+      rsim_fox_client_status(c, 2, "subscribe: at most 1024 subscriptions a client; the rest are refused");
+      break;
+    }
     json_t *id = json_object_get(s, "id"), *ch = json_object_get(s, "channelId");
     if (!json_is_integer(id) || !json_is_integer(ch) || json_integer_value(id) < 0 || json_integer_value(id) > UINT32_MAX) {
       rsim_fox_client_status(c, 2, "subscribe: each subscription needs an integer id and channelId");

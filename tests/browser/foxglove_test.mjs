@@ -235,6 +235,13 @@ try {
   if (b.seen.statuses.some(s => s.message.includes(token))) fail('a status repeats the token');
   if ((await api('state')).mode !== 'playing') fail('a client without the token changed the run');
   console.log('a client without the token is refused:', b.seen.statuses.find(s => s.level === 2).message);
+  // Nor may a client hold subscriptions without bound: 2,000 in one message
+  // get 1,024, the rest refused with a status, and the server goes on.
+  const many = Array.from({ length: 2000 }, (_, i) => ({ id: 100000 + i, channelId: a.seen.channels[0].id }));
+  b.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: many }));
+  await b.seen.until(() => b.seen.statuses.some(s => /at most 1024 subscriptions/.test(s.message)), 'the subscription cap');
+  if ((await api('state')).mode !== 'playing') fail('the server stopped playing after 2,000 subscriptions');
+  console.log('subscriptions capped:', b.seen.statuses.find(s => /at most 1024/.test(s.message)).message);
   b.client.close();
 
   // Play to the end at 100x: PlaybackState says ended.

@@ -32,6 +32,7 @@ TEST(foxglove_client_watches_and_drives_the_replay) {
   ASSERT_CONTAINS(out, "seek-forward: t = +2.2 s");
   ASSERT_CONTAINS(out, "seek-back: t = +0.7 s");
   ASSERT_CONTAINS(out, "a client without the token is refused");
+  ASSERT_CONTAINS(out, "subscriptions capped: subscribe: at most 1024");
   ASSERT_CONTAINS(out, "foxglove ok");
   free(out);
 }
