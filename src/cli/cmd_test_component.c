@@ -230,10 +230,6 @@ int cli_test_component(int argc, char **argv) {
     else return usage();
   }
   if (!wasm || !store) return usage();
-  uint64_t seed;
-  rsim_errbuf seb = {0};
-  if (rsim_engine_wasi_seed(rsim_kv_get(ctx.config, ctx.n_config, "wasi.seed"), &seed, &seb))
-    return cli_fail("test-component: --config wasi.seed: %s", seb.msg);
 
   int rc = CLI_FAIL;
   rsim_wasm_engine *we = NULL;
@@ -245,6 +241,11 @@ int cli_test_component(int argc, char **argv) {
   size_t nargs = 0;
   char why[1024] = "";
   rsim_wasm_engine_opts wo = {.fuel = true};
+  uint64_t seed;
+  if (rsim_engine_wasi_seed(rsim_kv_get(ctx.config, ctx.n_config, "wasi.seed"), &seed, &eb)) {
+    snprintf(why, sizeof why, "--config wasi.seed: %s", eb.msg);
+    goto done;
+  }
   if (rsim_wasm_engine_new_opts(&wo, &we, &eb) || rsim_component_load(we, wasm, &comp, &eb)) {
     snprintf(why, sizeof why, "%s", eb.msg);
     goto done;

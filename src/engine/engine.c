@@ -1204,11 +1204,12 @@ int rsim__frame_close(rsim_engine *e) {
   frame *f = &e->fr[0];
   size_t k = (size_t)(f->run_hi - e->run_base);
   for (size_t r = 0; r < k; r++) job_clear(e->runs[r]);
-  memmove(e->runs, e->runs + k, (e->n_runs - k) * sizeof *e->runs);
+  if (e->n_runs > k) /* (none at all before the first run, as after a resume: runs is NULL) */
+    memmove(e->runs, e->runs + k, (e->n_runs - k) * sizeof *e->runs);
   e->n_runs -= k;
   e->run_base = f->run_hi;
   frame_clear(f);
-  memmove(e->fr, e->fr + 1, --e->n_fr * sizeof *e->fr);
+  if (--e->n_fr) memmove(e->fr, e->fr + 1, e->n_fr * sizeof *e->fr);
   e->mid = false;
   if (e->o.record) rsim_record_instant_done(e->o.record, e->now);
   return rsim__ckpt_after_step(e);
