@@ -15,21 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rsim/engine.h"
 #include "rsim/wasm.h"
-
-static double now_s(void) {
-  static int cpu = -1;
-  if (cpu < 0) cpu = getenv("RSIM_BENCH_CLOCK") && !strcmp(getenv("RSIM_BENCH_CLOCK"), "cpu");
-  struct timespec ts;
-  clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what, const char *msg) {
-  fprintf(stderr, "bench_contracts: %s: %s\n", what, msg);
-  exit(1);
-}
 
 static int h_none(void *ctx, const rsim_func_sig *sig, const rsim_val *a, size_t n, rsim_val *r) {
   rsim_val_set_case(r, RSIM_OPTION, 0, false);
@@ -53,18 +41,13 @@ static int h_config(void *ctx, const rsim_func_sig *sig, const rsim_val *a, size
 ** reading (how the contract carries payloads) or as restore's list<u8>. */
 static double bench(rsim_wasm_engine *we, const char *dir, const char *name, const char *iface, size_t bytes,
                     bool as_restore) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s.wasm", dir, name);
-  rsim_errbuf eb = {0};
-  rsim_component *c;
-  if (rsim_component_load(we, path, &c, &eb)) die(path, eb.msg);
   rsim_host_def defs[] = {{iface, "get-sensor-data", h_none}, {iface, "sim-time", h_time},
                           {iface, "log", h_log}, {iface, "get-config", h_config}};
-  rsim_instance *in;
-  if (rsim_instance_new(c, name, defs, 4, NULL, NULL, &in, &eb)) die(path, eb.msg);
+  rsim_component *c;
+  rsim_instance *in = bench_instance(we, dir, name, defs, 4, &c);
   uint8_t *p = calloc(bytes, 1);
   for (size_t i = 0; i < bytes; i++) p[i] = (uint8_t)(i * 131);
-  rsim_val arg, res;
+  rsim_val arg;
   int fn;
   if (as_restore) {
     rsim_val_set_bytes(&arg, p, bytes);
@@ -74,17 +57,8 @@ static double bench(rsim_wasm_engine *we, const char *dir, const char *name, con
     rsim_engine_reading_to_val(&r, &arg);
     fn = rsim_component_find_export(c, "process-frame");
   }
-  if (fn < 0) die(path, "no such export");
-  int n = bytes > (1u << 20) ? 20 : 100;
-  /* One call first: the argument slots are built once, as in a replay. */
-  if (rsim_instance_call(in, (size_t)fn, &arg, 1, &res)) die(path, rsim_instance_errmsg(in));
-  rsim_val_clear(&res);
-  double t0 = now_s();
-  for (int i = 0; i < n; i++) {
-    if (rsim_instance_call(in, (size_t)fn, &arg, 1, &res)) die(path, rsim_instance_errmsg(in));
-    rsim_val_clear(&res);
-  }
-  double us = (now_s() - t0) / n * 1e6;
+  if (fn < 0) bench_die(name, "no such export");
+  double us = bench_calls_us(in, (size_t)fn, &arg, 1, bytes > (1u << 20) ? 20 : 100, 1);
   rsim_val_clear(&arg);
   free(p);
   rsim_instance_free(in);
@@ -93,10 +67,11 @@ static double bench(rsim_wasm_engine *we, const char *dir, const char *name, con
 }
 
 int main(int argc, char **argv) {
+  bench_name = "bench_contracts";
   const char *dir = argc > 1 ? argv[1] : RSIM_BENCH_COMPONENTS;
   rsim_errbuf eb = {0};
   rsim_wasm_engine *we;
-  if (rsim_wasm_engine_new(&we, &eb)) die("wasm", eb.msg);
+  if (rsim_wasm_engine_new(&we, &eb)) bench_die("wasm", eb.msg);
   static const struct {
     const char *what;
     size_t bytes;

@@ -2,6 +2,7 @@
 ** bench_pipeline.c -- wasm against native, side by side in one process.
 **
 **   bench_pipeline DRIVE.db GRAPH.yaml
+**   bench_pipeline --fusion-64 COMPONENT_DIR CALLS   (3.'s fusion call only, for perf)
 **
 ** 1. The demo graph through the engine (WebAssembly components, Wasmtime).
 ** 2. The same four algorithm cores compiled natively and called directly,
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rsim/engine.h"
 #include "rsim/store.h"
 #include "rsim/wasm.h"
@@ -28,18 +30,6 @@
 #include "rsim_planner.h"
 #include "rsim_tracker.h"
 
-/* RSIM_BENCH_CLOCK=cpu: the process's CPU time instead of wall time, for
-** figures that hold on a machine busy with other work (the per-component
-** means come from the engine and stay wall time). */
-static double now_s(void) {
-  static int cpu = -1;
-  if (cpu < 0) cpu = getenv("RSIM_BENCH_CLOCK") && !strcmp(getenv("RSIM_BENCH_CLOCK"), "cpu");
-  if (!cpu) return (double)rsim_monotonic_ns() / 1e9;
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 typedef struct acc {
   uint64_t calls;
   double total_s;
@@ -47,12 +37,7 @@ typedef struct acc {
 
 static void tick(acc *a, double t0) {
   a->calls++;
-  a->total_s += now_s() - t0;
-}
-
-static void die(const char *what, const char *msg) {
-  fprintf(stderr, "bench_pipeline: %s: %s\n", what, msg);
-  exit(1);
+  a->total_s += bench_now_s() - t0;
 }
 
 /* ---- native pipeline ------------------------------------------------------------ */
@@ -78,7 +63,7 @@ typedef struct native {
 
 static void run_detector(native *n, const rsim_reading *r) {
   det_box boxes[256];
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int k = det_process(&n->det, &n->dp, r->payload, 640, 360, 3, boxes, 256);
   if (k > 256) k = 256;
   n->n_cams = k < 0 ? 0 : k;
@@ -93,7 +78,7 @@ static void run_detector(native *n, const rsim_reading *r) {
 
 static void run_tracker(native *n, const rsim_reading *r) {
   trk_detection d[TRK_MAX_DET];
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int k = trk_decode(r->payload, r->payload_len, d, TRK_MAX_DET);
   if (k > TRK_MAX_DET) k = TRK_MAX_DET;
   if (k >= 0) trk_update(n->trk, r->t, d, k);
@@ -108,7 +93,7 @@ static void run_tracker(native *n, const rsim_reading *r) {
 
 static void run_fusion(native *n) {
   if (!n->have_det || !n->have_trk) return;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   n->n_fused = fus_fuse(&n->fp, n->cams, n->n_cams, n->radar, n->n_radar, n->fused, 320);
   tick(&n->a[2], t0);
   n->have_fus = true;
@@ -118,7 +103,7 @@ static void run_planner(native *n) {
   if (!n->have_fus || !n->have_ego) return;
   pln_obj objs[320];
   pln_out out;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (int i = 0; i < n->n_fused; i++) objs[i] = (pln_obj){n->fused[i].x, n->fused[i].y, n->fused[i].vx, n->fused[i].vy};
   pln_plan(&n->pp, &n->ego, objs, n->n_fused, &out);
   tick(&n->a[3], t0);
@@ -138,10 +123,10 @@ static double run_native(rsim_store *st, native *n, double *sim_s) {
   rsim_store_time_range(st, &first, &last);
   const char *ids[] = {"camera_front", "radar_front", "can_vehicle"};
   rsim_cursor *c;
-  if (rsim_store_cursor_open(st, first, last, ids, 3, &c)) die("cursor", rsim_store_errmsg(st));
+  if (rsim_store_cursor_open(st, first, last, ids, 3, &c)) bench_die("cursor", rsim_store_errmsg(st));
   const int64_t fus_p = 50000000, pln_p = 100000000;
   rsim_time next_fus = first, next_pln = first;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   const rsim_reading *r;
   rsim_time t;
   for (;;) {
@@ -160,7 +145,7 @@ static double run_native(rsim_store *st, native *n, double *sim_s) {
     if (next_fus == t && t <= last) run_fusion(n), next_fus += fus_p;
     if (next_pln == t && t <= last) run_planner(n), next_pln += pln_p;
   }
-  double wall = now_s() - t0;
+  double wall = bench_now_s() - t0;
   rsim_cursor_close(c);
   det_ctx_free(&n->det);
   free(n->trk);
@@ -183,20 +168,14 @@ static int h_config_never_trap(void *ctx, const rsim_func_sig *s, const rsim_val
 }
 
 static rsim_instance *instance(rsim_wasm_engine *we, const char *dir, const char *name, rsim_component **c) {
-  char path[1024];
-  rsim_errbuf eb = {0};
-  snprintf(path, sizeof path, "%s/%s.wasm", dir, name);
-  if (rsim_component_load(we, path, c, &eb)) die(path, eb.msg);
   static const char *iface = "rsim:sim/sensor-data@0.2.0";
   rsim_host_def defs[4] = {{iface, "get-sensor-data", h_none}, {iface, "sim-time", h_none},
                            {iface, "log", h_none}, {iface, "get-config", h_config_never_trap}};
-  rsim_instance *in;
-  if (rsim_instance_new(*c, name, defs, 4, NULL, NULL, &in, &eb)) die(name, eb.msg);
-  return in;
+  return bench_instance(we, dir, name, defs, 4, c);
 }
 
 /* Mean seconds of one call of a fusion component with 64 camera objects. */
-static void bench_64_objects(rsim_wasm_engine *we, const char *dir, double *wasm_us, double *native_us) {
+static void bench_64_objects(rsim_wasm_engine *we, const char *dir, int N, double *wasm_us, double *native_us) {
   rsim_component *c;
   rsim_instance *in = instance(we, dir, "fusion", &c);
   rsim_val args[2];
@@ -221,21 +200,14 @@ static void bench_64_objects(rsim_wasm_engine *we, const char *dir, double *wasm
     cams[i] = (fus_cam){box[0], box[1], box[2], box[3], 0.9f, "car", ""};
     snprintf(cams[i].id, sizeof cams[i].id, "%s", id);
   }
-  const int N = 2000;
-  rsim_val res;
-  double t0 = now_s();
-  for (int i = 0; i < N; i++) {
-    if (rsim_instance_call(in, 0, args, 2, &res)) die("fusion", rsim_instance_errmsg(in));
-    rsim_val_clear(&res);
-  }
-  *wasm_us = (now_s() - t0) / N * 1e6;
+  *wasm_us = bench_calls_us(in, 0, args, 2, N, 0);
   fus_params p;
   fus_params_default(&p);
   fus_obj out[128];
   volatile int sink = 0;
-  t0 = now_s();
+  double t0 = bench_now_s();
   for (int i = 0; i < N; i++) sink += fus_fuse(&p, cams, 64, NULL, 0, out, 128);
-  *native_us = (now_s() - t0) / N * 1e6;
+  *native_us = (bench_now_s() - t0) / N * 1e6;
   rsim_val_clear(&args[0]);
   rsim_val_clear(&args[1]);
   rsim_instance_free(in);
@@ -251,22 +223,16 @@ static double bench_payload(rsim_wasm_engine *we, const char *dir, size_t bytes,
   rsim_instance *in = instance(we, dir, "trap_nth", &c);
   uint8_t *p = calloc(bytes ? bytes : 1, 1);
   rsim_reading r = {.sensor_id = (char *)"cam", .t = 1, .kind = RSIM_SENSOR_CAMERA, .payload = p, .payload_len = bytes};
-  rsim_val arg, res;
+  rsim_val arg;
   int fn = 0;
   if (as_u8) {
     rsim_val_set_bytes(&arg, p, bytes);
     fn = rsim_component_find_export(c, "rsim:sim/state@0.2.0#restore");
-    if (fn < 0) die("payload", "trap_nth has no state restore");
+    if (fn < 0) bench_die("payload", "trap_nth has no state restore");
   } else {
     rsim_engine_reading_to_val(&r, &arg);
   }
-  int N = bytes >= (1u << 20) ? 50 : 500;
-  double t0 = now_s();
-  for (int i = 0; i < N; i++) {
-    if (rsim_instance_call(in, fn, &arg, 1, &res)) die("payload", rsim_instance_errmsg(in));
-    rsim_val_clear(&res);
-  }
-  double us = (now_s() - t0) / N * 1e6;
+  double us = bench_calls_us(in, (size_t)fn, &arg, 1, bytes >= (1u << 20) ? 50 : 500, 0);
   rsim_val_clear(&arg);
   free(p);
   rsim_instance_free(in);
@@ -275,14 +241,27 @@ static double bench_payload(rsim_wasm_engine *we, const char *dir, size_t bytes,
 }
 
 int main(int argc, char **argv) {
+  bench_name = "bench_pipeline";
+  /* Only the fusion call with 64 objects, many times: for a profiler. */
+  if (argc == 4 && !strcmp(argv[1], "--fusion-64")) {
+    rsim_errbuf eb = {0};
+    rsim_wasm_engine *we;
+    if (rsim_wasm_engine_new(&we, &eb)) bench_die("wasm", eb.msg);
+    double w64, n64;
+    bench_64_objects(we, argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 2000, &w64, &n64);
+    printf("fusion with 64 detected objects: %.1f us a call (native %.1f us)\n", w64, n64);
+    rsim_wasm_engine_free(we);
+    return 0;
+  }
   if (argc != 3) {
-    fprintf(stderr, "usage: bench_pipeline DRIVE.db GRAPH.yaml\n");
+    fprintf(stderr, "usage: bench_pipeline DRIVE.db GRAPH.yaml\n"
+                    "       bench_pipeline --fusion-64 COMPONENT_DIR CALLS   (that call only, for a profiler)\n");
     return 2;
   }
   rsim_errbuf eb = {0};
   rsim_store *st;
   rsim_graph *g;
-  if (rsim_store_open(argv[1], &st, &eb) || rsim_graph_load(argv[2], &g, &eb)) die("open", eb.msg);
+  if (rsim_store_open(argv[1], &st, &eb) || rsim_graph_load(argv[2], &g, &eb)) bench_die("open", eb.msg);
   char dir[1024];
   snprintf(dir, sizeof dir, "%s", rsim_graph_component_wasm(g, 0));
   *strrchr(dir, '/') = 0;
@@ -290,13 +269,13 @@ int main(int argc, char **argv) {
   /* 1. wasm through the engine */
   rsim_engine_opts o = {.store = st, .log_level = RSIM_LOG_ERROR};
   rsim_engine *e;
-  if (rsim_engine_new(g, &o, &e, &eb)) die("engine", eb.msg);
-  double t0 = now_s();
+  if (rsim_engine_new(g, &o, &e, &eb)) bench_die("engine", eb.msg);
+  double t0 = bench_now_s();
   int rc;
   while ((rc = rsim_engine_step(e)) == RSIM_OK) {
   }
-  double wasm_wall = now_s() - t0;
-  if (rc != RSIM_EEOF) die("run", rsim_engine_errmsg(e));
+  double wasm_wall = bench_now_s() - t0;
+  if (rc != RSIM_EEOF) bench_die("run", rsim_engine_errmsg(e));
   rsim_time from, to;
   rsim_engine_range(e, &from, &to);
   double sim = (double)(to - from) / 1e9;
@@ -328,9 +307,9 @@ int main(int argc, char **argv) {
 
   /* 3. boundary costs */
   rsim_wasm_engine *we;
-  if (rsim_wasm_engine_new(&we, &eb)) die("wasm", eb.msg);
+  if (rsim_wasm_engine_new(&we, &eb)) bench_die("wasm", eb.msg);
   double w64, n64;
-  bench_64_objects(we, dir, &w64, &n64);
+  bench_64_objects(we, dir, 2000, &w64, &n64);
   printf("\n## Boundary\n\n| call | wasm us | native us |\n|---|---|---|\n");
   printf("| fusion with 64 detected objects | %.1f | %.1f |\n", w64, n64);
   static const struct {

@@ -2,16 +2,20 @@
 ** bench_player.c -- pacing at 1x: how late instants start against their
 ** schedule (tick jitter), with the demo graph doing its work.
 **
-**   bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED]
+**   bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead]
 **
 ** Plays SECONDS of the drive at SPEED (default 10 s at 1x) through the tape
 ** deck on the real monotonic clock.  Each time the player asks to wait, the
 ** bench sleeps and measures how late it woke (the oversleep: what the host
 ** adds to every tick), and for each instant how far behind its due time it
-** started (the player's lag).  Prints a Markdown table.
+** started (the player's lag) and how late its outputs were there (its
+** step's end).  no-ahead turns off the work done while the player waits
+** (rsim_engine_work_ahead), for a side-by-side comparison.  Prints a
+** Markdown table.
 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "rsim/player.h"
@@ -29,7 +33,7 @@ static double pct(int64_t *v, size_t n, double q) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS]\n");
+    fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead]\n");
     return 2;
   }
   double secs = argc > 3 ? atof(argv[3]) : 10, speed = argc > 4 ? atof(argv[4]) : 1;
@@ -47,19 +51,20 @@ int main(int argc, char **argv) {
   rsim_store_time_range(st, &first, &last);
   rsim_engine_opts eo = {.store = st, .to = first + (int64_t)(secs * 1e9), .log_level = RSIM_LOG_ERROR,
                          .threads = threads};
-  rsim_player_opts po = {.speed = speed};
+  bool ahead = argc <= 6 || strcmp(argv[6], "no-ahead");
+  rsim_player_opts po = {.speed = speed, .no_work_ahead = !ahead};
   if (rsim_engine_new(g, &eo, &e, &eb) || rsim_player_new(e, &po, &p, &eb)) {
     fprintf(stderr, "bench_player: %s\n", eb.msg);
     return 1;
   }
   size_t cap = 1 << 16, n_over = 0, n_lag = 0;
-  int64_t *over = malloc(cap * sizeof *over), *lag = malloc(cap * sizeof *lag);
+  int64_t *over = malloc(cap * sizeof *over), *lag = malloc(cap * sizeof *lag), *late = malloc(cap * sizeof *late);
   int64_t wait, t_start = rsim_monotonic_ns();
   uint64_t done = 0;
   while (rsim_player_poll(p, &wait) == RSIM_OK && wait >= 0) {
     rsim_player_state s;
     rsim_player_state_get(p, &s);
-    for (; done < s.instants && n_lag < cap; done++) lag[n_lag++] = s.lag_ns;
+    for (; done < s.instants && n_lag < cap; done++) late[n_lag] = s.done_late_ns, lag[n_lag++] = s.lag_ns;
     if (wait > 0 && n_over < cap) {
       int64_t t0 = rsim_monotonic_ns();
       struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
@@ -72,15 +77,20 @@ int main(int argc, char **argv) {
   rsim_player_state_get(p, &s);
   qsort(over, n_over, sizeof *over, cmp);
   qsort(lag, n_lag, sizeof *lag, cmp);
+  qsort(late, n_lag, sizeof *late, cmp);
   printf("| %.0f s of the drive at %gx | |\n|---|---|\n", secs, speed);
   printf("| wall time | %.3f s (%.4fx of the sim time) |\n", wall, wall * speed / secs);
   printf("| instants | %llu |\n", (unsigned long long)s.instants);
-  printf("| threads; runs started ahead (a window of instants) | %d; %llu |\n", rsim_engine_threads(e),
+  printf("| threads; work ahead while waiting; runs started ahead | %d; %s; %llu |\n", rsim_engine_threads(e),
+         ahead ? "on" : "off",
          (unsigned long long)rsim_engine_runs_ahead(e));
   printf("| oversleep per wait (%zu) | p50 %.3f ms, p99 %.3f ms, max %.3f ms |\n", n_over, pct(over, n_over, 0.5),
          pct(over, n_over, 0.99), pct(over, n_over, 1));
   printf("| lag of an instant behind its due time (%zu) | p50 %.3f ms, p99 %.3f ms, max %.3f ms |\n", n_lag,
          pct(lag, n_lag, 0.5), pct(lag, n_lag, 0.99), pct(lag, n_lag, 1));
+  printf("| outputs of an instant late against its due time (%zu) | p50 %.3f ms, p99 %.3f ms, max %.3f ms |\n", n_lag,
+         pct(late, n_lag, 0.5), pct(late, n_lag, 0.99), pct(late, n_lag, 1));
+  free(late);
   free(over);
   free(lag);
   rsim_player_free(p);

@@ -112,7 +112,7 @@ typedef struct rsim_engine_opts {
   rsim_log_fn log;        /* NULL = not reported (a record still keeps them) */
   void *log_ud;
   int log_level;          /* lowest level passed to log: 0 debug .. 3 error */
-  int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 1 s, < 0 = only the start */
+  int64_t checkpoint_every_ns; /* sim time between checkpoints; 0 = 0.5 s, < 0 = only the start */
   size_t checkpoint_max;  /* checkpoints kept in memory; when full, every other one goes and the interval doubles; 0 = 4096 */
   const char *checkpoint_dir; /* also write each checkpoint there (created if missing); NULL = memory only */
   int threads;            /* threads for the runs of one instant; 0 = one a core, 1 = the caller's only (see below) */
@@ -152,6 +152,25 @@ int rsim_engine_threads(const rsim_engine *e);
 ** (with threads: the window of instants, docs/design.md); for stats and
 ** tests.  It never changes an output. */
 uint64_t rsim_engine_runs_ahead(const rsim_engine *e);
+/*
+** Work of the coming instants, done while the caller waits for the next
+** one's due time (a player pacing at 1x): with threads, the runs whose
+** inputs are final go to the workers and this returns at once; on one
+** thread, the next instant's first run executes here when its component's
+** mean call fits in budget_ns.  A wait under 1 ms is left alone.  Returns true when it executed a run here
+** (time passed: look at the clock again).  Outputs, digests, records and
+** logs are committed by the next step exactly as without; a seek or
+** restore undoes what was done ahead.
+*/
+bool rsim_engine_work_ahead(rsim_engine *e, int64_t budget_ns);
+/*
+** Whether the caller steps each instant at its due time (a player at a
+** finite speed).  With threads, the stepping thread then never takes a
+** worker's run of a later instant, so an instant closes as soon as its own
+** runs are done; unpaced (the default: max speed, seeks) it takes any,
+** which keeps a chain of calls on one thread.  Outputs do not depend on it.
+*/
+void rsim_engine_set_paced(rsim_engine *e, bool paced);
 /* Time of the instant the last step ran (the start before any step). */
 rsim_time rsim_engine_time(const rsim_engine *e);
 /* Time of the next instant, or RSIM_EEOF. */
@@ -249,7 +268,9 @@ void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *ou
 /*
 ** Keeps a copy of each component's last call's arguments, for inspection
 ** (the server's components panel); off by default, as it copies every
-** input, camera frames too.
+** input, camera frames too.  While on, nothing is run ahead (threads'
+** window, rsim_engine_work_ahead); turn it on before stepping: a run that
+** was executed ahead before keeps no copy of its arguments.
 */
 void rsim_engine_keep_inputs(rsim_engine *e, bool on);
 /* Component i's last inputs as JSON {"t": NS, "inputs": {"param": value}}

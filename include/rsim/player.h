@@ -72,6 +72,7 @@ typedef struct rsim_player_opts {
   int64_t start_offset_ns;  /* begin this far into the range */
   int64_t delay_ns;         /* wait this long before playing */
   int64_t lag_report_ns;    /* report lag above this; 0 = 50 ms */
+  bool no_work_ahead;       /* for comparison only: no rsim_engine_work_ahead while waiting */
   rsim_player_listener listener;
   void *listener_ud;
   rsim_player_clock clock;  /* NULL = rsim_monotonic_ns */
@@ -125,7 +126,8 @@ typedef struct rsim_player_state {
   rsim_player_mode mode;
   rsim_time sim_time, from, to;
   double speed;
-  int64_t lag_ns, max_lag_ns; /* now, and the most so far */
+  int64_t lag_ns, max_lag_ns; /* how late the last instant started; the most so far */
+  int64_t done_late_ns;       /* how late its outputs were there (its step's end against its due time) */
   uint64_t instants;          /* run by the player (not by seeks) */
   bool seeking;               /* a seek is on its way to seek_target */
   rsim_time seek_target;      /* = sim_time when not seeking */

@@ -52,7 +52,7 @@ static int usage(void) {
           "                     [--topics MAP.yaml] [--topic TOPIC=ID[:KIND]]   (MCAP input)\n"
           "                     [--on-corrupt stop|skip]   (skip: a damaged chunk is a gap, not an error)\n"
           "                     [--no-read-ahead]   (read the store on the replay's thread)\n"
-          "                     [--checkpoint-every 1s] [--checkpoint-dir DIR] [--resume DIR]\n"
+          "                     [--checkpoint-every 500ms] [--checkpoint-dir DIR] [--resume DIR]\n"
           "                     [--loop] [--delay D] [--offset D]   (start D into the range)\n"
           "                     [--threads N]   (component calls whose inputs are final run at once; default: one a core)\n"
           "                     [--variant COMPONENT[=FILE.wasm] [--variant-config KEY=VALUE] [--out-variant B.db]]\n"

@@ -44,7 +44,7 @@ struct rsim__ckpts {
   rsim_engine_ckpt_stats stats;
 };
 
-#define DEFAULT_EVERY 1000000000LL /* 1 s of sim time */
+#define DEFAULT_EVERY 500000000LL /* 0.5 s of sim time: seeks p95 under 50 ms (docs/benchmarks.md, 13b) */
 #define DEFAULT_CAP 4096
 
 /* ---- taking ------------------------------------------------------------------------ */
@@ -395,6 +395,8 @@ int rsim_engine_seek_some(rsim_engine *e, rsim_time t, uint64_t max_instants, bo
   rsim_record *rec = e->o.record;
   e->o.record = NULL;
   e->quiet = true;
+  bool paced = e->paced; /* as fast as it goes, whatever the player's speed */
+  e->paced = false;
   rsim_time next;
   bool cut = false;
   for (uint64_t steps = 0; !rc && (rc = rsim_engine_next_time(e, &next)) == RSIM_OK && next <= t; steps++) {
@@ -406,6 +408,7 @@ int rsim_engine_seek_some(rsim_engine *e, rsim_time t, uint64_t max_instants, bo
     k->stats.resimulated++;
   }
   e->quiet = false;
+  e->paced = paced;
   e->o.record = rec;
   if (rc && rc != RSIM_EEOF) return rc;
   if (!cut) k->stats.seeks++;

@@ -1247,6 +1247,7 @@ static int advance_1(rsim_engine *e, int *ran) {
   if (!e->n_fr) {
     int rc = rsim__frame_open(e);
     if (rc) return rc;
+    e->ahead_stop = false;
   }
   if (!e->fr[0].entered) {
     int rc = rsim__frame_enter(e);
@@ -1326,6 +1327,54 @@ static int pool_step(rsim_engine *e) {
   e->ahead_stop = false;
   return record_check(e, rsim__pool_step(e));
 }
+
+/* Below this, a wait is left alone: opening an instant or preparing a run
+** (a frame's copy) could outlast it. */
+#define AHEAD_MIN_NS 1000000
+
+/*
+** Work of the coming instants done while the caller waits for the next
+** one's due time (the player at 1x): its calls move earlier, its outputs
+** do not -- they are committed, in serial order, by the step, exactly as
+** without.  With workers, every run whose inputs are final is handed to
+** them, and instants behind it are opened while the window allows, for
+** half of budget_ns at most (opening reads the store on this thread).  On
+** the caller's thread only, the next instant's first run is executed here,
+** when its component's mean call fits in budget_ns (one that overran the
+** wait would make the instant itself start late).  Nothing happens while
+** inputs are kept for inspection (they are the current instant's), at the
+** end, after an error, past an instant that takes a checkpoint, or when
+** the wait is too short to be worth it.
+*/
+bool rsim_engine_work_ahead(rsim_engine *e, int64_t budget_ns) {
+  if (budget_ns < AHEAD_MIN_NS) return false;
+  if (e->keep_inputs || e->ahead_stop || (e->o.record && rsim_record_error(e->o.record))) return false;
+  if (e->mid) return false; /* half-way through an instant, stepped by runs */
+  int64_t t0 = rsim_monotonic_ns();
+  if (!e->n_fr) {
+    if (rsim__frame_open(e)) {
+      e->ahead_stop = true; /* the step meets it again, and says it */
+      return false;
+    }
+  }
+  if (e->pool) {
+    /* Half the wait at most on opening instants: the rest is the step's. */
+    rsim__pool_ahead(e, t0 + budget_ns / 2);
+    return false;
+  }
+  frame *f = &e->fr[0];
+  if (f->rc || e->committed >= f->run_hi) return false;
+  run_job *j = rsim__run_at(e, e->committed);
+  const rsim_component_stats *st = &e->nodes[j->node].st;
+  if (j->state != RUN_NEW || !st->calls || st->total_ns / (int64_t)st->calls > budget_ns) return false;
+  rsim__run_prepare(e, j);
+  rsim__run_execute(e, j);
+  j->state = RUN_DONE;
+  e->overlapped++;
+  return true;
+}
+
+void rsim_engine_set_paced(rsim_engine *e, bool paced) { e->paced = paced; }
 
 int rsim_engine_step(rsim_engine *e) {
   if (e->pool) return pool_step(e);

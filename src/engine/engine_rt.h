@@ -198,6 +198,7 @@ struct rsim_engine {
   frame *fr;               /* the window: opened instants, oldest first */
   size_t n_fr, cap_fr;
   bool ahead_stop;         /* the next instant cannot be opened ahead (end, error) */
+  bool paced;              /* the caller steps instants at their due times (rsim_engine_set_paced) */
   uint64_t overlapped;     /* runs started before the instant before theirs was committed */
   uint64_t readings;
   rsim_engine_bridge_stats bst;
@@ -261,6 +262,11 @@ void rsim__pool_free(rsim__pool *p);
 /* Commits the window's first instant to its end (or the first error) with
 ** the pool, opening later instants and running their ready runs ahead. */
 int rsim__pool_step(rsim_engine *e);
+/* Hands every run of the window whose inputs are final to the workers and
+** opens instants behind it while the window allows and the monotonic
+** clock is before deadline (opening reads the store, preparing copies
+** payloads: that is the caller's time). */
+void rsim__pool_ahead(rsim_engine *e, int64_t deadline);
 /* Waits until run j is executed (it is queued). */
 void rsim__pool_wait_run(rsim__pool *p, run_job *j);
 /* Waits until no run is queued or executing. */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "engine/engine_rt.h"
+#include "rsim/util.h"
 
 struct rsim__pool {
   rsim_engine *e;
@@ -39,21 +40,27 @@ struct rsim__pool {
   bool stop;
 };
 
+/* Takes the oldest queued run and executes it on this thread (the lock
+** held on entry and on return, not during the call). */
+static void run_oldest(rsim__pool *p) {
+  run_job *j = p->q[p->qh];
+  p->qh = (p->qh + 1) % p->qcap;
+  p->qn--;
+  pthread_mutex_unlock(&p->mu);
+  rsim__run_execute(p->e, j);
+  pthread_mutex_lock(&p->mu);
+  j->state = RUN_DONE;
+  p->inflight--;
+  pthread_cond_broadcast(&p->done);
+}
+
 static void *worker(void *arg) {
   rsim__pool *p = arg;
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (!p->stop && !p->qn) pthread_cond_wait(&p->work, &p->mu);
     if (p->stop) break;
-    run_job *j = p->q[p->qh];
-    p->qh = (p->qh + 1) % p->qcap;
-    p->qn--;
-    pthread_mutex_unlock(&p->mu);
-    rsim__run_execute(p->e, j);
-    pthread_mutex_lock(&p->mu);
-    j->state = RUN_DONE;
-    p->inflight--;
-    pthread_cond_broadcast(&p->done);
+    run_oldest(p);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -117,6 +124,50 @@ static void queue(rsim__pool *p, run_job *j) {
   pthread_cond_signal(&p->work);
 }
 
+/* Queues every run of the window whose inputs are final and, with `open`,
+** opens the instants behind it while the window allows (and the clock is
+** before deadline, when one is given), the lock held; with `keep`, the run
+** the commits wait for is not queued but returned, for the calling thread
+** to execute. */
+static run_job *fill(rsim_engine *e, rsim__pool *p, bool keep, bool open, int64_t deadline, bool *acted) {
+  run_job *mine = NULL;
+  for (;;) {
+    for (uint64_t s = e->fr[e->n_fr - 1].run_lo; s < e->n_seq; s++) {
+      run_job *j = rsim__run_at(e, s);
+      if (j->state != RUN_NEW || j->need > e->committed) continue;
+      pthread_mutex_unlock(&p->mu);
+      rsim__run_prepare(e, j);
+      pthread_mutex_lock(&p->mu);
+      if (keep && s == e->committed) {
+        mine = j;
+        j->state = RUN_QUEUED; /* executing, for rsim__frame_can_open */
+        continue;
+      }
+      if (j->t > e->now) e->overlapped++;
+      queue(p, j);
+      *acted = true;
+    }
+    if (!open || !rsim__frame_can_open(e) || (deadline && rsim_monotonic_ns() >= deadline)) break;
+    pthread_mutex_unlock(&p->mu);
+    int orc = rsim__frame_open(e);
+    pthread_mutex_lock(&p->mu);
+    *acted = true;
+    if (orc) {
+      e->ahead_stop = true; /* the end, or an error said when stepped to */
+      break;
+    }
+  }
+  return mine;
+}
+
+void rsim__pool_ahead(rsim_engine *e, int64_t deadline) {
+  rsim__pool *p = e->pool;
+  bool acted = false;
+  pthread_mutex_lock(&p->mu);
+  fill(e, p, false, true, deadline, &acted);
+  pthread_mutex_unlock(&p->mu);
+}
+
 int rsim__pool_step(rsim_engine *e) {
   rsim__pool *p = e->pool;
   int rc = RSIM_OK;
@@ -140,35 +191,12 @@ int rsim__pool_step(rsim_engine *e) {
     /* Queue every run whose inputs are final (only the last frame has
     ** runs not prepared: a frame opens after all before it are), and open
     ** the next instant behind this one whenever nothing of the window
-    ** holds the bridge.  The next run to commit is kept for this thread:
-    ** the one the commits wait for is not handed to another thread. */
-    run_job *mine = NULL;
-    for (;;) {
-      for (uint64_t s = e->fr[e->n_fr - 1].run_lo; s < e->n_seq; s++) {
-        run_job *j = rsim__run_at(e, s);
-        if (j->state != RUN_NEW || j->need > e->committed) continue;
-        pthread_mutex_unlock(&p->mu);
-        rsim__run_prepare(e, j);
-        pthread_mutex_lock(&p->mu);
-        if (s == e->committed) {
-          mine = j;
-          j->state = RUN_QUEUED; /* executing, for rsim__frame_can_open */
-          continue;
-        }
-        if (j->t > e->now) e->overlapped++;
-        queue(p, j);
-        acted = true;
-      }
-      if (!rsim__frame_can_open(e)) break;
-      pthread_mutex_unlock(&p->mu);
-      int orc = rsim__frame_open(e);
-      pthread_mutex_lock(&p->mu);
-      acted = true;
-      if (orc) {
-        e->ahead_stop = true; /* the end, or an error said when stepped to */
-        break;
-      }
-    }
+    ** holds the bridge -- unless the caller paces the replay: then opening
+    ** (reading the store, copying payloads) is done while it waits
+    ** (rsim_engine_work_ahead), not in the step it times.  The next run
+    ** to commit is kept for this thread: the one the commits wait for is
+    ** not handed to another thread. */
+    run_job *mine = fill(e, p, true, !e->paced, 0, &acted);
     if (mine) {
       pthread_mutex_unlock(&p->mu);
       rsim__run_execute(e, mine);
@@ -176,7 +204,19 @@ int rsim__pool_step(rsim_engine *e) {
       mine->state = RUN_DONE;
       continue;
     }
-    if (!acted && rsim__run_at(e, e->committed)->state != RUN_DONE) pthread_cond_wait(&p->done, &p->mu);
+    if (acted || rsim__run_at(e, e->committed)->state == RUN_DONE) continue;
+    /* Nothing to commit, prepare or open: rather than wait, this thread
+    ** takes the oldest queued run (four detectors of one instant on two
+    ** threads: two each, not one here and three on the worker; a chain of
+    ** calls, as the demo's detector, stays on this thread instead of
+    ** going back and forth).  When the caller paces the replay
+    ** (rsim_engine_set_paced), only a run of the instant being stepped: a
+    ** later one's would keep this instant from closing on time. */
+    if (p->qn && (!e->paced || p->q[p->qh]->seq < e->fr[0].run_hi)) {
+      run_oldest(p);
+      continue;
+    }
+    pthread_cond_wait(&p->done, &p->mu);
   }
   pthread_mutex_unlock(&p->mu);
   return rc;

@@ -100,15 +100,6 @@ static void put_stamp_json(rsim_buf *b, rsim_time t) {
                   (unsigned long long)(ts % 1000000000u));
 }
 
-static void pb_stamp(rsim_buf *b, uint32_t num, rsim_time t) {
-  rsim_buf s = {0};
-  uint64_t ts = t < 0 ? 0 : (uint64_t)t;
-  if (ts / 1000000000u) rsim__pb_varint(&s, 1, ts / 1000000000u);
-  if (ts % 1000000000u) rsim__pb_varint(&s, 2, ts % 1000000000u);
-  rsim__pb_bytes(b, num, s.data, s.len);
-  rsim_buf_free(&s);
-}
-
 static void pb_point2(rsim_buf *b, uint32_t num, double x, double y) {
   rsim_buf p = {0};
   rsim__pb_double_put(&p, 1, x);
@@ -225,7 +216,7 @@ static void pb_pose(rsim_buf *b, uint32_t num, double x, double y, double z, dou
 static void pb_box_entity(rsim_buf *upd, rsim_time t, const char *id, double x, double y, double z, double yaw, double l,
                           double w, double h, const uint8_t rgb[3], double alpha, const char *label) {
   rsim_buf e = {0}, c = {0}, d = {0};
-  pb_stamp(&e, 1, t);
+  rsim__pb_stamp(&e, 1, t);
   rsim__pb_str(&e, 2, "base_link");
   rsim__pb_str(&e, 3, id);
   rsim__pb_varint(&d, 2, 200000000); /* shown 200 ms unless renewed: objects that go away leave */
@@ -273,7 +264,7 @@ static void encode_scene(fox_chan *c, const char *name, const rsim_val *v, const
   const rsim_val *pts = rsim_val_field(v, t, "points");
   const rsim_type *pt = rsim_type_field(t, "points")->types[0];
   rsim_buf e = {0}, l = {0};
-  pb_stamp(&e, 1, tm);
+  rsim__pb_stamp(&e, 1, tm);
   rsim__pb_str(&e, 2, "base_link");
   rsim__pb_str(&e, 3, name);
   rsim__pb_varint(&l, 1, 0); /* LINE_STRIP */
@@ -447,7 +438,7 @@ static void encode_annotations(fox_chan *c, const rsim_val *v, const rsim_type *
       double x = rsim_val_number(rsim_val_field(bb, bt, "x")), y = rsim_val_number(rsim_val_field(bb, bt, "y"));
       double w = rsim_val_number(rsim_val_field(bb, bt, "width")), h = rsim_val_number(rsim_val_field(bb, bt, "height"));
       a.len = 0;
-      pb_stamp(&a, 1, tm);
+      rsim__pb_stamp(&a, 1, tm);
       if (pass == 0) { /* the box: a closed outline in its class colour, as the web UI and render draw it */
         uint8_t rgb[3];
         rsim_viz_class_colour(name, rgb);
@@ -491,7 +482,7 @@ static bool chan_encode(rsim_fox *f, fox_chan *c, rsim_time t) {
       rsim_buf jpeg = {0};
       bool ok = rsim_reading_to_jpeg(&f->r, 80, &jpeg) == RSIM_OK; /* as the web UI's /api/frame */
       if (ok) {
-        pb_stamp(&c->enc, 1, t);
+        rsim__pb_stamp(&c->enc, 1, t);
         rsim__pb_str(&c->enc, 4, c->sensor->id);
         rsim__pb_bytes(&c->enc, 2, jpeg.data, jpeg.len);
         rsim__pb_str(&c->enc, 3, "jpeg");
@@ -513,7 +504,7 @@ static bool chan_encode(rsim_fox *f, fox_chan *c, rsim_time t) {
       const char *my = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_y"), *mz = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_z");
       const char *yaw = rsim_kv_get(si[i].meta, si[i].n_meta, "mount_yaw");
       rsim_buf tf = {0}, q = {0};
-      pb_stamp(&tf, 1, t);
+      rsim__pb_stamp(&tf, 1, t);
       rsim__pb_str(&tf, 2, "base_link");
       rsim__pb_str(&tf, 3, si[i].id);
       pb_xyz(&tf, 4, atof(mx), my ? atof(my) : 0, mz ? atof(mz) : 0);
@@ -605,7 +596,7 @@ void rsim_fox_client_status(rsim_fox_client *c, int level, const char *message) 
 void rsim_fox_log(rsim_fox *f, rsim_time t, const char *component, int level, const char *message) {
   rsim_buf *b = &f->log[f->n_log % LOG_RING];
   b->len = 0;
-  pb_stamp(b, 1, t);
+  rsim__pb_stamp(b, 1, t);
   rsim__pb_varint(b, 2, (uint64_t)(level < 0 ? 1 : level > 3 ? 4 : level + 1)); /* ours 0 debug .. 3 error */
   rsim__pb_str(b, 3, message ? message : "");
   rsim__pb_str(b, 4, component ? component : "replaysim");

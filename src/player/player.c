@@ -29,6 +29,7 @@ struct rsim_player {
   int64_t anchor_wall;
   rsim_time anchor_sim;
   int64_t lag, max_lag, reported_lag;
+  int64_t done_late; /* how late the last paced instant's step ended */
   uint64_t instants;
   bool seeking;              /* a seek not yet at its target (done in slices by poll) */
   rsim_time seek_target;
@@ -66,6 +67,7 @@ int rsim_player_new(rsim_engine *e, const rsim_player_opts *o, rsim_player **out
   p->e = e;
   p->o = *o;
   if (!p->o.lag_report_ns) p->o.lag_report_ns = 50000000;
+  rsim_engine_set_paced(e, p->o.speed > 0);
   if (o->start_offset_ns) {
     rsim_time from, to;
     rsim_engine_range(e, &from, &to);
@@ -177,6 +179,7 @@ int rsim_player_set_speed(rsim_player *p, double speed) {
     return RSIM_EINVAL;
   }
   p->o.speed = speed;
+  rsim_engine_set_paced(p->e, speed > 0);
   anchor(p);
   emit(p, RSIM_PLAYER_EV_SPEED, NULL);
   return RSIM_OK;
@@ -301,14 +304,22 @@ int rsim_player_poll(rsim_player *p, int64_t *wait_ns) {
       emit(p, RSIM_PLAYER_EV_ERROR, rsim_engine_errmsg(p->e));
       return rc;
     }
-    int64_t now = now_ns(p);
+    int64_t now = now_ns(p), due = 0;
     if (p->o.speed > 0) {
       /* Before the anchor's instant, sim time stands still at the anchor. */
       double ahead = (double)(next - p->anchor_sim) / p->o.speed;
-      int64_t due = p->anchor_wall + (ahead > 0 ? (int64_t)ceil(ahead) : 0);
+      due = p->anchor_wall + (ahead > 0 ? (int64_t)ceil(ahead) : 0);
       if (due > now) {
-        *wait_ns = due - now;
-        return RSIM_OK;
+        /* The wait is the next instant's: do its work now where it can
+        ** be (rsim_engine_work_ahead), then look at the clock again. */
+        if (!p->o.no_work_ahead) {
+          if (rsim_engine_work_ahead(p->e, due - now)) continue;
+          now = now_ns(p);
+        }
+        if (due > now) {
+          *wait_ns = due - now;
+          return RSIM_OK;
+        }
       }
       track_lag(p, now - due);
     }
@@ -318,6 +329,10 @@ int rsim_player_poll(rsim_player *p, int64_t *wait_ns) {
     }
     rc = step_once(p);
     if (rc && rc != RSIM_EEOF) return rc;
+    if (p->o.speed > 0 && !rc) {
+      int64_t late = now_ns(p) - due;
+      p->done_late = late > 0 ? late : 0;
+    }
   }
   return RSIM_OK;
 }
@@ -342,6 +357,7 @@ void rsim_player_state_get(const rsim_player *p, rsim_player_state *out) {
   rsim_engine_range(p->e, &out->from, &out->to);
   out->speed = p->o.speed;
   out->lag_ns = p->lag;
+  out->done_late_ns = p->done_late;
   out->max_lag_ns = p->max_lag;
   out->instants = p->instants;
   out->seeking = p->seeking;

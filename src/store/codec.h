@@ -81,6 +81,8 @@ void rsim__pb_fixed32(rsim_buf *b, uint32_t num, uint32_t v);
 void rsim__pb_double_put(rsim_buf *b, uint32_t num, double v);
 void rsim__pb_bytes(rsim_buf *b, uint32_t num, const void *p, size_t n);
 void rsim__pb_str(rsim_buf *b, uint32_t num, const char *s);
+/* A google.protobuf.Timestamp of t (clamped at 0) as field num. */
+void rsim__pb_stamp(rsim_buf *b, uint32_t num, rsim_time t);
 
 /* ---- foxglove.c -------------------------------------------------------------- */
 

@@ -630,15 +630,6 @@ bool rsim__fox_descriptor(const char *schema, rsim_buf *fds) {
 
 /* ---- writing: messages ------------------------------------------------------------------ */
 
-static void put_stamp(rsim_buf *b, uint32_t num, rsim_time t) {
-  rsim_buf s = {0};
-  uint64_t ts = t < 0 ? 0 : (uint64_t)t;
-  if (ts / 1000000000u) rsim__pb_varint(&s, 1, ts / 1000000000u);
-  if (ts % 1000000000u) rsim__pb_varint(&s, 2, ts % 1000000000u);
-  rsim__pb_bytes(b, num, s.data, s.len);
-  rsim_buf_free(&s);
-}
-
 static void put_element(rsim_buf *b, const char *name, uint32_t offset, int type) {
   rsim_buf e = {0};
   rsim__pb_str(&e, 1, name);
@@ -760,7 +751,7 @@ int rsim__fox_encode(const rsim_reading *r, const rsim_sensor_info *sensor, rsim
     snprintf(why, RSIM__WHY, "no Foxglove schema for %s readings", rsim_sensor_kind_name(sensor->kind));
     return RSIM_ENOTSUP;
   }
-  put_stamp(out, s == FX_FIX ? 6 : 1, r->t);
+  rsim__pb_stamp(out, s == FX_FIX ? 6 : 1, r->t);
   rsim__pb_str(out, s == FX_RAW || s == FX_FIX ? 7 : 2, s == FX_RAW || s == FX_FIX ? sensor->id : "base_link");
   switch (s) {
     case FX_RAW: return encode_camera(r, out, why);

@@ -127,6 +127,15 @@ void rsim__pb_bytes(rsim_buf *b, uint32_t num, const void *p, size_t n) {
 
 void rsim__pb_str(rsim_buf *b, uint32_t num, const char *s) { rsim__pb_bytes(b, num, s, strlen(s)); }
 
+void rsim__pb_stamp(rsim_buf *b, uint32_t num, rsim_time t) {
+  rsim_buf s = {0};
+  uint64_t ts = t < 0 ? 0 : (uint64_t)t;
+  if (ts / 1000000000u) rsim__pb_varint(&s, 1, ts / 1000000000u);
+  if (ts % 1000000000u) rsim__pb_varint(&s, 2, ts % 1000000000u);
+  rsim__pb_bytes(b, num, s.data, s.len);
+  rsim_buf_free(&s);
+}
+
 /* ---- FileDescriptorSet ----------------------------------------------------------------
 ** Only what lookups need: for every message (nested ones too) its full
 ** name and, for every field, name, number, type and type name. */

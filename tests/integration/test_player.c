@@ -34,6 +34,8 @@ typedef struct fixture {
   evlog log;
 } fixture;
 
+static int g_threads; /* the engine's: 0 = one a core */
+
 static void setup(fixture *f, rsim_player_opts o) {
   static char drive[1024]; /* one drive per test (each test is its own process) */
   if (!drive[0]) snprintf(drive, sizeof drive, "%s", test_make_drive("drive.db", "2s", 3));
@@ -41,7 +43,7 @@ static void setup(fixture *f, rsim_player_opts o) {
   memset(f, 0, sizeof *f);
   ASSERT_OK(rsim_store_open(drive, &f->st, &eb));
   if (rsim_graph_load(test_source_path("examples/demo/graph.yaml"), &f->g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  rsim_engine_opts eo = {.store = f->st, .log_level = RSIM_LOG_ERROR};
+  rsim_engine_opts eo = {.store = f->st, .log_level = RSIM_LOG_ERROR, .threads = g_threads};
   if (rsim_engine_new(f->g, &eo, &f->e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
   g_clock = 1000000000;
   o.clock = fake_clock;
@@ -196,6 +198,58 @@ TEST(player_speed_pauses_and_seeks_do_not_change_outputs) {
   rsim_engine_digest(f.e, got);
   ASSERT_STREQ(got, want);
   teardown(&f);
+}
+
+/* While the player waits for the next instant, the engine works ahead on
+** it (rsim_engine_work_ahead): on one thread the instant's first run
+** executes then, with threads its ready runs go to the workers.  The clock
+** jumps to each due time exactly, at 0.01x, so every wait is long enough
+** for any call and the work ahead happens at every wait, whatever the
+** machine's speed.  Pauses, steps by run, seeks and a step back land on
+** work done ahead and must not change an output. */
+TEST(player_works_ahead_while_waiting_without_changing_outputs) {
+  char want[65], got[65];
+  uint64_t n_plain;
+  plain_run(want, &n_plain);
+  for (int threads = 1; threads <= 2; threads++) {
+    g_threads = threads;
+    fixture f;
+    setup(&f, (rsim_player_opts){.speed = 0.01});
+    rsim_time from, to;
+    rsim_engine_range(f.e, &from, &to);
+    int64_t wait;
+    size_t c;
+    for (int k = 0;; k++) {
+      if (k == 50) {
+        rsim_player_pause(f.p);
+        ASSERT_OK(rsim_player_step_run(f.p, &c));
+        ASSERT_OK(rsim_player_step_run(f.p, &c));
+        ASSERT_OK(rsim_player_step(f.p));
+        rsim_player_play(f.p);
+      }
+      if (k == 100) ASSERT_OK(rsim_player_seek(f.p, from + 300000000));
+      if (k == 150) {
+        rsim_player_pause(f.p);
+        ASSERT_OK(rsim_player_step_back(f.p));
+        rsim_player_play(f.p);
+      }
+      if (rsim_player_poll(f.p, &wait) != RSIM_OK || wait < 0) break;
+      g_clock += wait;
+    }
+    rsim_player_state s;
+    rsim_player_state_get(f.p, &s);
+    ASSERT_EQ(s.mode, RSIM_PLAYER_ENDED);
+    ASSERT_EQ(f.log.count[RSIM_PLAYER_EV_LAG], 0);
+    rsim_engine_digest(f.e, got);
+    ASSERT_STREQ(got, want);
+    /* 389 instants, some 140 with runs (the others only bring CAN
+    ** readings); one thread runs ahead the first run of each, except
+    ** where its component has no mean call yet. */
+    uint64_t ahead = rsim_engine_runs_ahead(f.e);
+    if (ahead < 100) test_fail(__FILE__, __LINE__, "%d thread(s): only %llu runs ahead", threads, (unsigned long long)ahead);
+    teardown(&f);
+  }
+  g_threads = 0;
 }
 
 TEST(player_steps_one_component_run_at_a_time) {

@@ -18,22 +18,13 @@
 #include "rsim/engine.h"
 #include "test.h"
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) test_fail(__FILE__, __LINE__, "cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = calloc((size_t)n + 1, 1);
-  if (fread(s, 1, (size_t)n, f) != (size_t)n) test_fail(__FILE__, __LINE__, "cannot read %s", path);
-  fclose(f);
-  return s;
-}
-
 /* examples/python/graph.yaml with `from` replaced by `to`, in the test's
 ** folder (its components are found in the build's components folder). */
 static const char *python_graph(const char *name, const char *from, const char *to) {
-  char *text = read_text(test_source_path("examples/python/graph.yaml"));
+  char *text = NULL;
+  size_t len;
+  rsim_errbuf eb = {0};
+  ASSERT_OK(rsim_read_file(test_source_path("examples/python/graph.yaml"), 1 << 20, (uint8_t **)&text, &len, &eb));
   char *at = strstr(text, from);
   if (!at) test_fail(__FILE__, __LINE__, "examples/python/graph.yaml has no '%s'", from);
   size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
@@ -45,15 +36,6 @@ static const char *python_graph(const char *name, const char *from, const char *
   return path;
 }
 
-static rsim_engine *engine(const char *graph, rsim_store *st, rsim_graph **g) {
-  rsim_errbuf eb = {0};
-  if (rsim_graph_load(graph, g, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  rsim_engine_opts o = {.store = st, .checkpoint_every_ns = 500000000, .log_level = RSIM_LOG_ERROR};
-  rsim_engine *e;
-  if (rsim_engine_new(*g, &o, &e, &eb)) test_fail(__FILE__, __LINE__, "%s", eb.msg);
-  return e;
-}
-
 TEST(python_planner_in_the_demo_graph_is_deterministic_twice_after_seeks_and_resume) {
   const char *drive = test_make_drive("drive.db", "3s", 5);
   const char *graph = test_source_path("examples/python/graph.yaml");
@@ -63,7 +45,7 @@ TEST(python_planner_in_the_demo_graph_is_deterministic_twice_after_seeks_and_res
 
   /* A straight run: the digest after every instant. */
   rsim_graph *g;
-  rsim_engine *e = engine(graph, st, &g);
+  rsim_engine *e = test_engine(graph, st, 500000000, 0, &g);
   size_t n = 0, cap = 1024;
   rsim_time *t = malloc(cap * sizeof *t);
   char(*hex)[65] = malloc(cap * sizeof *hex);
@@ -83,7 +65,7 @@ TEST(python_planner_in_the_demo_graph_is_deterministic_twice_after_seeks_and_res
   /* The same run again, then seeks back and forth: every digest is the
   ** straight run's at that instant (the planner's state is restored from
   ** checkpoints; its random draws are recomputed from the sim time). */
-  e = engine(graph, st, &g);
+  e = test_engine(graph, st, 500000000, 0, &g);
   while (rsim_engine_step(e) == RSIM_OK) {
   }
   char d[65];

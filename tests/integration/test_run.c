@@ -195,13 +195,13 @@ TEST(run_trapping_component_survived_with_continue) {
   const char *drive = test_make_drive("drive.db", "1s", 1);
   char *out = NULL, d[65];
   char extra[1400];
-  snprintf(extra, sizeof extra, "--speed max --on-error continue --out %s", test_tmpfile("t.db"));
+  snprintf(extra, sizeof extra, "--speed max --on-error continue --checkpoint-every 1s --out %s", test_tmpfile("t.db"));
   ASSERT_EQ(test_replay(trap_graph("cont.yaml"), drive, extra, &out, d), 0);
   ASSERT_EQ(strlen(d), 64);
   const char *run = test_tmpfile("t.db");
   /* It traps on its 3rd call; a restart puts back its state of the latest
-  ** checkpoint (after its first call), so it traps on every 2nd frame from
-  ** the 3rd: 31 frames -> 15 traps. */
+  ** checkpoint (every 1 s: the only one is after its first call), so it
+  ** traps on every 2nd frame from the 3rd: 31 frames -> 15 traps. */
   int64_t errors = test_query_int(run, "SELECT errors FROM stats WHERE component='trapper'");
   ASSERT_EQ(errors, 15);
   ASSERT_EQ(test_query_int(run, "SELECT count(*) FROM events WHERE component='trapper' AND level='error'"),
