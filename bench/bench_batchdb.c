@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rsim/batch.h"
 
 typedef struct rows {
@@ -65,7 +66,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_batchdb FROM.db INTO N\n");
     return 2;
   }
-  int n = atoi(argv[3]);
+  bench_name = "bench_batchdb";
+  int n = (int)bench_arg_int(argc, argv, 3, "N", 0, 1, 100000000);
   rsim_errbuf eb = {0};
   rsim_batch_db *from, *into;
   rows s = {0};

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "rsim/eval.h"
 
 static int cmp(const void *a, const void *b) {
@@ -66,7 +67,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_eval FRAMES.json [REPEATS]\n");
     return 2;
   }
-  int repeats = argc > 2 ? atoi(argv[2]) : 5;
+  bench_name = "bench_eval";
+  int repeats = (int)bench_arg_int(argc, argv, 2, "REPEATS", 5, 1, 1000000);
   json_error_t err;
   json_t *root = json_load_file(argv[1], 0, &err);
   if (!root) {

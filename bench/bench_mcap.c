@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_util.h"
 #include "rsim/mcap.h"
 
 static double now_s(void) { return (double)rsim_monotonic_ns() / 1e9; }
@@ -17,7 +18,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_mcap FILE.mcap [REPEAT]\n");
     return 2;
   }
-  int repeat = argc > 2 ? atoi(argv[2]) : 3;
+  bench_name = "bench_mcap";
+  int repeat = (int)bench_arg_int(argc, argv, 2, "REPEAT", 3, 1, 1000000);
   rsim_errbuf eb = {0};
   double best_open = 1e9, best_read = 1e9;
   uint64_t bytes = 0, msgs = 0;

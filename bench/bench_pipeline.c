@@ -248,7 +248,7 @@ int main(int argc, char **argv) {
     rsim_wasm_engine *we;
     if (rsim_wasm_engine_new(&we, &eb)) bench_die("wasm", eb.msg);
     double w64, n64;
-    bench_64_objects(we, argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 2000, &w64, &n64);
+    bench_64_objects(we, argv[2], (int)bench_arg_int(argc, argv, 3, "N", 2000, 1, 100000000), &w64, &n64);
     printf("fusion with 64 detected objects: %.1f us a call (native %.1f us)\n", w64, n64);
     rsim_wasm_engine_free(we);
     return 0;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rsim/player.h"
 
 static int cmp(const void *a, const void *b) {
@@ -36,8 +37,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead]\n");
     return 2;
   }
-  double secs = argc > 3 ? atof(argv[3]) : 10, speed = argc > 4 ? atof(argv[4]) : 1;
-  int threads = argc > 5 ? atoi(argv[5]) : 0; /* 0: one a core, as the CLI */
+  bench_name = "bench_player";
+  double secs = bench_arg_real(argc, argv, 3, "SECONDS", 10, 0.001, 1e6);
+  double speed = 1;
+  rsim_errbuf aeb = {0};
+  if (argc > 4 && rsim_parse_speed(argv[4], &speed, &aeb)) bench_die("SPEED", aeb.msg);
+  int threads = (int)bench_arg_int(argc, argv, 5, "THREADS", 0, 0, 64); /* 0: one a core, as the CLI */
   rsim_errbuf eb = {0};
   rsim_store *st;
   rsim_graph *g;
@@ -51,6 +56,7 @@ int main(int argc, char **argv) {
   rsim_store_time_range(st, &first, &last);
   rsim_engine_opts eo = {.store = st, .to = first + (int64_t)(secs * 1e9), .log_level = RSIM_LOG_ERROR,
                          .threads = threads};
+  if (argc > 6 && strcmp(argv[6], "ahead") && strcmp(argv[6], "no-ahead")) bench_die(argv[6], "expected ahead or no-ahead");
   bool ahead = argc <= 6 || strcmp(argv[6], "no-ahead");
   rsim_player_opts po = {.speed = speed, .no_work_ahead = !ahead};
   if (rsim_engine_new(g, &eo, &e, &eb) || rsim_player_new(e, &po, &p, &eb)) {

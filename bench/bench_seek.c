@@ -21,13 +21,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rsim/engine.h"
 #include "rsim/store.h"
-
-static void die(const char *what, const char *msg) {
-  fprintf(stderr, "bench_seek: %s: %s\n", what, msg);
-  exit(1);
-}
 
 static size_t g_cap; /* checkpoint_max; 0 = the engine's default */
 static double g_thread_cpu, g_proc_cpu; /* of the last run(): the engine's thread, the whole process */
@@ -42,7 +38,7 @@ static double run(rsim_graph *g, rsim_store *st, int64_t every, rsim_engine **ke
   rsim_errbuf eb = {0};
   rsim_engine_opts o = {.store = st, .checkpoint_every_ns = every, .checkpoint_max = g_cap, .log_level = RSIM_LOG_ERROR};
   rsim_engine *e;
-  if (rsim_engine_new(g, &o, &e, &eb)) die("engine", eb.msg);
+  if (rsim_engine_new(g, &o, &e, &eb)) bench_die("engine", eb.msg);
   int64_t t0 = rsim_monotonic_ns();
   double th0 = cpu_s(CLOCK_THREAD_CPUTIME_ID), pr0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
   int rc;
@@ -51,7 +47,7 @@ static double run(rsim_graph *g, rsim_store *st, int64_t every, rsim_engine **ke
   double s = (double)(rsim_monotonic_ns() - t0) / 1e9;
   g_thread_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - th0;
   g_proc_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - pr0;
-  if (rc != RSIM_EEOF) die("run", rsim_engine_errmsg(e));
+  if (rc != RSIM_EEOF) bench_die("run", rsim_engine_errmsg(e));
   if (keep) *keep = e;
   else rsim_engine_free(e);
   return s;
@@ -74,27 +70,32 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_seek DRIVE GRAPH.yaml [K_SECONDS] [SEEKS] [CHECKPOINT_MAX] [on|off|READINGS[:MB]]\n");
     return 2;
   }
-  double k_s = argc > 3 ? atof(argv[3]) : 1.0;
-  int n = argc > 4 ? atoi(argv[4]) : 100;
-  g_cap = argc > 5 ? (size_t)atol(argv[5]) : 0;
+  bench_name = "bench_seek";
+  double k_s = bench_arg_real(argc, argv, 3, "K_SECONDS", 1.0, 0.001, 1e6);
+  int n = (int)bench_arg_int(argc, argv, 4, "SEEKS", 100, 1, 1000000);
+  g_cap = (size_t)bench_arg_int(argc, argv, 5, "CHECKPOINT_MAX", 0, 0, 1000000000);
   rsim_errbuf eb = {0};
   rsim_store *st;
   rsim_graph *g;
-  if (rsim_store_open(argv[1], &st, &eb)) die(argv[1], eb.msg);
+  if (rsim_store_open(argv[1], &st, &eb)) bench_die(argv[1], eb.msg);
   const char *ahead = argc > 6 ? argv[6] : "on";
   if (strcmp(ahead, "off")) {
     rsim_readahead_opts ro = {.own_base = true};
     if (strcmp(ahead, "on")) {
-      double mb = 0;
-      ro.max_readings = (size_t)atol(ahead);
+      /* READINGS[:MB], each part read strictly */
+      char readings[32];
       const char *colon = strchr(ahead, ':');
-      if (colon) mb = atof(colon + 1);
-      ro.max_bytes = (size_t)(mb * 1048576.0);
+      size_t len = colon ? (size_t)(colon - ahead) : strlen(ahead);
+      if (len >= sizeof readings) bench_die(ahead, "expected on, off or READINGS[:MB]");
+      snprintf(readings, sizeof readings, "%.*s", (int)len, ahead);
+      char *av[] = {readings, colon ? (char *)colon + 1 : NULL};
+      ro.max_readings = (size_t)bench_arg_int(1, av, 0, "READINGS", 0, 1, 100000000);
+      ro.max_bytes = (size_t)(bench_arg_real(colon ? 2 : 1, av, 1, "MB", 0, 0, 1e6) * 1048576.0);
     }
     rsim_store *base = st;
     rsim_store_readahead(base, &ro, &st);
   }
-  if (rsim_graph_load(argv[2], &g, &eb)) die(argv[2], eb.msg);
+  if (rsim_graph_load(argv[2], &g, &eb)) bench_die(argv[2], eb.msg);
   int64_t every = (int64_t)(k_s * 1e9);
   double plain = run(g, st, -1, NULL);
   double plain_thread = g_thread_cpu, plain_proc = g_proc_cpu;
@@ -108,11 +109,11 @@ int main(int argc, char **argv) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     rsim_time t = from + (rsim_time)((x >> 11) % (uint64_t)(to - from));
     int64_t t0 = rsim_monotonic_ns();
-    if (rsim_engine_seek(e, t)) die("seek", rsim_engine_errmsg(e));
+    if (rsim_engine_seek(e, t)) bench_die("seek", rsim_engine_errmsg(e));
     lat[i] = (double)(rsim_monotonic_ns() - t0) / 1e6;
     t0 = rsim_monotonic_ns();
     int rc = rsim_engine_step_back(e);
-    if (rc && rc != RSIM_EEOF) die("step back", rsim_engine_errmsg(e));
+    if (rc && rc != RSIM_EEOF) bench_die("step back", rsim_engine_errmsg(e));
     back[i] = (double)(rsim_monotonic_ns() - t0) / 1e6;
   }
   rsim_engine_ckpt_stats cs;

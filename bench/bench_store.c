@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "bench_util.h"
 #include "rsim/store.h"
 
 int main(int argc, char **argv) {
@@ -17,7 +18,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_store STORE [REPEAT]\n");
     return 2;
   }
-  int repeat = argc > 2 ? atoi(argv[2]) : 3;
+  bench_name = "bench_store";
+  int repeat = (int)bench_arg_int(argc, argv, 2, "REPEAT", 3, 1, 1000000);
   double best = 1e9;
   uint64_t bytes = 0, n = 0;
   for (int k = 0; k < repeat; k++) {

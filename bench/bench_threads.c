@@ -270,7 +270,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_threads DRIVE GRAPH.yaml [THREADS] [REPEATS]\n");
     return 2;
   }
-  int nt = argc > 3 ? atoi(argv[3]) : 2, reps = argc > 4 ? atoi(argv[4]) : 2;
+  int nt = (int)bench_arg_int(argc, argv, 3, "THREADS", 2, 2, 64);
+  int reps = (int)bench_arg_int(argc, argv, 4, "REPEATS", 2, 1, 1000);
   if (nt < 2 || nt > 64 || reps < 1 || reps > 50) bench_die("arguments", "THREADS must be 2..64 and REPEATS 1..50");
   rsim_errbuf eb = {0};
   rsim_store *raw, *st;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "rsim/engine.h"
+#include "rsim/util.h"
 
 const char *bench_name = "bench";
 
@@ -21,7 +22,7 @@ double bench_now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void bench_die(const char *what, const char *msg) {
+_Noreturn void bench_die(const char *what, const char *msg) {
   fprintf(stderr, "%s: %s: %s\n", bench_name, what, msg);
   exit(1);
 }
@@ -46,4 +47,20 @@ double bench_calls_us(rsim_instance *in, size_t fn, const rsim_val *args, size_t
     rsim_val_clear(&res);
   }
   return (bench_now_s() - t0) / n * 1e6;
+}
+
+int64_t bench_arg_int(int argc, char **argv, int i, const char *name, int64_t def, int64_t lo, int64_t hi) {
+  if (argc <= i) return def;
+  int64_t v;
+  rsim_errbuf eb = {0};
+  if (rsim_parse_int(argv[i], lo, hi, &v, &eb)) bench_die(name, eb.msg);
+  return v;
+}
+
+double bench_arg_real(int argc, char **argv, int i, const char *name, double def, double lo, double hi) {
+  if (argc <= i) return def;
+  double v;
+  rsim_errbuf eb = {0};
+  if (rsim_parse_real(argv[i], lo, hi, &v, &eb)) bench_die(name, eb.msg);
+  return v;
 }

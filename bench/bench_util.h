@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rsim/wasm.h"
 
@@ -19,7 +20,7 @@ extern const char *bench_name;
 
 double bench_now_s(void);
 /* Prints "NAME: what: msg" and exits 1. */
-void bench_die(const char *what, const char *msg);
+_Noreturn void bench_die(const char *what, const char *msg);
 /* dir/name.wasm loaded and instantiated with defs; *c receives the
 ** component, which the caller frees after the instance. */
 rsim_instance *bench_instance(rsim_wasm_engine *we, const char *dir, const char *name, const rsim_host_def *defs,
@@ -28,5 +29,11 @@ rsim_instance *bench_instance(rsim_wasm_engine *we, const char *dir, const char 
 ** untimed ones (the argument slots are built at the first call, as in a
 ** replay). */
 double bench_calls_us(rsim_instance *in, size_t fn, const rsim_val *args, size_t nargs, int n, int warm);
+
+/* argv[i] read strictly (rsim_parse_int / rsim_parse_real) in lo .. hi, or
+** def when there is no argv[i]; a malformed one exits with its name, so a
+** typo never runs a benchmark with 0 repeats or threads. */
+int64_t bench_arg_int(int argc, char **argv, int i, const char *name, int64_t def, int64_t lo, int64_t hi);
+double bench_arg_real(int argc, char **argv, int i, const char *name, double def, double lo, double hi);
 
 #endif

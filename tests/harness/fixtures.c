@@ -51,19 +51,36 @@ const char *test_write_text(const char *name, const char *text) {
   return path;
 }
 
+const char *test_edit_source(const char *name, const char *src, const char *const *from, const char *const *to,
+                             size_t n) {
+  char *text = NULL;
+  size_t len;
+  rsim_errbuf eb = {0};
+  if (rsim_read_file(test_source_path(src), 1 << 20, (uint8_t **)&text, &len, &eb))
+    test_fail(__FILE__, __LINE__, "%s", eb.msg);
+  for (size_t k = 0; k < n; k++)
+    if (!strstr(text, from[k])) test_fail(__FILE__, __LINE__, "%s has no `%s`", src, from[k]);
+  rsim_buf out = {0};
+  for (const char *p = text; *p;) {
+    size_t k = 0;
+    while (k < n && strncmp(p, from[k], strlen(from[k]))) k++;
+    if (k < n) {
+      rsim_buf_printf(&out, "%s", to[k]);
+      p += strlen(from[k]);
+    } else {
+      rsim_buf_putc(&out, *p++);
+    }
+  }
+  rsim_buf_putc(&out, 0);
+  const char *path = test_write_text(name, (char *)out.data);
+  rsim_buf_free(&out);
+  free(text);
+  return path;
+}
+
 const char *test_demo_graph_warning(void) {
-  FILE *f = fopen(test_source_path("examples/demo/graph.yaml"), "rb");
-  if (!f) test_fail(__FILE__, __LINE__, "cannot read the demo graph");
-  static char demo[16384], timed[17000];
-  size_t n = fread(demo, 1, sizeof demo - 1, f);
-  fclose(f);
-  demo[n] = 0;
-  static const char trigger[] = "    trigger: radar_front\n";
-  const char *at = strstr(demo, trigger);
-  if (!at) test_fail(__FILE__, __LINE__, "the demo graph's tracker has no `%s`", "trigger: radar_front");
-  at += strlen(trigger);
-  snprintf(timed, sizeof timed, "%.*s    budget: 1us\n    on_timing: warn\n%s", (int)(at - demo), demo, at);
-  return test_write_text("graph.yaml", timed);
+  const char *from = "    trigger: radar_front\n", *to = "    trigger: radar_front\n    budget: 1us\n    on_timing: warn\n";
+  return test_edit_source("graph.yaml", "examples/demo/graph.yaml", &from, &to, 1);
 }
 
 int64_t test_query_int(const char *db, const char *sql) {

@@ -128,6 +128,13 @@ int test_replay(const char *graph, const char *store, const char *extra, char **
 void test_find_digest(const char *out, const char *label, char hex[65]);
 /* Writes text to a file in the test's folder; returns its path (static). */
 const char *test_write_text(const char *name, const char *text);
+/* The file src of the source tree with every occurrence of each from[k]
+** replaced by to[k], written as name in the test's folder; fails the test
+** when some from[k] does not occur, so an example that changed cannot make
+** a test silently run the unedited file.  Returns the path
+** (test_write_text's static buffer). */
+const char *test_edit_source(const char *name, const char *src, const char *const *from, const char *const *to,
+                             size_t n);
 /* The demo graph with its tracker given a budget of 1 us (on_timing: warn),
 ** so that every tracker call logs a warning: graph.yaml in the test's
 ** folder; returns its path (test_write_text's static buffer). */

@@ -14,30 +14,15 @@
 ** absolute path of the named build output; returns the written path. */
 static const char *graph_with(const char *name, const char *src, const char *const *from, const char *const *to,
                               size_t n) {
-  char *text = NULL;
-  size_t len;
-  rsim_errbuf eb = {0};
-  ASSERT_OK(rsim_read_file(test_source_path(src), 1 << 20, (uint8_t **)&text, &len, &eb));
-  rsim_buf out = {0};
-  for (const char *p = text; *p;) {
-    size_t k = 0;
-    for (; k < n; k++) {
-      char file[128];
-      snprintf(file, sizeof file, "wasm: %s.wasm\n", from[k]);
-      if (!strncmp(p, file, strlen(file))) break;
-    }
-    if (k < n) {
-      rsim_buf_printf(&out, "wasm: %s\n", test_component_path(to[k]));
-      p += strlen("wasm: ") + strlen(from[k]) + strlen(".wasm\n");
-    } else {
-      rsim_buf_putc(&out, *p++);
-    }
+  char files[8][128], paths[8][1100];
+  const char *f[8], *t[8];
+  if (n > 8) test_fail(__FILE__, __LINE__, "graph_with: at most 8 components");
+  for (size_t k = 0; k < n; k++) {
+    snprintf(files[k], sizeof files[k], "wasm: %s.wasm\n", from[k]);
+    snprintf(paths[k], sizeof paths[k], "wasm: %s\n", test_component_path(to[k]));
+    f[k] = files[k], t[k] = paths[k];
   }
-  rsim_buf_putc(&out, 0);
-  const char *path = test_write_text(name, (char *)out.data);
-  rsim_buf_free(&out);
-  free(text);
-  return path;
+  return test_edit_source(name, src, f, t, n);
 }
 
 static const char *const kDemo[] = {"camera_detector", "radar_tracker", "fusion", "planner"};

@@ -21,19 +21,7 @@
 /* examples/python/graph.yaml with `from` replaced by `to`, in the test's
 ** folder (its components are found in the build's components folder). */
 static const char *python_graph(const char *name, const char *from, const char *to) {
-  char *text = NULL;
-  size_t len;
-  rsim_errbuf eb = {0};
-  ASSERT_OK(rsim_read_file(test_source_path("examples/python/graph.yaml"), 1 << 20, (uint8_t **)&text, &len, &eb));
-  char *at = strstr(text, from);
-  if (!at) test_fail(__FILE__, __LINE__, "examples/python/graph.yaml has no '%s'", from);
-  size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
-  char *out = malloc(n);
-  snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
-  const char *path = test_write_text(name, out);
-  free(text);
-  free(out);
-  return path;
+  return test_edit_source(name, "examples/python/graph.yaml", &from, &to, 1);
 }
 
 TEST(python_planner_in_the_demo_graph_is_deterministic_twice_after_seeks_and_resume) {
