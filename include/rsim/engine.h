@@ -266,11 +266,12 @@ typedef struct rsim_engine_ckpt_stats {
 void rsim_engine_ckpt_stats_get(const rsim_engine *e, rsim_engine_ckpt_stats *out);
 
 /*
-** Keeps a copy of each component's last call's arguments, for inspection
-** (the server's components panel); off by default, as it copies every
-** input, camera frames too.  While on, nothing is run ahead (threads'
-** window, rsim_engine_work_ahead); turn it on before stepping: a run that
-** was executed ahead before keeps no copy of its arguments.
+** Keeps a copy of each component's last committed call's arguments, for
+** inspection (the server's components panel); off by default, as it copies
+** every input, camera frames too.  A run prepared ahead (threads' window,
+** rsim_engine_work_ahead) holds its copy until it is committed, so the
+** inputs shown are never a later instant's; turn it on before stepping: a
+** run prepared before keeps no copy of its arguments.
 */
 void rsim_engine_keep_inputs(rsim_engine *e, bool on);
 /* Component i's last inputs as JSON {"t": NS, "inputs": {"param": value}}

@@ -964,12 +964,13 @@ void rsim__run_prepare(rsim_engine *e, run_job *j) {
   pthread_mutex_unlock(&e->bridge_lock);
   j->np = built;
   j->ready = ready;
-  if (ready && e->keep_inputs) { /* for inspection: a copy, the call owns nothing of it */
-    rsim__engine_drop_inputs(n);
-    n->last_in = rsim_xcalloc(np ? np : 1, sizeof *n->last_in);
-    for (size_t p = 0; p < np; p++) rsim_val_copy(&n->last_in[p], &j->args[p]);
-    n->n_last_in = np;
-    n->last_in_t = j->t;
+  if (ready && e->keep_inputs) {
+    /* For inspection: a copy (the call owns nothing of it), shown from the
+    ** run's commit on, so a run prepared ahead never shows a later
+    ** instant's inputs. */
+    j->kept = rsim_xcalloc(np ? np : 1, sizeof *j->kept);
+    for (size_t p = 0; p < np; p++) rsim_val_copy(&j->kept[p], &j->args[p]);
+    j->n_kept = np;
   }
 }
 
@@ -995,6 +996,11 @@ void rsim__run_execute(rsim_engine *e, run_job *j) {
 }
 
 static int record_check(rsim_engine *e, int rc);
+
+static void job_free_kept(run_job *j) {
+  for (size_t p = 0; p < j->n_kept; p++) rsim_val_clear(&j->kept[p]);
+  free(j->kept);
+}
 
 static void job_free_events(run_job *j) {
   for (size_t i = 0; i < j->n_ev; i++) free(j->ev[i].msg);
@@ -1036,6 +1042,16 @@ int rsim__run_commit_next(rsim_engine *e) {
     }
   }
   job_free_events(j);
+  if (j->kept && e->keep_inputs) {
+    rsim__engine_drop_inputs(n);
+    n->last_in = j->kept;
+    n->n_last_in = j->n_kept;
+    n->last_in_t = j->t;
+  } else {
+    job_free_kept(j);
+  }
+  j->kept = NULL;
+  j->n_kept = 0;
   rsim_component_stats *st = &n->st;
   if (!j->ready) st->not_ready++;
   st->calls += j->d.calls;
@@ -1071,6 +1087,7 @@ static void job_clear(run_job *j) {
   free(j->owned);
   rsim_val_clear(&j->trig_tmp);
   rsim_val_clear(&j->result);
+  job_free_kept(j);
   job_free_events(j);
   free(j);
 }
@@ -1220,7 +1237,7 @@ int rsim__frame_close(rsim_engine *e) {
 #define WINDOW 8
 
 bool rsim__frame_can_open(rsim_engine *e) {
-  if (!e->pool || e->keep_inputs || e->ahead_stop || !e->n_fr || e->n_fr >= WINDOW) return false;
+  if (!e->pool || e->ahead_stop || !e->n_fr || e->n_fr >= WINDOW) return false;
   const frame *last = &e->fr[e->n_fr - 1];
   if (last->ckpt_due || last->rc) return false;
   if (e->o.record && rsim_record_error(e->o.record)) return false;
@@ -1341,14 +1358,13 @@ static int pool_step(rsim_engine *e) {
 ** half of budget_ns at most (opening reads the store on this thread).  On
 ** the caller's thread only, the next instant's first run is executed here,
 ** when its component's mean call fits in budget_ns (one that overran the
-** wait would make the instant itself start late).  Nothing happens while
-** inputs are kept for inspection (they are the current instant's), at the
+** wait would make the instant itself start late).  Nothing happens at the
 ** end, after an error, past an instant that takes a checkpoint, or when
 ** the wait is too short to be worth it.
 */
 bool rsim_engine_work_ahead(rsim_engine *e, int64_t budget_ns) {
   if (budget_ns < AHEAD_MIN_NS) return false;
-  if (e->keep_inputs || e->ahead_stop || (e->o.record && rsim_record_error(e->o.record))) return false;
+  if (e->ahead_stop || (e->o.record && rsim_record_error(e->o.record))) return false;
   if (e->mid) return false; /* half-way through an instant, stepped by runs */
   int64_t t0 = rsim_monotonic_ns();
   if (!e->n_fr) {

@@ -145,6 +145,8 @@ typedef struct run_job {
   rsim_val *args;          /* np; owned[p] says which it owns */
   bool *owned;
   rsim_val trig_tmp;
+  rsim_val *kept;          /* n_kept: a copy of args for the inspector (rsim_engine_keep_inputs), the node's at commit */
+  size_t n_kept;
   rsim_val result;
   bool got;                /* result holds an output */
   int rc;                  /* the run's error (a halt), else RSIM_OK */

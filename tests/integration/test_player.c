@@ -252,6 +252,62 @@ TEST(player_works_ahead_while_waiting_without_changing_outputs) {
   g_threads = 0;
 }
 
+/* Every component's kept inputs (rsim_engine_keep_inputs), one a line. */
+static char *all_inputs(rsim_engine *e) {
+  rsim_buf b = {0};
+  for (size_t i = 0; i < rsim_engine_n_components(e); i++) {
+    if (!rsim_engine_inputs_json(e, i, &b)) rsim_buf_puts(&b, "none");
+    rsim_buf_putc(&b, '\n');
+  }
+  rsim_buf_putc(&b, 0);
+  return (char *)b.data;
+}
+
+/* The server's inspector keeps inputs; the window and the work done ahead
+** stay on, and what is shown after each instant is what one thread shows
+** stepping instant by instant: never a later instant's inputs. */
+TEST(player_shows_inputs_of_committed_calls_while_working_ahead) {
+  g_threads = 1;
+  fixture f;
+  setup(&f, (rsim_player_opts){.speed = 0, .start_paused = true});
+  rsim_engine_keep_inputs(f.e, true);
+  size_t n = 0;
+  rsim_time ts[1024];
+  char *ref[1024];
+  while (n < 1024 && rsim_engine_step(f.e) == RSIM_OK) {
+    ts[n] = rsim_engine_time(f.e);
+    ref[n++] = all_inputs(f.e);
+  }
+  teardown(&f);
+  ASSERT(n > 300 && n < 1024);
+  for (int threads = 1; threads <= 2; threads++) {
+    g_threads = threads;
+    setup(&f, (rsim_player_opts){.speed = 0.01});
+    rsim_engine_keep_inputs(f.e, true);
+    size_t k = 0, checked = 0;
+    int64_t wait;
+    while (rsim_player_poll(f.p, &wait) == RSIM_OK && wait >= 0) {
+      rsim_time now = rsim_engine_time(f.e);
+      while (k < n && ts[k] < now) k++;
+      if (k < n && ts[k] == now) {
+        char *got = all_inputs(f.e);
+        if (strcmp(got, ref[k]))
+          test_fail(__FILE__, __LINE__, "%d thread(s), at %lld ns:\n%.1500s\none thread, instant by instant:\n%.1500s",
+                    threads, (long long)now, got, ref[k]);
+        free(got);
+        checked++;
+      }
+      g_clock += wait;
+    }
+    if (checked < n / 2) test_fail(__FILE__, __LINE__, "only %zu of %zu instants checked", checked, n);
+    uint64_t ahead = rsim_engine_runs_ahead(f.e);
+    if (ahead < 100) test_fail(__FILE__, __LINE__, "%d thread(s): only %llu runs ahead", threads, (unsigned long long)ahead);
+    teardown(&f);
+  }
+  for (size_t i = 0; i < n; i++) free(ref[i]);
+  g_threads = 0;
+}
+
 TEST(player_steps_one_component_run_at_a_time) {
   char want[65], got[65];
   uint64_t n_plain;
