@@ -2,7 +2,7 @@
 ** bench_player.c -- pacing at 1x: how late instants start against their
 ** schedule (tick jitter), with the demo graph doing its work.
 **
-**   bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead]
+**   bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead] [inspect]
 **
 ** Plays SECONDS of the drive at SPEED (default 10 s at 1x) through the tape
 ** deck on the real monotonic clock.  Each time the player asks to wait, the
@@ -10,8 +10,9 @@
 ** adds to every tick), and for each instant how far behind its due time it
 ** started (the player's lag) and how late its outputs were there (its
 ** step's end).  no-ahead turns off the work done while the player waits
-** (rsim_engine_work_ahead), for a side-by-side comparison.  Prints a
-** Markdown table.
+** (rsim_engine_work_ahead), for a side-by-side comparison; inspect keeps
+** every call's inputs as `replaysim serve` does (rsim_engine_keep_inputs).
+** Prints a Markdown table.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static double pct(int64_t *v, size_t n, double q) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead]\n");
+    fprintf(stderr, "usage: bench_player DRIVE GRAPH.yaml [SECONDS] [SPEED] [THREADS] [ahead|no-ahead] [inspect]\n");
     return 2;
   }
   bench_name = "bench_player";
@@ -58,11 +59,14 @@ int main(int argc, char **argv) {
                          .threads = threads};
   if (argc > 6 && strcmp(argv[6], "ahead") && strcmp(argv[6], "no-ahead")) bench_die(argv[6], "expected ahead or no-ahead");
   bool ahead = argc <= 6 || strcmp(argv[6], "no-ahead");
+  if (argc > 7 && strcmp(argv[7], "inspect")) bench_die(argv[7], "expected inspect");
+  bool inspect = argc > 7;
   rsim_player_opts po = {.speed = speed, .no_work_ahead = !ahead};
   if (rsim_engine_new(g, &eo, &e, &eb) || rsim_player_new(e, &po, &p, &eb)) {
     fprintf(stderr, "bench_player: %s\n", eb.msg);
     return 1;
   }
+  rsim_engine_keep_inputs(e, inspect);
   size_t cap = 1 << 16, n_over = 0, n_lag = 0;
   int64_t *over = malloc(cap * sizeof *over), *lag = malloc(cap * sizeof *lag), *late = malloc(cap * sizeof *late);
   int64_t wait, t_start = rsim_monotonic_ns();
@@ -87,6 +91,7 @@ int main(int argc, char **argv) {
   printf("| %.0f s of the drive at %gx | |\n|---|---|\n", secs, speed);
   printf("| wall time | %.3f s (%.4fx of the sim time) |\n", wall, wall * speed / secs);
   printf("| instants | %llu |\n", (unsigned long long)s.instants);
+  printf("| inputs kept for inspection (as `replaysim serve`) | %s |\n", inspect ? "yes" : "no");
   printf("| threads; work ahead while waiting; runs started ahead | %d; %s; %llu |\n", rsim_engine_threads(e),
          ahead ? "on" : "off",
          (unsigned long long)rsim_engine_runs_ahead(e));
