@@ -267,18 +267,8 @@ int main(int argc, char **argv) {
   *strrchr(dir, '/') = 0;
 
   /* 1. wasm through the engine */
-  rsim_engine_opts o = {.store = st, .log_level = RSIM_LOG_ERROR};
-  rsim_engine *e;
-  if (rsim_engine_new(g, &o, &e, &eb)) bench_die("engine", eb.msg);
-  double t0 = bench_now_s();
-  int rc;
-  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
-  }
-  double wasm_wall = bench_now_s() - t0;
-  if (rc != RSIM_EEOF) bench_die("run", rsim_engine_errmsg(e));
-  rsim_time from, to;
-  rsim_engine_range(e, &from, &to);
-  double sim = (double)(to - from) / 1e9;
+  double wasm_wall, sim;
+  rsim_engine *e = bench_engine_run(st, g, 0, &wasm_wall, &sim);
 
   /* 2. native, same order, same data */
   native *n = calloc(1, sizeof *n);

@@ -236,20 +236,9 @@ static double read_run(rsim_store *st) {
 /* ---- the engine ------------------------------------------------------------------- */
 
 static double engine_run(rsim_store *st, const rsim_graph *g, int threads, char digest[65], double *sim_s) {
-  rsim_engine_opts o = {.store = st, .log_level = RSIM_LOG_ERROR, .threads = threads};
-  rsim_errbuf eb = {0};
-  rsim_engine *e;
-  if (rsim_engine_new(g, &o, &e, &eb)) bench_die("engine", eb.msg);
-  double t0 = bench_now_s();
-  int rc;
-  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
-  }
-  double wall = bench_now_s() - t0;
-  if (rc != RSIM_EEOF) bench_die("run", rsim_engine_errmsg(e));
+  double wall;
+  rsim_engine *e = bench_engine_run(st, g, threads, &wall, sim_s);
   rsim_engine_digest(e, digest);
-  rsim_time from, to;
-  rsim_engine_range(e, &from, &to);
-  *sim_s = (double)(to - from) / 1e9;
   rsim_engine_free(e);
   return wall;
 }

@@ -49,6 +49,23 @@ double bench_calls_us(rsim_instance *in, size_t fn, const rsim_val *args, size_t
   return (bench_now_s() - t0) / n * 1e6;
 }
 
+rsim_engine *bench_engine_run(rsim_store *st, const rsim_graph *g, int threads, double *wall_s, double *sim_s) {
+  rsim_engine_opts o = {.store = st, .log_level = RSIM_LOG_ERROR, .threads = threads};
+  rsim_errbuf eb = {0};
+  rsim_engine *e;
+  if (rsim_engine_new(g, &o, &e, &eb)) bench_die("engine", eb.msg);
+  double t0 = bench_now_s();
+  int rc;
+  while ((rc = rsim_engine_step(e)) == RSIM_OK) {
+  }
+  *wall_s = bench_now_s() - t0;
+  if (rc != RSIM_EEOF) bench_die("run", rsim_engine_errmsg(e));
+  rsim_time from, to;
+  rsim_engine_range(e, &from, &to);
+  *sim_s = (double)(to - from) / 1e9;
+  return e;
+}
+
 int64_t bench_arg_int(int argc, char **argv, int i, const char *name, int64_t def, int64_t lo, int64_t hi) {
   if (argc <= i) return def;
   int64_t v;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rsim/engine.h"
 #include "rsim/wasm.h"
 
 /* Set by each benchmark's main; names it in error lines. */
@@ -29,6 +30,11 @@ rsim_instance *bench_instance(rsim_wasm_engine *we, const char *dir, const char 
 ** untimed ones (the argument slots are built at the first call, as in a
 ** replay). */
 double bench_calls_us(rsim_instance *in, size_t fn, const rsim_val *args, size_t nargs, int n, int warm);
+
+/* A new engine on st and g with `threads` (0: one a core) stepped to the
+** end at max speed: *wall_s the time stepping took, *sim_s the sim time
+** replayed.  The caller reads what it needs (digest, stats) and frees it. */
+rsim_engine *bench_engine_run(rsim_store *st, const rsim_graph *g, int threads, double *wall_s, double *sim_s);
 
 /* argv[i] read strictly (rsim_parse_int / rsim_parse_real) in lo .. hi, or
 ** def when there is no argv[i]; a malformed one exits with its name, so a

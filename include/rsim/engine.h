@@ -157,10 +157,10 @@ uint64_t rsim_engine_runs_ahead(const rsim_engine *e);
 ** one's due time (a player pacing at 1x): with threads, the runs whose
 ** inputs are final go to the workers and this returns at once; on one
 ** thread, the next instant's first run executes here when its component's
-** mean call fits in budget_ns.  A wait under 1 ms is left alone.  Returns true when it executed a run here
-** (time passed: look at the clock again).  Outputs, digests, records and
-** logs are committed by the next step exactly as without; a seek or
-** restore undoes what was done ahead.
+** mean call fits in budget_ns.  A wait under 1 ms is left alone.  Returns
+** true when it executed a run here (time passed: look at the clock again).
+** Outputs, digests, records and logs are committed by the next step
+** exactly as without; a seek or restore undoes what was done ahead.
 */
 bool rsim_engine_work_ahead(rsim_engine *e, int64_t budget_ns);
 /*
